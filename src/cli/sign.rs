@@ -1,0 +1,121 @@
+//! `edgepass sign url` and `edgepass sign cookies`.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use super::time_arg::parse_time;
+use super::{UsageError, read_key_text};
+use crate::signing::{HashAlgorithm, KeyPairId, Policy, Signer, SigningKey, SourceIp};
+
+/// What to sign.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SignCommand {
+    /// Print a signed URL (canned policy unless a start time, IP block or policy resource asks for custom).
+    Url(SignUrlArgs),
+    /// Print a JSON object of cookie name → value (canned unless the resource has `*` or a condition is added).
+    Cookies(SignCookiesArgs),
+}
+
+/// Flags shared by both kinds of signing, named as in `aws cloudfront sign`.
+#[derive(Debug, Args)]
+pub(crate) struct CommonSignArgs {
+    /// The CloudFront public-key id.
+    #[arg(long)]
+    key_pair_id: String,
+    /// The private key: a PEM file (optionally as file://PATH).
+    #[arg(long)]
+    private_key: String,
+    /// Expiry: epoch seconds, RFC 3339 or YYYY-MM-DD.
+    #[arg(long)]
+    date_less_than: String,
+    /// Not-before time (makes the policy custom).
+    #[arg(long)]
+    date_greater_than: Option<String>,
+    /// An IPv4 address or CIDR block the viewer must come from (makes the policy custom).
+    #[arg(long)]
+    ip_address: Option<String>,
+    /// SHA1 (CloudFront's default) or SHA256.
+    #[arg(long, default_value = "SHA1")]
+    hash_algorithm: String,
+}
+
+/// `sign url` flags.
+#[derive(Debug, Args)]
+pub(crate) struct SignUrlArgs {
+    /// The URL to sign, exactly as viewers will request it.
+    #[arg(long)]
+    url: String,
+    /// A custom policy resource (may contain `*`); the URL must fall under it.
+    #[arg(long)]
+    policy_resource: Option<String>,
+    #[command(flatten)]
+    common: CommonSignArgs,
+}
+
+/// `sign cookies` flags.
+#[derive(Debug, Args)]
+pub(crate) struct SignCookiesArgs {
+    /// The resource the cookies grant: one URL, or a pattern such as https://cdn.example.com/users/42/*.
+    #[arg(long)]
+    resource: String,
+    #[command(flatten)]
+    common: CommonSignArgs,
+}
+
+struct Prepared {
+    key: SigningKey,
+    hash: HashAlgorithm,
+}
+
+impl CommonSignArgs {
+    fn prepare(&self) -> Result<Prepared, UsageError> {
+        let key_pair_id = KeyPairId::parse(&self.key_pair_id)?;
+        let hash: HashAlgorithm = self.hash_algorithm.parse()?;
+        let key = SigningKey::from_pem(key_pair_id, &read_key_text(&self.private_key)?)
+            .map_err(|e| UsageError(format!("private key {}: {e}", self.private_key)))?;
+        Ok(Prepared { key, hash })
+    }
+
+    fn policy(&self, resource: &str) -> Result<Policy, UsageError> {
+        let expiry =
+            parse_time(&self.date_less_than).map_err(|e| UsageError(format!("--date-less-than: {e}")))?;
+        let mut policy = Policy::new(resource, expiry)?;
+        if let Some(start) = &self.date_greater_than {
+            let start = parse_time(start).map_err(|e| UsageError(format!("--date-greater-than: {e}")))?;
+            policy = policy.not_before(start)?;
+        }
+        if let Some(ip) = &self.ip_address {
+            policy = policy.source_ip(SourceIp::parse(ip)?);
+        }
+        Ok(policy)
+    }
+}
+
+pub(crate) fn run(command: SignCommand) -> Result<ExitCode, UsageError> {
+    match command {
+        SignCommand::Url(args) => {
+            let prepared = args.common.prepare()?;
+            let resource = args.policy_resource.as_deref().unwrap_or(&args.url);
+            let policy = args.common.policy(resource)?;
+            if !crate::signing::resource_matches(policy.resource(), &args.url) {
+                return Err(UsageError(format!(
+                    "--url {} is not covered by --policy-resource {}",
+                    args.url,
+                    policy.resource()
+                )));
+            }
+            let url = Signer::new(&prepared.key, prepared.hash).sign_url(&args.url, &policy)?;
+            println!("{url}");
+        }
+        SignCommand::Cookies(args) => {
+            let prepared = args.common.prepare()?;
+            let policy = args.common.policy(&args.resource)?;
+            let cookies = Signer::new(&prepared.key, prepared.hash).sign_cookies(&policy)?;
+            let map: BTreeMap<&str, String> = cookies.pairs().into_iter().collect();
+            println!("{}", serde_json::to_string_pretty(&map)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,220 @@
+//! Expiry windows and the signature memo.
+//!
+//! Rounding every expiry up to a window boundary makes the same grant produce the same policy bytes
+//! for the whole window; the memo then returns the stored signature instead of signing again. Both
+//! signature schemes in use are deterministic, so a stored signature equals a fresh one.
+
+use std::hash::{Hash, Hasher};
+use std::num::NonZeroU64;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use quick_cache::Equivalent;
+use quick_cache::sync::Cache;
+
+use super::HashAlgorithm;
+
+/// A window that expiries are rounded up to, e.g. 300 s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExpiryWindow(NonZeroU64);
+
+impl ExpiryWindow {
+    /// A window of `seconds`; `None` for zero.
+    pub fn from_secs(seconds: u64) -> Option<Self> {
+        NonZeroU64::new(seconds).map(Self)
+    }
+
+    /// The window length in seconds.
+    pub fn as_secs(self) -> u64 {
+        self.0.get()
+    }
+
+    /// The first window boundary at or after `t`.
+    pub fn round_up(self, t: u64) -> u64 {
+        t.div_ceil(self.0.get()).saturating_mul(self.0.get())
+    }
+
+    /// The expiry for a grant of `lifetime` seconds made at `now`: at least `lifetime`, at most
+    /// `lifetime` plus one window.
+    pub fn expiry(self, now: u64, lifetime: u64) -> u64 {
+        self.round_up(now.saturating_add(lifetime))
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
+struct MemoKey {
+    key_pair_id: Box<str>,
+    hash: HashAlgorithm,
+    policy: Box<[u8]>,
+}
+
+/// A borrowed view of a [`MemoKey`], so a lookup allocates nothing.
+struct MemoKeyRef<'a> {
+    key_pair_id: &'a str,
+    hash: HashAlgorithm,
+    policy: &'a [u8],
+}
+
+fn hash_parts<H: Hasher>(state: &mut H, key_pair_id: &str, hash: HashAlgorithm, policy: &[u8]) {
+    key_pair_id.hash(state);
+    hash.hash(state);
+    policy.hash(state);
+}
+
+impl Hash for MemoKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_parts(state, &self.key_pair_id, self.hash, &self.policy);
+    }
+}
+
+impl Hash for MemoKeyRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        hash_parts(state, self.key_pair_id, self.hash, self.policy);
+    }
+}
+
+impl Equivalent<MemoKey> for MemoKeyRef<'_> {
+    fn equivalent(&self, key: &MemoKey) -> bool {
+        self.key_pair_id == &*key.key_pair_id && self.hash == key.hash && self.policy == &*key.policy
+    }
+}
+
+/// Counters of a [`SignatureMemo`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MemoStats {
+    /// Signatures served from the memo.
+    pub hits: u64,
+    /// Signatures computed (and then stored).
+    pub misses: u64,
+}
+
+/// A bounded, thread-safe memo: (key-pair id, hash, policy bytes) → CloudFront-base64 signature.
+pub struct SignatureMemo {
+    cache: Cache<MemoKey, Arc<str>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl std::fmt::Debug for SignatureMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignatureMemo")
+            .field("capacity", &self.cache.capacity())
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl SignatureMemo {
+    /// A memo holding at most `capacity` signatures; the least useful are evicted first.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            cache: Cache::new(capacity.max(1)),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// Returns the stored signature, or computes it with `sign` and stores it.
+    pub(crate) fn get_or_sign<E>(
+        &self,
+        key_pair_id: &str,
+        hash: HashAlgorithm,
+        policy: &[u8],
+        sign: impl FnOnce() -> Result<Arc<str>, E>,
+    ) -> Result<Arc<str>, E> {
+        let lookup = MemoKeyRef {
+            key_pair_id,
+            hash,
+            policy,
+        };
+        if let Some(signature) = self.cache.get(&lookup) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(signature);
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let signature = sign()?;
+        let key = MemoKey {
+            key_pair_id: key_pair_id.into(),
+            hash,
+            policy: policy.into(),
+        };
+        self.cache.insert(key, Arc::clone(&signature));
+        Ok(signature)
+    }
+
+    /// Hits and misses so far.
+    pub fn stats(&self) -> MemoStats {
+        MemoStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        }
+    }
+
+    /// How many signatures are stored.
+    pub fn len(&self) -> usize {
+        self.cache.len()
+    }
+
+    /// Whether nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.cache.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiries_round_up_to_the_window() {
+        let window = ExpiryWindow::from_secs(300).expect("window");
+        assert_eq!(window.round_up(0), 0);
+        assert_eq!(window.round_up(1), 300);
+        assert_eq!(window.round_up(300), 300);
+        assert_eq!(window.round_up(301), 600);
+        assert_eq!(window.expiry(1_000, 3_600), 4_800);
+        assert_eq!(
+            window.round_up(u64::MAX),
+            u64::MAX,
+            "saturates instead of wrapping"
+        );
+        assert!(ExpiryWindow::from_secs(0).is_none());
+    }
+
+    #[test]
+    fn a_second_lookup_is_a_hit_and_does_not_sign() {
+        let memo = SignatureMemo::new(16);
+        let first = memo.get_or_sign::<()>("K1", HashAlgorithm::Sha1, b"p", || Ok(Arc::from("sig")));
+        let second = memo.get_or_sign::<()>("K1", HashAlgorithm::Sha1, b"p", || panic!("signed twice"));
+        assert_eq!(first, second);
+        assert_eq!(memo.stats(), MemoStats { hits: 1, misses: 1 });
+    }
+
+    #[test]
+    fn key_hash_and_policy_each_separate_entries() {
+        let memo = SignatureMemo::new(16);
+        for (key, hash, policy) in [
+            ("K1", HashAlgorithm::Sha1, &b"p"[..]),
+            ("K2", HashAlgorithm::Sha1, b"p"),
+            ("K1", HashAlgorithm::Sha256, b"p"),
+            ("K1", HashAlgorithm::Sha1, b"q"),
+        ] {
+            let out = memo.get_or_sign::<()>(key, hash, policy, || {
+                Ok(Arc::from(format!("{key}{hash}{policy:?}")))
+            });
+            assert_eq!(&*out.expect("sig"), format!("{key}{hash}{policy:?}"));
+        }
+        assert_eq!(memo.stats().misses, 4);
+        assert_eq!(memo.len(), 4);
+    }
+
+    #[test]
+    fn errors_are_not_stored() {
+        let memo = SignatureMemo::new(4);
+        assert_eq!(
+            memo.get_or_sign("K", HashAlgorithm::Sha1, b"p", || Err("boom")),
+            Err("boom")
+        );
+        assert!(memo.is_empty());
+    }
+}
