@@ -49,9 +49,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(error) => {
-            let rendered = error.to_string();
-            let first = rendered.lines().next().unwrap_or("invalid arguments");
-            eprintln!("{first} (see --help)");
+            eprintln!("{} (see --help)", one_line(&error.to_string()));
             return ExitCode::from(USAGE_ERROR);
         }
     };
@@ -68,6 +66,37 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
+/// Folds the first paragraph of a clap error (which lists missing flags on further lines) into one line.
+fn one_line(rendered: &str) -> String {
+    let words: Vec<&str> = rendered
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    if words.is_empty() {
+        "invalid arguments".to_owned()
+    } else {
+        words.join(" ")
+    }
+}
+
+/// Names a key argument in messages without ever repeating key material given inline.
+pub(crate) fn key_source(argument: &str) -> &str {
+    if argument.contains("-----BEGIN ") {
+        "(given inline)"
+    } else {
+        argument
+    }
+}
+
+/// The current time in epoch seconds; the command line is the one place that reads the clock.
+pub(crate) fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
 /// Reads a key given as `file://PATH`, a path, or PEM text itself.
 pub(crate) fn read_key_text(argument: &str) -> Result<String, UsageError> {
     if argument.contains("-----BEGIN ") {
@@ -75,4 +104,25 @@ pub(crate) fn read_key_text(argument: &str) -> Result<String, UsageError> {
     }
     let path = argument.strip_prefix("file://").unwrap_or(argument);
     std::fs::read_to_string(path).map_err(|e| UsageError(format!("cannot read key file {path}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_errors_fold_into_one_line() {
+        let rendered = "error: the following required arguments were not provided:\n  --url <URL>\n  --key-pair-id <ID>\n\nUsage: edgepass\n";
+        assert_eq!(
+            one_line(rendered),
+            "error: the following required arguments were not provided: --url <URL> --key-pair-id <ID>"
+        );
+        assert_eq!(one_line(""), "invalid arguments");
+    }
+
+    #[test]
+    fn inline_keys_are_never_named_by_their_text() {
+        assert_eq!(key_source("-----BEGIN PRIVATE KEY-----\nAAAA"), "(given inline)");
+        assert_eq!(key_source("keys/cdn.pem"), "keys/cdn.pem");
+    }
 }

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use super::time_arg::parse_time;
-use super::{UsageError, read_key_text};
-use crate::signing::{HashAlgorithm, KeyPairId, Policy, Signer, SigningKey, SourceIp};
+use super::{UsageError, key_source, now, read_key_text};
+use crate::signing::{HashAlgorithm, KeyKind, KeyPairId, Policy, Signer, SigningKey, SourceIp};
 
 /// What to sign.
 #[derive(Debug, Subcommand)]
@@ -24,21 +24,22 @@ pub(crate) struct CommonSignArgs {
     /// The CloudFront public-key id.
     #[arg(long)]
     key_pair_id: String,
-    /// The private key: a PEM file (optionally as file://PATH).
-    #[arg(long)]
+    /// The private key: a PEM file (optionally as file://PATH) or the PEM text itself.
+    #[arg(long, allow_hyphen_values = true)]
     private_key: String,
-    /// Expiry: epoch seconds, RFC 3339 or YYYY-MM-DD.
-    #[arg(long)]
+    /// Expiry: epoch seconds, RFC 3339 or YYYY-MM-DD; must be in the future.
+    #[arg(long, allow_hyphen_values = true)]
     date_less_than: String,
     /// Not-before time (makes the policy custom).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     date_greater_than: Option<String>,
     /// An IPv4 address or CIDR block the viewer must come from (makes the policy custom).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     ip_address: Option<String>,
-    /// SHA1 (CloudFront's default) or SHA256.
-    #[arg(long, default_value = "SHA1")]
-    hash_algorithm: String,
+    /// SHA1 or SHA256; default SHA1 (CloudFront's default) for RSA keys and SHA256 for ECDSA keys,
+    /// as `aws cloudfront sign` (CLI v2) does.
+    #[arg(long)]
+    hash_algorithm: Option<String>,
 }
 
 /// `sign url` flags.
@@ -72,15 +73,26 @@ struct Prepared {
 impl CommonSignArgs {
     fn prepare(&self) -> Result<Prepared, UsageError> {
         let key_pair_id = KeyPairId::parse(&self.key_pair_id)?;
-        let hash: HashAlgorithm = self.hash_algorithm.parse()?;
+        let source = key_source(&self.private_key);
         let key = SigningKey::from_pem(key_pair_id, &read_key_text(&self.private_key)?)
-            .map_err(|e| UsageError(format!("private key {}: {e}", self.private_key)))?;
+            .map_err(|e| UsageError(format!("private key {source}: {e}")))?;
+        let hash = match &self.hash_algorithm {
+            Some(text) => text.parse()?,
+            None if key.kind() == KeyKind::EcdsaP256 => HashAlgorithm::Sha256,
+            None => HashAlgorithm::Sha1,
+        };
         Ok(Prepared { key, hash })
     }
 
     fn policy(&self, resource: &str) -> Result<Policy, UsageError> {
         let expiry =
             parse_time(&self.date_less_than).map_err(|e| UsageError(format!("--date-less-than: {e}")))?;
+        if expiry <= now() {
+            return Err(UsageError(format!(
+                "--date-less-than {} is not in the future; the signature would never be accepted",
+                self.date_less_than
+            )));
+        }
         let mut policy = Policy::new(resource, expiry)?;
         if let Some(start) = &self.date_greater_than {
             let start = parse_time(start).map_err(|e| UsageError(format!("--date-greater-than: {e}")))?;

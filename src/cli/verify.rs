@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::time_arg::parse_time;
-use super::{UsageError, read_key_text};
+use super::{UsageError, key_source, now, read_key_text};
 use crate::signing::{KeyPairId, VerifyingKey, ViewerRequest, verify};
 
 /// `verify` flags.
@@ -25,7 +25,7 @@ pub(crate) struct VerifyArgs {
     #[arg(long)]
     ip: Option<IpAddr>,
     /// The time to judge at (epoch seconds, RFC 3339 or YYYY-MM-DD); default: now.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     now: Option<String>,
 }
 
@@ -37,7 +37,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitCode, UsageError> {
             .ok_or_else(|| UsageError(format!("--public-key {entry}: expected KEY_PAIR_ID=FILE")))?;
         let id = KeyPairId::parse(id)?;
         let key = VerifyingKey::from_pem(id, &read_key_text(file)?)
-            .map_err(|e| UsageError(format!("public key {file}: {e}")))?;
+            .map_err(|e| UsageError(format!("public key {}: {e}", key_source(file))))?;
         keys.push(key);
     }
     let cookies = args
@@ -50,10 +50,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitCode, UsageError> {
         .collect::<Result<Vec<_>, _>>()?;
     let now = match &args.now {
         Some(text) => parse_time(text).map_err(|e| UsageError(format!("--now: {e}")))?,
-        None => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or_default(),
+        None => now(),
     };
     let request = ViewerRequest {
         url: &args.url,

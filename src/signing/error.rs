@@ -12,8 +12,9 @@ pub enum KeyError {
     /// The key is protected by a passphrase; edgepass takes unencrypted keys only.
     #[error("the key is encrypted; decrypt it first (openssl pkey -in key.pem -out plain.pem)")]
     Encrypted,
-    /// The PEM label names something that is not a key edgepass can use.
-    #[error("unsupported PEM block \"{0}\"; expected RSA PRIVATE KEY, EC PRIVATE KEY or PRIVATE KEY")]
+    /// The PEM label names something other than the key asked for; the text names the label found and
+    /// what was expected.
+    #[error("unsupported PEM block {0}")]
     UnsupportedLabel(String),
     /// CloudFront key groups accept RSA-2048 only.
     #[error("RSA key has {0} bits; CloudFront accepts RSA-2048 keys only")]

@@ -103,13 +103,11 @@ impl SigningKey {
             "RSA PRIVATE KEY" => PrivateKey::Rsa(RsaPrivateKey::from_pkcs1_der(&der)?),
             "EC PRIVATE KEY" => PrivateKey::Ecdsa(ecdsa_from_sec1(&der, None)?),
             "PRIVATE KEY" => from_pkcs8(&der)?,
-            "PUBLIC KEY" | "RSA PUBLIC KEY" | "CERTIFICATE" => {
+            other => {
                 return Err(KeyError::UnsupportedLabel(format!(
-                    "{} (a private key is needed to sign)",
-                    block.label
+                    "{other:?}; expected a private key (RSA PRIVATE KEY, EC PRIVATE KEY or PRIVATE KEY)"
                 )));
             }
-            other => return Err(KeyError::UnsupportedLabel(other.to_owned())),
         };
         Ok(Self { key_pair_id, key })
     }
@@ -226,7 +224,7 @@ impl VerifyingKey {
         let block = pem::first_block(pem_text)?;
         if block.label != "PUBLIC KEY" {
             return Err(KeyError::UnsupportedLabel(format!(
-                "{} (expected PUBLIC KEY)",
+                "{:?}; expected a public key (PUBLIC KEY)",
                 block.label
             )));
         }

@@ -1,0 +1,72 @@
+//! Fixtures shared by the signing tests.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use edgepass::signing::{KeyPairId, SigningKey, VerifyingKey};
+use serde_json::Value;
+
+/// The folder holding the reference vectors and their keys.
+pub(crate) fn vectors_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vectors")
+}
+
+/// Reads a file from the vectors folder.
+pub(crate) fn vector_file(name: &str) -> String {
+    std::fs::read_to_string(vectors_dir().join(name)).expect("vector fixture")
+}
+
+/// The parsed `vectors.json`.
+pub(crate) fn vectors() -> Value {
+    serde_json::from_str(&vector_file("vectors.json")).expect("vectors.json")
+}
+
+/// The RSA-2048 test key under its vector key-pair id.
+pub(crate) fn rsa_key() -> SigningKey {
+    let id = KeyPairId::parse("K2JCJMDEHXQW5F").expect("id");
+    SigningKey::from_pem(id, &vector_file("rsa2048_private_pkcs1.pem")).expect("rsa key")
+}
+
+/// The ECDSA P-256 test key under its vector key-pair id.
+pub(crate) fn ecdsa_key() -> SigningKey {
+    let id = KeyPairId::parse("K3ECDSAP256TEST").expect("id");
+    SigningKey::from_pem(id, &vector_file("ecdsa_p256_private_sec1.pem")).expect("ecdsa key")
+}
+
+/// Both vector public keys, loaded from their SubjectPublicKeyInfo PEM files.
+pub(crate) fn trusted_keys() -> Vec<VerifyingKey> {
+    vec![
+        VerifyingKey::from_pem(
+            KeyPairId::parse("K2JCJMDEHXQW5F").expect("id"),
+            &vector_file("rsa2048_public.pem"),
+        )
+        .expect("rsa public key"),
+        VerifyingKey::from_pem(
+            KeyPairId::parse("K3ECDSAP256TEST").expect("id"),
+            &vector_file("ecdsa_p256_public.pem"),
+        )
+        .expect("ecdsa public key"),
+    ]
+}
+
+/// Splits a signed URL into its base (everything before the first signing parameter) and a map of
+/// all query parameters, for comparing URLs whose producers order parameters differently.
+pub(crate) fn url_parts(url: &str) -> (String, BTreeMap<String, String>) {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut own = Vec::new();
+    let mut params = BTreeMap::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if edgepass::signing::RESERVED_QUERY_PARAMETERS.contains(&name) {
+            params.insert(name.to_owned(), value.to_owned());
+        } else {
+            own.push(pair);
+        }
+    }
+    let base = if own.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", own.join("&"))
+    };
+    (base, params)
+}
