@@ -8,6 +8,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use super::support::{url_parts, vectors_dir};
+
 const RSA_ID: &str = "K2JCJMDEHXQW5F";
 const ECDSA_ID: &str = "K3ECDSAP256TEST";
 const EXPIRES: &str = "1893456000";
@@ -24,10 +26,6 @@ const CUSTOM_URL: &str = "https://d111111abcdef8.cloudfront.net/users/alice/phot
 const CUSTOM_RESOURCE: &str = "https://d111111abcdef8.cloudfront.net/users/alice/*";
 /// Canned cookies grant exactly this URL.
 const CANNED_COOKIE_RESOURCE: &str = CUSTOM_URL;
-
-fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vectors")
-}
 
 fn vector_path(name: &str) -> String {
     vectors_dir().join(name).to_str().expect("UTF-8 path").to_owned()
@@ -104,23 +102,34 @@ fn succeed<S: AsRef<str>>(args: &[S]) -> String {
     run.stdout
 }
 
-/// `sign url` with the RSA vector key, the given URL and expiry, and further flags.
-fn sign_url_args(url: &str, expires: &str, extra: &[&str]) -> Vec<String> {
+/// `sign url` for `url` until `expires` under key-pair id `id`, with `key_flags` naming the key
+/// (`["--private-key", path]` or `["--private-key=PEM"]`) and any further flags.
+fn sign_url_until(url: &str, id: &str, expires: &str, key_flags: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = [
         "sign",
         "url",
         "--url",
         url,
         "--key-pair-id",
-        RSA_ID,
-        "--private-key",
-        &rsa_private_key(),
+        id,
         "--date-less-than",
         expires,
     ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
+    .map(str::to_owned)
+    .to_vec();
+    args.extend(key_flags.iter().map(|s| (*s).to_owned()));
+    args
+}
+
+/// `sign url` for `url` until the vectors' expiry; see [`sign_url_until`].
+fn sign_url_with(url: &str, id: &str, key_flags: &[&str]) -> Vec<String> {
+    sign_url_until(url, id, EXPIRES, key_flags)
+}
+
+/// `sign url` with the RSA vector key, the given URL and expiry, and further flags.
+fn sign_url_args(url: &str, expires: &str, extra: &[&str]) -> Vec<String> {
+    let key = rsa_private_key();
+    let mut args = sign_url_until(url, RSA_ID, expires, &["--private-key", &key]);
     args.extend(extra.iter().map(|s| (*s).to_owned()));
     args
 }
@@ -156,31 +165,6 @@ fn custom_policy_flags() -> [&'static str; 6] {
         "--ip-address",
         SOURCE_IP,
     ]
-}
-
-/// A signed URL as (URL without the signing parameters, signing parameters by name).
-fn url_parts(url: &str) -> (String, BTreeMap<String, String>) {
-    const RESERVED: [&str; 5] = ["Expires", "Policy", "Signature", "Key-Pair-Id", "Hash-Algorithm"];
-    let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let mut own = Vec::new();
-    let mut signing = BTreeMap::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if RESERVED.contains(&name) {
-            assert!(
-                signing.insert(name.to_owned(), value.to_owned()).is_none(),
-                "{name} twice in {url}"
-            );
-        } else {
-            own.push(pair);
-        }
-    }
-    let base = if own.is_empty() {
-        base.to_owned()
-    } else {
-        format!("{base}?{}", own.join("&"))
-    };
-    (base, signing)
 }
 
 /// The query parameter `name` of `url`.
@@ -369,34 +353,13 @@ fn the_private_key_may_be_a_file_url_a_path_pkcs8_or_the_pem_itself() {
         format!("file://{}", vector_path("rsa2048_private_pkcs8.pem")),
     ];
     for source in &sources {
-        let args = [
-            "sign",
-            "url",
-            "--url",
-            CANNED_URL,
-            "--key-pair-id",
-            RSA_ID,
-            "--private-key",
-            source,
-            "--date-less-than",
-            EXPIRES,
-        ];
+        let args = sign_url_with(CANNED_URL, RSA_ID, &["--private-key", source]);
         assert_eq!(succeed(&args), expected, "{source}");
     }
     // PEM text, as an environment variable delivers it (with real or escaped line breaks).
     for text in [pem.clone(), pem.replace('\n', "\\n")] {
         let flag = format!("--private-key={text}");
-        let args = [
-            "sign",
-            "url",
-            "--url",
-            CANNED_URL,
-            "--key-pair-id",
-            RSA_ID,
-            flag.as_str(),
-            "--date-less-than",
-            EXPIRES,
-        ];
+        let args = sign_url_with(CANNED_URL, RSA_ID, &[flag.as_str()]);
         assert_eq!(succeed(&args), expected);
     }
 }
@@ -687,21 +650,8 @@ fn a_url_signed_by_edgepass_with_either_key_is_allowed_by_edgepass_verify() {
         (ECDSA_ID, vector_path("ecdsa_p256_private_sec1.pem"), "SHA256"),
         (ECDSA_ID, vector_path("ecdsa_p256_private_pkcs8.pem"), "SHA1"),
     ] {
-        let mut args = vec![
-            "sign",
-            "url",
-            "--url",
-            CUSTOM_URL,
-            "--key-pair-id",
-            id,
-            "--private-key",
-            &key,
-            "--date-less-than",
-            EXPIRES,
-            "--hash-algorithm",
-            hash,
-        ];
-        args.extend(custom_policy_flags());
+        let mut args = sign_url_with(CUSTOM_URL, id, &["--private-key", &key, "--hash-algorithm", hash]);
+        args.extend(custom_policy_flags().map(str::to_owned));
         let signed = succeed(&args);
         let run = verify(
             signed.trim_end(),
@@ -751,18 +701,11 @@ fn a_missing_required_flag_is_a_usage_error_naming_the_flag() {
 #[test]
 fn an_unreadable_key_file_is_a_usage_error_naming_the_file() {
     let missing = "/nonexistent/edgepass/key.pem";
-    let args = [
-        "sign",
-        "url",
-        "--url",
+    let args = sign_url_with(
         CANNED_URL,
-        "--key-pair-id",
         RSA_ID,
-        "--private-key",
-        &format!("file://{missing}"),
-        "--date-less-than",
-        EXPIRES,
-    ];
+        &["--private-key", &format!("file://{missing}")],
+    );
     assert_usage_error(&edgepass(&args), &[missing], "private key");
     let args = [
         "verify",
@@ -782,18 +725,7 @@ fn a_key_edgepass_refuses_is_a_usage_error_saying_why() {
         ("p384_sec1.pem", "P-384"),
         ("rsa2048_public.pem", "PUBLIC KEY"),
     ] {
-        let args = [
-            "sign",
-            "url",
-            "--url",
-            CANNED_URL,
-            "--key-pair-id",
-            RSA_ID,
-            "--private-key",
-            &keys_path(file),
-            "--date-less-than",
-            EXPIRES,
-        ];
+        let args = sign_url_with(CANNED_URL, RSA_ID, &["--private-key", &keys_path(file)]);
         assert_usage_error(&edgepass(&args), &[why], file);
     }
     let args = [
@@ -810,17 +742,7 @@ fn a_key_edgepass_refuses_is_a_usage_error_saying_why() {
 fn a_refused_key_given_as_pem_text_is_not_echoed_back() {
     let pem = std::fs::read_to_string(keys_path("rsa3072_pkcs8.pem")).expect("fixture");
     let flag = format!("--private-key={pem}");
-    let args = [
-        "sign",
-        "url",
-        "--url",
-        CANNED_URL,
-        "--key-pair-id",
-        RSA_ID,
-        flag.as_str(),
-        "--date-less-than",
-        EXPIRES,
-    ];
+    let args = sign_url_with(CANNED_URL, RSA_ID, &[flag.as_str()]);
     let run = edgepass(&args);
     assert_usage_error(&run, &["3072"], "inline RSA-3072 key");
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
@@ -938,18 +860,7 @@ fn a_url_outside_the_policy_resource_is_a_usage_error_naming_both() {
 
 #[test]
 fn an_invalid_key_pair_id_is_a_usage_error_naming_it() {
-    let args = [
-        "sign",
-        "url",
-        "--url",
-        CANNED_URL,
-        "--key-pair-id",
-        "K2JC-JMDE",
-        "--private-key",
-        &rsa_private_key(),
-        "--date-less-than",
-        EXPIRES,
-    ];
+    let args = sign_url_with(CANNED_URL, "K2JC-JMDE", &["--private-key", &rsa_private_key()]);
     assert_usage_error(&edgepass(&args), &["K2JC-JMDE"], "sign");
     let args = [
         "verify",

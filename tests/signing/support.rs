@@ -58,7 +58,8 @@ pub(crate) fn url_parts(url: &str) -> (String, BTreeMap<String, String>) {
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         if edgepass::signing::RESERVED_QUERY_PARAMETERS.contains(&name) {
-            params.insert(name.to_owned(), value.to_owned());
+            let earlier = params.insert(name.to_owned(), value.to_owned());
+            assert!(earlier.is_none(), "{name} twice in {url}");
         } else {
             own.push(pair);
         }
