@@ -1,5 +1,17 @@
 //! edgepass keeps users' images private in S3 and lets browsers load them through CloudFront with
 //! signed cookies and signed URLs.
 
+pub mod app;
+pub mod auth;
+pub mod cdn_cookies;
 pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod local_key;
+pub mod metrics;
 pub mod signing;
+pub mod telemetry;

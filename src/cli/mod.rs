@@ -1,9 +1,11 @@
 //! The `edgepass` command line.
 
+mod serve;
 mod sign;
 mod time_arg;
 mod verify;
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
@@ -17,11 +19,15 @@ const USAGE_ERROR: u8 = 2;
 #[command(name = "edgepass", version, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the service (the default): API, and in local mode SQLite and a generated signing key.
+    Serve(serve::ServeArgs),
+    /// Apply the database migrations and exit.
+    Migrate(serve::ServeArgs),
     /// Sign a URL or a cookie set, as `aws cloudfront sign` / `sign-cookies` do.
     #[command(subcommand)]
     Sign(sign::SignCommand),
@@ -39,8 +45,9 @@ impl<E: std::fmt::Display> From<E> for UsageError {
     }
 }
 
-/// Runs the command line given by `args` (the program name first) and returns the exit status.
-pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+/// Runs the command line given by `args` (the program name first) with the process's `EDGEPASS_*`
+/// variables `env`, and returns the exit status.
+pub fn run(args: impl IntoIterator<Item = OsString>, env: BTreeMap<String, String>) -> ExitCode {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(error) if !error.use_stderr() => {
@@ -54,8 +61,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     };
     let outcome = match cli.command {
-        Command::Sign(command) => sign::run(command),
-        Command::Verify(args) => verify::run(args),
+        None => serve::serve(env, &serve::ServeArgs::default()),
+        Some(Command::Serve(args)) => serve::serve(env, &args),
+        Some(Command::Migrate(args)) => serve::migrate(env, &args),
+        Some(Command::Sign(command)) => sign::run(command),
+        Some(Command::Verify(args)) => verify::run(args),
     };
     match outcome {
         Ok(code) => code,

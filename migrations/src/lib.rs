@@ -1,0 +1,18 @@
+//! edgepass's database migrations; the same ones run on SQLite and PostgreSQL.
+//!
+//! Timestamps are stored as epoch seconds (`BIGINT`), which both databases compare and index the same way
+//! and which match CloudFront's own epoch times.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_accounts;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_accounts::Migration)]
+    }
+}

@@ -1,0 +1,260 @@
+//! Building and running the service: state, listener, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::Server;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use sea_orm::DatabaseConnection;
+
+use crate::auth::password::PasswordHashing;
+use crate::cdn_cookies::{AlgorithmMismatch, CdnCookies};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{CdnKeySource, Config, ConfigError};
+use crate::local_key::{self, LocalKeyError};
+use crate::metrics::Metrics;
+use crate::signing::{KeyError, KeyPairId, KeyRing, KeyRingError, SigningKey};
+use crate::{db, http};
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+/// How often expired sessions are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// A setting is missing or malformed.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The CloudFront key does not load.
+    #[error("{variable}: {source}")]
+    Key {
+        /// The variable naming the key.
+        variable: &'static str,
+        /// The cause.
+        source: KeyError,
+    },
+    /// The local key could not be provided.
+    #[error(transparent)]
+    LocalKey(#[from] LocalKeyError),
+    /// The key does not fit the algorithm.
+    #[error(transparent)]
+    Algorithm(#[from] AlgorithmMismatch),
+    /// The key ring refused the key.
+    #[error(transparent)]
+    KeyRing(#[from] KeyRingError),
+    /// The database is unreachable or the migrations failed.
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    /// Files or the listening socket.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<AppInner>);
+
+/// The contents of [`AppState`].
+pub struct AppInner {
+    /// The configuration.
+    pub config: Config,
+    /// The database.
+    pub db: DatabaseConnection,
+    /// The CloudFront cookie minter.
+    pub cdn: Arc<CdnCookies>,
+    /// Password hashing.
+    pub passwords: PasswordHashing,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// Metrics.
+    pub metrics: Metrics,
+}
+
+impl Deref for AppState {
+    type Target = AppInner;
+
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// The current time, epoch seconds.
+    pub fn now(&self) -> u64 {
+        self.clock.now()
+    }
+}
+
+/// Reads the CloudFront signing key the configuration names, generating one in local mode.
+fn signing_key(config: &Config) -> Result<SigningKey, StartupError> {
+    let key_error = |variable| move |source| StartupError::Key { variable, source };
+    match &config.cdn.key {
+        CdnKeySource::Generated => {
+            let local = local_key::load_or_generate(&config.data_dir, config.cdn.algorithm)?;
+            let verb = if local.generated { "generated" } else { "using" };
+            tracing::info!(
+                key_pair_id = %local.key.key_pair_id(),
+                kind = %local.key.kind(),
+                path = %local.path.display(),
+                "local mode: {verb} the CloudFront signing key kept in the data folder"
+            );
+            Ok(local.key)
+        }
+        CdnKeySource::Pem { key_pair_id, pem } => {
+            let id = KeyPairId::parse(key_pair_id).map_err(key_error("EDGEPASS_CDN_KEY_PAIR_ID"))?;
+            SigningKey::from_pem(id, pem.expose()).map_err(key_error("EDGEPASS_CDN_PRIVATE_KEY"))
+        }
+        CdnKeySource::File { key_pair_id, path } => {
+            let id = KeyPairId::parse(key_pair_id).map_err(key_error("EDGEPASS_CDN_KEY_PAIR_ID"))?;
+            let pem = std::fs::read_to_string(path).map_err(|source| StartupError::Io {
+                what: format!("EDGEPASS_CDN_PRIVATE_KEY_FILE {}", path.display()),
+                source,
+            })?;
+            SigningKey::from_pem(id, &pem).map_err(key_error("EDGEPASS_CDN_PRIVATE_KEY_FILE"))
+        }
+    }
+}
+
+/// Connects to the database (creating the data folder for SQLite) and applies the migrations.
+pub async fn prepare_database(config: &Config) -> Result<DatabaseConnection, StartupError> {
+    if config.database_url.expose().starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartupError::Io {
+            what: format!("EDGEPASS_DATA_DIR {}", config.data_dir.display()),
+            source,
+        })?;
+    }
+    let db = db::connect(config.database_url.expose()).await?;
+    db::migrate(&db).await?;
+    Ok(db)
+}
+
+/// A built service, bound to its port, not yet serving.
+pub struct Application {
+    state: AppState,
+    acceptor: poem::listener::TcpAcceptor,
+    local_addr: SocketAddr,
+}
+
+impl Application {
+    /// Builds the service with the system clock.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Builds the service with the given clock (tests move time).
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        let key = signing_key(&config)?;
+        let cdn = Arc::new(CdnCookies::new(
+            &config.cdn,
+            KeyRing::new(key)?,
+            config.session.cookie_secure,
+        )?);
+        let db = prepare_database(&config).await?;
+        let passwords = PasswordHashing::new(std::thread::available_parallelism().map_or(2, |n| n.get() * 2));
+        if let Err(error) = passwords.warm_up().await {
+            tracing::warn!(%error, "could not precompute the decoy password hash");
+        }
+        let acceptor = TcpListener::bind(config.listen.to_string())
+            .into_acceptor()
+            .await
+            .map_err(|source| StartupError::Io {
+                what: format!("EDGEPASS_LISTEN {}", config.listen),
+                source,
+            })?;
+        let local_addr = acceptor
+            .local_addr()
+            .first()
+            .and_then(|addr| addr.as_socket_addr().copied())
+            .unwrap_or(config.listen);
+        let metrics = Metrics::new(Arc::clone(&cdn));
+        let state = AppState(Arc::new(AppInner {
+            config,
+            db,
+            cdn,
+            passwords,
+            clock,
+            metrics,
+        }));
+        Ok(Self {
+            state,
+            acceptor,
+            local_addr,
+        })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.local_addr.port()
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The shared state (tests inspect the key ring and the database).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT or SIGTERM, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes, then lets in-flight requests finish.
+    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        tracing::info!(address = %self.local_addr, "edgepass listening");
+        let sweeper = tokio::spawn(sweep_sessions(self.state.clone()));
+        let app = http::routes(self.state.clone());
+        let result = Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(app, stop, Some(SHUTDOWN_GRACE))
+            .await;
+        sweeper.abort();
+        tracing::info!("edgepass stopped");
+        result
+    }
+}
+
+async fn sweep_sessions(state: AppState) {
+    let mut every = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        every.tick().await;
+        match db::sessions::delete_expired(&state.db, state.now()).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "swept expired sessions"),
+            Err(error) => tracing::warn!(%error, "could not sweep expired sessions"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

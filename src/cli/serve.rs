@@ -1,0 +1,72 @@
+//! `edgepass serve` (the default) and `edgepass migrate`.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::UsageError;
+use crate::app::{self, Application};
+use crate::config::Config;
+use crate::telemetry;
+
+/// `serve` flags; each overrides its environment variable.
+#[derive(Debug, Default, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (EDGEPASS_LISTEN; default 127.0.0.1:8080).
+    #[arg(long)]
+    listen: Option<String>,
+    /// Folder for local state (EDGEPASS_DATA_DIR; default ./edgepass-data).
+    #[arg(long)]
+    data_dir: Option<String>,
+}
+
+fn load_config(mut env: BTreeMap<String, String>, args: &ServeArgs) -> Result<Config, UsageError> {
+    if let Some(listen) = &args.listen {
+        env.insert("EDGEPASS_LISTEN".to_owned(), listen.clone());
+    }
+    if let Some(dir) = &args.data_dir {
+        env.insert("EDGEPASS_DATA_DIR".to_owned(), dir.clone());
+    }
+    let config = Config::from_env(&env)?;
+    let filter = env
+        .get("EDGEPASS_LOG")
+        .or_else(|| env.get("RUST_LOG"))
+        .map_or("info", String::as_str);
+    telemetry::init(config.log_format, filter);
+    Ok(config)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, UsageError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| UsageError(format!("cannot start the async runtime: {e}")))
+}
+
+/// Serves until SIGINT/SIGTERM.
+pub(crate) fn serve(env: BTreeMap<String, String>, args: &ServeArgs) -> Result<ExitCode, UsageError> {
+    let config = load_config(env, args)?;
+    runtime()?.block_on(async move {
+        let application = Application::build(config)
+            .await
+            .map_err(|e| UsageError(e.to_string()))?;
+        application
+            .run_until_stopped()
+            .await
+            .map_err(|e| UsageError(format!("server failed: {e}")))?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Applies the migrations and exits.
+pub(crate) fn migrate(env: BTreeMap<String, String>, args: &ServeArgs) -> Result<ExitCode, UsageError> {
+    let config = load_config(env, args)?;
+    runtime()?.block_on(async move {
+        app::prepare_database(&config)
+            .await
+            .map_err(|e| UsageError(e.to_string()))?;
+        tracing::info!("migrations applied");
+        Ok(ExitCode::SUCCESS)
+    })
+}

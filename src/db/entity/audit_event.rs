@@ -1,0 +1,28 @@
+//! `audit_events`: logins, logouts, failed logins (and later shares and visibility changes).
+
+use sea_orm::entity::prelude::*;
+
+/// One audited event.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "audit_events")]
+pub struct Model {
+    /// Row id.
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// The acting user, when known.
+    pub actor_id: Option<i64>,
+    /// What happened (`login`, `logout`, `login_failed`, …).
+    pub action: String,
+    /// What it happened to (for logins: the case-folded email).
+    pub subject: String,
+    /// The client address, when known.
+    pub client_addr: Option<String>,
+    /// Epoch seconds.
+    pub at: i64,
+}
+
+/// `audit_events` has no relations: the log outlives the accounts it mentions.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

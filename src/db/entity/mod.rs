@@ -1,0 +1,5 @@
+//! sea-orm entities, one per table.
+
+pub mod audit_event;
+pub mod session;
+pub mod user;

@@ -1,0 +1,91 @@
+//! Queries on `sessions`.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, sea_query::Expr,
+};
+
+use super::entity::{session, user};
+use crate::domain::UserId;
+
+/// Stores a new session.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    user_id: UserId,
+    token_hash: &[u8],
+    now: u64,
+    ttl_secs: u64,
+) -> Result<(), DbErr> {
+    session::ActiveModel {
+        user_id: Set(user_id.0),
+        token_hash: Set(token_hash.to_vec()),
+        created_at: Set(now as i64),
+        expires_at: Set(now.saturating_add(ttl_secs) as i64),
+        last_seen_at: Set(now as i64),
+        cdn_expires_at: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .map(|_| ())
+}
+
+/// The unexpired session with this token hash, and its user.
+pub async fn find_active(
+    db: &impl ConnectionTrait,
+    token_hash: &[u8],
+    now: u64,
+) -> Result<Option<(session::Model, user::Model)>, DbErr> {
+    let found = session::Entity::find()
+        .filter(session::Column::TokenHash.eq(token_hash.to_vec()))
+        .filter(session::Column::ExpiresAt.gt(now as i64))
+        .find_also_related(user::Entity)
+        .one(db)
+        .await?;
+    Ok(found.and_then(|(session, user)| user.map(|user| (session, user))))
+}
+
+/// Pushes the expiry `ttl_secs` past `now` (sliding renewal).
+pub async fn renew(db: &impl ConnectionTrait, id: i64, now: u64, ttl_secs: u64) -> Result<(), DbErr> {
+    session::Entity::update_many()
+        .col_expr(session::Column::LastSeenAt, Expr::value(now as i64))
+        .col_expr(
+            session::Column::ExpiresAt,
+            Expr::value(now.saturating_add(ttl_secs) as i64),
+        )
+        .filter(session::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Records when the CloudFront cookies just minted for the session expire.
+pub async fn set_cdn_expiry(
+    db: &impl ConnectionTrait,
+    token_hash: &[u8],
+    expires_at: u64,
+) -> Result<(), DbErr> {
+    session::Entity::update_many()
+        .col_expr(session::Column::CdnExpiresAt, Expr::value(expires_at as i64))
+        .filter(session::Column::TokenHash.eq(token_hash.to_vec()))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Deletes the session with this token hash; returns whether one existed.
+pub async fn delete_by_hash(db: &impl ConnectionTrait, token_hash: &[u8]) -> Result<bool, DbErr> {
+    let result = session::Entity::delete_many()
+        .filter(session::Column::TokenHash.eq(token_hash.to_vec()))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Deletes sessions that expired before `now`; returns how many.
+pub async fn delete_expired(db: &impl ConnectionTrait, now: u64) -> Result<u64, DbErr> {
+    let result = session::Entity::delete_many()
+        .filter(session::Column::ExpiresAt.lte(now as i64))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}

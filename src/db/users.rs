@@ -1,0 +1,47 @@
+//! Queries on `users`.
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr};
+
+use super::entity::user;
+use crate::domain::{Email, UserId};
+
+/// Why an account could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    /// The (case-folded) email already has an account.
+    #[error("email already registered")]
+    EmailTaken,
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Inserts an account and returns its id.
+pub async fn create(
+    db: &impl ConnectionTrait,
+    email: &Email,
+    password_hash: String,
+    now: u64,
+) -> Result<UserId, CreateUserError> {
+    let row = user::ActiveModel {
+        email: Set(email.as_str().to_owned()),
+        password_hash: Set(password_hash),
+        created_at: Set(now as i64),
+        ..Default::default()
+    };
+    match row.insert(db).await {
+        Ok(model) => Ok(UserId(model.id)),
+        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(CreateUserError::EmailTaken)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The account with this email, if any.
+pub async fn find_by_email(db: &impl ConnectionTrait, email: &Email) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await
+}

@@ -1,0 +1,49 @@
+//! The HTTP surface: the JSON API (described at `/openapi.json`, browsable at `/docs`), health and
+//! metrics, and the middleware order.
+
+mod auth;
+mod client;
+mod dto;
+mod health;
+mod middleware;
+
+use poem::middleware::CookieJarManager;
+use poem::{Endpoint, EndpointExt, Route, get};
+use poem_openapi::OpenApiService;
+
+use crate::app::AppState;
+use crate::error::json_error;
+
+fn api_service() -> OpenApiService<(auth::AuthApi, auth::CdnApi), ()> {
+    OpenApiService::new(
+        (auth::AuthApi, auth::CdnApi),
+        "edgepass",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .server("/api")
+}
+
+/// The OpenAPI document served at `/openapi.json`.
+pub fn openapi_json() -> String {
+    api_service().spec()
+}
+
+/// Every route with its middleware. Order, outermost first: state, access log and metrics (which see the
+/// final status), JSON errors, cookies, body limit, cross-origin refusal.
+pub fn routes(state: AppState) -> impl Endpoint + 'static {
+    let api = api_service();
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    Route::new()
+        .nest("/api", api.around(middleware::refuse_cross_origin))
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .at("/healthz", get(health::healthz))
+        .at("/readyz", get(health::readyz))
+        .at("/metrics", get(health::metrics))
+        .around(middleware::limit_body)
+        .with(CookieJarManager::new())
+        .catch_all_error(json_error)
+        .around(middleware::observe)
+        .data(state)
+}

@@ -1,0 +1,187 @@
+//! The signing key of local mode: generated on first start and kept in the data folder.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::config::CdnAlgorithm;
+use crate::signing::{KeyError, KeyKind, KeyPairId, SigningKey};
+
+/// The key file inside the data folder.
+const KEY_FILE: &str = "cdn-signing-key.pem";
+/// The key-pair id file inside the data folder.
+const ID_FILE: &str = "cdn-key-pair-id";
+
+/// Why the local key could not be provided.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalKeyError {
+    /// Reading or writing the data folder failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The stored key does not load.
+    #[error("{path}: {source}")]
+    Key {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: KeyError,
+    },
+    /// The stored key is of the other type than the configured algorithm needs.
+    #[error(
+        "EDGEPASS_CDN_ALGORITHM asks for {wanted} but {path} holds a {found} key; remove it to make a new one"
+    )]
+    WrongKind {
+        /// The file.
+        path: PathBuf,
+        /// The type the algorithm needs.
+        wanted: KeyKind,
+        /// The type on disk.
+        found: KeyKind,
+    },
+    /// Key generation failed.
+    #[error("cannot generate a signing key")]
+    Generate,
+}
+
+/// The local key and whether it was made just now.
+pub struct LocalKey {
+    /// The key.
+    pub key: SigningKey,
+    /// Where it is kept.
+    pub path: PathBuf,
+    /// Whether this start created it.
+    pub generated: bool,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LocalKeyError + '_ {
+    move |source| LocalKeyError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let body = STANDARD.encode(der);
+    let mut text = format!("-----BEGIN {label}-----\n");
+    for line in body.as_bytes().chunks(64) {
+        text.push_str(std::str::from_utf8(line).unwrap_or_default());
+        text.push('\n');
+    }
+    text.push_str(&format!("-----END {label}-----\n"));
+    text
+}
+
+fn generate(kind: KeyKind) -> Result<String, LocalKeyError> {
+    let der = match kind {
+        KeyKind::EcdsaP256 => {
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
+                .map_err(|_| LocalKeyError::Generate)?
+                .as_ref()
+                .to_vec()
+        }
+        KeyKind::Rsa2048 => aws_lc_rs::rsa::KeyPair::generate(KeySize::Rsa2048)
+            .and_then(|pair| pair.as_der())
+            .map_err(|_| LocalKeyError::Generate)?
+            .as_ref()
+            .to_vec(),
+    };
+    Ok(pem("PRIVATE KEY", &der))
+}
+
+/// Writes `contents` to a new file readable by its owner only.
+fn write_private(path: &Path, contents: &str) -> Result<(), LocalKeyError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(io(path))?;
+    file.write_all(contents.as_bytes()).map_err(io(path))
+}
+
+/// Loads the key kept in `data_dir`, or generates one (ECDSA P-256 unless an RSA algorithm is configured).
+pub fn load_or_generate(data_dir: &Path, algorithm: Option<CdnAlgorithm>) -> Result<LocalKey, LocalKeyError> {
+    let wanted = match algorithm {
+        Some(CdnAlgorithm::RsaSha1 | CdnAlgorithm::RsaSha256) => KeyKind::Rsa2048,
+        Some(CdnAlgorithm::EcdsaSha256) | None => KeyKind::EcdsaP256,
+    };
+    let key_path = data_dir.join(KEY_FILE);
+    let id_path = data_dir.join(ID_FILE);
+    std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
+    let generated = !key_path.exists();
+    if generated {
+        let pem_text = generate(wanted)?;
+        // The id only has to be unique among the keys a deployment trusts; a random suffix suffices.
+        let mut suffix = [0u8; 6];
+        aws_lc_rs::rand::fill(&mut suffix).map_err(|_| LocalKeyError::Generate)?;
+        let id: String = format!(
+            "KLOCAL{}",
+            suffix.iter().map(|b| format!("{b:02X}")).collect::<String>()
+        );
+        write_private(&key_path, &pem_text)?;
+        std::fs::write(&id_path, &id).map_err(io(&id_path))?;
+    }
+    let id_text = std::fs::read_to_string(&id_path).map_err(io(&id_path))?;
+    let id = KeyPairId::parse(id_text.trim()).map_err(|source| LocalKeyError::Key {
+        path: id_path.clone(),
+        source,
+    })?;
+    let pem_text = std::fs::read_to_string(&key_path).map_err(io(&key_path))?;
+    let key = SigningKey::from_pem(id, &pem_text).map_err(|source| LocalKeyError::Key {
+        path: key_path.clone(),
+        source,
+    })?;
+    if algorithm.is_some() && key.kind() != wanted {
+        return Err(LocalKeyError::WrongKind {
+            path: key_path,
+            wanted,
+            found: key.kind(),
+        });
+    }
+    Ok(LocalKey {
+        key,
+        path: key_path,
+        generated,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_generated_once_and_then_reused() {
+        let dir = tempfile::tempdir().expect("dir");
+        let first = load_or_generate(dir.path(), None).expect("first");
+        assert!(first.generated);
+        assert_eq!(first.key.kind(), KeyKind::EcdsaP256);
+        let second = load_or_generate(dir.path(), None).expect("second");
+        assert!(!second.generated);
+        assert_eq!(first.key.key_pair_id(), second.key.key_pair_id());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&first.path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let wrong = load_or_generate(dir.path(), Some(CdnAlgorithm::RsaSha1));
+        assert!(matches!(wrong, Err(LocalKeyError::WrongKind { .. })));
+    }
+
+    #[test]
+    fn an_rsa_algorithm_makes_an_rsa_2048_key() {
+        let dir = tempfile::tempdir().expect("dir");
+        let key = load_or_generate(dir.path(), Some(CdnAlgorithm::RsaSha256)).expect("key");
+        assert_eq!(key.key.kind(), KeyKind::Rsa2048);
+    }
+}

@@ -1,0 +1,166 @@
+//! Prometheus metrics: requests and their latency, cookies minted, signatures computed vs memo hits.
+
+use std::sync::Arc;
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::cdn_cookies::CdnCookies;
+
+/// Labels of a request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// HTTP method.
+    pub method: String,
+    /// The route, with ids replaced by `:id`, or `unmatched`.
+    pub route: String,
+    /// Response status.
+    pub status: u16,
+}
+
+/// Labels of a latency observation.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    /// HTTP method.
+    pub method: String,
+    /// The route, as in [`RequestLabels`].
+    pub route: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.25 ms to about 4 s.
+    Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
+}
+
+/// Reads the signature memo's counters at scrape time.
+#[derive(Debug)]
+struct MemoCollector(Arc<CdnCookies>);
+
+impl Collector for MemoCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let stats = self.0.memo_stats();
+        for (name, help, value) in [
+            (
+                "edgepass_signatures_computed",
+                "CloudFront signatures computed (memo misses)",
+                stats.misses,
+            ),
+            (
+                "edgepass_signature_memo_hits",
+                "CloudFront signatures served from the memo",
+                stats.hits,
+            ),
+        ] {
+            let counter = ConstCounter::new(value);
+            counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;
+        }
+        Ok(())
+    }
+}
+
+/// The service's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    cookies_minted: Counter,
+}
+
+impl Metrics {
+    /// Registers every metric; the memo counters are read from `cdn` on each scrape.
+    pub fn new(cdn: Arc<CdnCookies>) -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency =
+            Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        let cookies_minted = Counter::default();
+        registry.register(
+            "edgepass_http_requests",
+            "HTTP requests answered",
+            requests.clone(),
+        );
+        registry.register(
+            "edgepass_http_request_duration_seconds",
+            "HTTP request latency",
+            latency.clone(),
+        );
+        registry.register(
+            "edgepass_cdn_cookies_minted",
+            "CloudFront cookie sets minted",
+            cookies_minted.clone(),
+        );
+        registry.register_collector(Box::new(MemoCollector(cdn)));
+        Self {
+            registry,
+            requests,
+            latency,
+            cookies_minted,
+        }
+    }
+
+    /// Counts one answered request.
+    pub fn observe_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+                status,
+            })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabels {
+                method: method.to_owned(),
+                route: route.to_owned(),
+            })
+            .observe(seconds);
+    }
+
+    /// Counts one minted cookie set.
+    pub fn cookies_minted(&self) {
+        self.cookies_minted.inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> Result<String, std::fmt::Error> {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+/// The route label for a path: numeric segments become `:id`, so ids never multiply the series.
+pub fn route_label(path: &str, matched: bool) -> String {
+    if !matched {
+        return "unmatched".to_owned();
+    }
+    path.split('/')
+        .map(|segment| {
+            if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+                ":id"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_labels_hide_ids() {
+        assert_eq!(
+            route_label("/api/images/42/complete", true),
+            "/api/images/:id/complete"
+        );
+        assert_eq!(route_label("/api/me", true), "/api/me");
+        assert_eq!(route_label("/wp-admin/x", false), "unmatched");
+    }
+}
