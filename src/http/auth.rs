@@ -68,13 +68,15 @@ fn session_cookie(state: &AppState, value: &str) -> Cookie {
     cookie
 }
 
-/// Mints CloudFront cookies for `user`, adds them to the response and records their expiry on the session.
+/// Mints CloudFront cookies for `user`, adds them to the response and records their expiry on the session
+/// (`recorded` is the expiry the session already holds: within one expiry window nothing is written).
 async fn grant_cdn(
     state: &AppState,
     req: &Request,
     jar: &CookieJar,
     user: UserId,
     session_hash: &[u8],
+    recorded: Option<u64>,
 ) -> AppResult<CdnGrant> {
     let viewer = client_addr(req, state.config.trust_forwarded_for);
     let minted = state
@@ -82,7 +84,9 @@ async fn grant_cdn(
         .mint(user, state.now(), viewer)
         .map_err(AppError::internal)?;
     set_cookies(jar, &minted.set_cookies)?;
-    db::sessions::set_cdn_expiry(&state.db, session_hash, minted.expires_at).await?;
+    if recorded != Some(minted.expires_at) {
+        db::sessions::set_cdn_expiry(&state.db, session_hash, minted.expires_at).await?;
+    }
     state.metrics.cookies_minted();
     Ok(CdnGrant {
         expires_at: minted.expires_at,
@@ -139,7 +143,7 @@ impl AuthApi {
         .await
         .map_err(AppError::from)?;
         txn.commit().await.map_err(AppError::from)?;
-        let cdn = grant_cdn(&state, req, jar, user, &session_hash).await?;
+        let cdn = grant_cdn(&state, req, jar, user, &session_hash, None).await?;
         tracing::info!(user = %user, "account registered");
         Ok(Registered::Created(Json(SessionView {
             user: UserView {
@@ -224,7 +228,7 @@ impl AuthApi {
         .await
         .map_err(AppError::from)?;
         txn.commit().await.map_err(AppError::from)?;
-        let cdn = grant_cdn(&state, req, jar, user, &session_hash).await?;
+        let cdn = grant_cdn(&state, req, jar, user, &session_hash, None).await?;
         Ok(Json(SessionView {
             user: UserView {
                 id: user.0,
@@ -311,7 +315,15 @@ impl CdnApi {
         auth: SessionAuth,
     ) -> poem::Result<Json<CdnGrant>> {
         Ok(Json(
-            grant_cdn(&state, req, jar, auth.0.id, &auth.0.session_hash).await?,
+            grant_cdn(
+                &state,
+                req,
+                jar,
+                auth.0.id,
+                &auth.0.session_hash,
+                auth.0.cdn_expires_at,
+            )
+            .await?,
         ))
     }
 }
