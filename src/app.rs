@@ -177,7 +177,7 @@ impl Application {
             .unwrap_or(config.listen);
         let metrics = Metrics::new(Arc::clone(&cdn));
         let state = AppState(Arc::new(AppInner {
-            config,
+            config: config.with_bound_port(local_addr.port()),
             db,
             cdn,
             passwords,

@@ -137,6 +137,8 @@ pub struct Config {
     pub database_url: Secret,
     /// The service's own origin as browsers see it, e.g. `https://app.example.com`.
     pub public_url: String,
+    /// Whether `public_url` was derived from the listen address (not configured).
+    pub public_url_derived: bool,
     /// Origins allowed to make state-changing requests.
     pub allowed_origins: Vec<String>,
     /// CloudFront cookies.
@@ -416,6 +418,7 @@ impl Config {
             data_dir,
             database_url: Secret::new(database_url),
             public_url,
+            public_url_derived: s.text("EDGEPASS_PUBLIC_URL").is_none(),
             allowed_origins,
             cdn,
             session: SessionConfig {
@@ -426,6 +429,26 @@ impl Config {
             log_format,
             trust_forwarded_for: s.bool("EDGEPASS_TRUST_FORWARDED_FOR")?.unwrap_or(false),
         })
+    }
+
+    /// Settles the origins derived from the listen address once the real port is known (port 0 binds a
+    /// free one).
+    pub fn with_bound_port(mut self, port: u16) -> Self {
+        if self.public_url_derived && self.listen.port() != port {
+            let stale = [
+                self.public_url.clone(),
+                format!("http://localhost:{}", self.listen.port()),
+            ];
+            self.listen.set_port(port);
+            self.public_url = format!("http://{}", self.listen);
+            let fresh = [self.public_url.clone(), format!("http://localhost:{port}")];
+            for origin in &mut self.allowed_origins {
+                if let Some(i) = stale.iter().position(|s| s == origin) {
+                    *origin = fresh[i].clone();
+                }
+            }
+        }
+        self
     }
 
     /// Whether nothing outside the data folder is configured (SQLite, generated key).
@@ -460,6 +483,26 @@ mod tests {
         );
         assert!(!config.session.cookie_secure, "plain-HTTP local mode");
         assert_eq!(config.cdn.cookie_ttl_secs, 3600);
+    }
+
+    #[test]
+    fn derived_origins_follow_the_port_actually_bound() {
+        let config = Config::from_env(&env(&[("EDGEPASS_LISTEN", "127.0.0.1:0")])).expect("config");
+        let bound = config.with_bound_port(43210);
+        assert_eq!(bound.public_url, "http://127.0.0.1:43210");
+        assert_eq!(
+            bound.allowed_origins,
+            vec!["http://127.0.0.1:43210", "http://localhost:43210"]
+        );
+        let explicit = Config::from_env(&env(&[
+            ("EDGEPASS_LISTEN", "127.0.0.1:0"),
+            ("EDGEPASS_PUBLIC_URL", "https://app.example.com"),
+        ]))
+        .expect("config");
+        assert_eq!(
+            explicit.with_bound_port(43210).public_url,
+            "https://app.example.com"
+        );
     }
 
     #[test]
