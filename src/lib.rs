@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod images;
 pub mod local_key;
 pub mod metrics;
 pub mod signing;

@@ -1,0 +1,99 @@
+//! Image ids and the object keys built from them; nothing else formats storage paths.
+
+use std::fmt;
+
+use super::ContentType;
+use crate::domain::UserId;
+
+const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+
+/// An image id: 128 random bits in lowercase base32 (26 characters), never derived from user input.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ImageId(String);
+
+impl ImageId {
+    /// A fresh random id.
+    pub fn generate() -> Result<Self, aws_lc_rs::error::Unspecified> {
+        let mut bytes = [0u8; 16];
+        aws_lc_rs::rand::fill(&mut bytes)?;
+        let value = u128::from_be_bytes(bytes);
+        // 26 five-bit digits cover 130 bits; the top two are always zero.
+        let text = (0..26).rev().map(|i| BASE32[((value >> (i * 5)) & 31) as usize] as char).collect();
+        Ok(Self(text))
+    }
+
+    /// Accepts the form [`ImageId::generate`] produces; anything else cannot be an image id.
+    pub fn parse(text: &str) -> Option<Self> {
+        let valid = text.len() == 26 && text.bytes().all(|b| BASE32.contains(&b)) && text.as_bytes()[0] <= b'h';
+        valid.then(|| Self(text.to_owned()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ImageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where an image's bytes live in the bucket; its path on the CDN is the same with a leading `/`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ImageKey(String);
+
+impl ImageKey {
+    /// A private image: `users/{owner}/{id}.{ext}`, served only with a signature.
+    pub fn private(owner: UserId, id: &ImageId, content_type: ContentType) -> Self {
+        Self(format!("users/{owner}/{id}.{}", content_type.extension()))
+    }
+
+    /// A public image: `public/{id}.{ext}`, served without a signature.
+    pub fn public(id: &ImageId, content_type: ContentType) -> Self {
+        Self(format!("public/{id}.{}", content_type.extension()))
+    }
+
+    /// The object key.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The path of the object on the CDN (`/users/42/….jpg`), as invalidations name it.
+    pub fn cdn_path(&self) -> String {
+        format!("/{}", self.0)
+    }
+}
+
+impl fmt::Display for ImageKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_are_26_base32_characters_and_parse_back() {
+        let a = ImageId::generate().expect("id");
+        let b = ImageId::generate().expect("id");
+        assert_ne!(a, b);
+        assert_eq!(a.as_str().len(), 26);
+        assert_eq!(ImageId::parse(a.as_str()), Some(a));
+        for bad in ["", "short", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "zzzzzzzzzzzzzzzzzzzzzzzzzz", "../../etc/passwd0000000000"] {
+            assert_eq!(ImageId::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn keys_are_built_in_one_place() {
+        let id = ImageId::parse("abcdefghijklmnopqrstuvwxyz").expect("id");
+        let private = ImageKey::private(UserId(42), &id, ContentType::Webp);
+        assert_eq!(private.as_str(), "users/42/abcdefghijklmnopqrstuvwxyz.webp");
+        assert_eq!(private.cdn_path(), "/users/42/abcdefghijklmnopqrstuvwxyz.webp");
+        assert_eq!(ImageKey::public(&id, ContentType::Jpeg).as_str(), "public/abcdefghijklmnopqrstuvwxyz.jpg");
+    }
+}
