@@ -171,6 +171,17 @@ pub async fn json_error(error: poem::Error) -> Response {
     error_body(status, code, &message)
 }
 
+/// A handler panicked: answer 500 with the generic body instead of dropping the connection, and log it.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %what, "request handler panicked");
+    error_body(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

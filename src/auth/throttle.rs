@@ -1,67 +1,80 @@
 //! Login throttling per account and per client address, counted from the audit log so that every
 //! instance of the service sees the same counts.
+//!
+//! An attempt is recorded as a failure *before* its password is checked and the count taken after that,
+//! so concurrent guesses see each other: at most the limit of them ever reach the password check. The
+//! record is withdrawn when the attempt is refused unchecked or turns out to succeed.
 
 use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::config::Limits;
-use crate::db::audit::{self, FailureKey};
+use crate::db::audit::{self, Action, FailureKey};
 
-/// Whether a login attempt may proceed.
+/// A refused login attempt: a login may succeed again after this many seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Verdict {
-    /// Go ahead.
-    Allowed,
-    /// Refuse; a login may succeed again after this many seconds.
-    Throttled {
-        /// Seconds to wait.
-        retry_after_secs: u64,
-    },
+pub struct Throttled {
+    /// Seconds to wait.
+    pub retry_after_secs: u64,
 }
 
-fn judge(failures: audit::Failures, limit: u64, window: u64, now: u64) -> Verdict {
-    if failures.count < limit {
-        return Verdict::Allowed;
+/// A failure counts while `now < at + window`, so waiting exactly `Retry-After` seconds is enough.
+fn judge(failures: audit::Failures, limit: u64, window: u64, now: u64) -> Option<Throttled> {
+    if failures.count <= limit {
+        return None;
     }
     let oldest = failures.oldest_at.unwrap_or(now);
-    Verdict::Throttled {
+    Some(Throttled {
         retry_after_secs: (oldest + window).saturating_sub(now).max(1),
-    }
+    })
 }
 
-/// Checks both limits before any password is looked at.
-pub async fn check(
+/// An attempt under way, recorded as a failure until it is known to be something else.
+#[derive(Debug)]
+pub struct Attempt {
+    record: i64,
+}
+
+/// Records an attempt for `email` from `client` and judges it against both limits (this attempt included).
+/// A refused attempt is withdrawn at once.
+pub async fn begin(
     db: &impl ConnectionTrait,
     limits: &Limits,
     email: &str,
     client: Option<&str>,
     now: u64,
-) -> Result<Verdict, DbErr> {
-    let since = now.saturating_sub(limits.login_window_secs);
-    let account = audit::recent_failures(db, FailureKey::Account(email), since).await?;
-    let mut verdict = judge(
-        account,
-        limits.login_failures_per_account,
-        limits.login_window_secs,
-        now,
-    );
+) -> Result<Result<Attempt, Throttled>, DbErr> {
+    let record = audit::record(db, None, Action::LoginFailed, email, client, now).await?;
+    let after = now.saturating_sub(limits.login_window_secs);
+    let window = limits.login_window_secs;
+    let account = audit::recent_failures(db, FailureKey::Account(email), after).await?;
+    let mut verdict = judge(account, limits.login_failures_per_account, window, now);
     if let Some(client) = client {
-        let by_client = audit::recent_failures(db, FailureKey::Client(client), since).await?;
-        let client_verdict = judge(
-            by_client,
-            limits.login_failures_per_client,
-            limits.login_window_secs,
-            now,
-        );
-        verdict = match (verdict, client_verdict) {
-            (Verdict::Throttled { retry_after_secs: a }, Verdict::Throttled { retry_after_secs: b }) => {
-                Verdict::Throttled {
-                    retry_after_secs: a.max(b),
-                }
-            }
-            (Verdict::Allowed, other) | (other, Verdict::Allowed) => other,
+        let by_client = audit::recent_failures(db, FailureKey::Client(client), after).await?;
+        let by_client = judge(by_client, limits.login_failures_per_client, window, now);
+        verdict = match (verdict, by_client) {
+            (Some(a), Some(b)) => Some(Throttled {
+                retry_after_secs: a.retry_after_secs.max(b.retry_after_secs),
+            }),
+            (a, b) => a.or(b),
         };
     }
-    Ok(verdict)
+    match verdict {
+        None => Ok(Ok(Attempt { record })),
+        Some(throttled) => {
+            audit::delete(db, record).await?;
+            Ok(Err(throttled))
+        }
+    }
+}
+
+impl Attempt {
+    /// The password was right: the attempt was no failure.
+    pub async fn succeeded(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
+        audit::delete(db, self.record).await
+    }
+
+    /// The password was wrong: the record stands as the failure.
+    pub fn failed(self) {}
 }
 
 #[cfg(test)]
@@ -69,22 +82,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_limit_is_reached_at_the_count_and_lifts_when_the_oldest_failure_leaves_the_window() {
+    fn the_limit_allows_that_many_attempts_and_lifts_when_the_oldest_failure_leaves_the_window() {
         let failures = |count, oldest| audit::Failures {
             count,
             oldest_at: Some(oldest),
         };
-        assert_eq!(judge(failures(4, 1_000), 5, 900, 1_100), Verdict::Allowed);
+        assert_eq!(judge(failures(5, 1_000), 5, 900, 1_100), None);
         assert_eq!(
-            judge(failures(5, 1_000), 5, 900, 1_100),
-            Verdict::Throttled {
+            judge(failures(6, 1_000), 5, 900, 1_100),
+            Some(Throttled {
                 retry_after_secs: 800
-            }
+            })
         );
         assert_eq!(
-            judge(failures(5, 1_000), 5, 900, 1_900),
-            Verdict::Throttled { retry_after_secs: 1 },
-            "never zero"
+            judge(failures(6, 1_000), 5, 900, 1_899),
+            Some(Throttled { retry_after_secs: 1 })
         );
     }
 }

@@ -15,7 +15,7 @@ pub enum Action {
     Register,
     /// A successful login.
     Login,
-    /// A failed login (unknown email or wrong password).
+    /// A failed login (unknown email or wrong password), or one being checked.
     LoginFailed,
     /// A logout.
     Logout,
@@ -33,7 +33,7 @@ impl Action {
     }
 }
 
-/// Appends one event.
+/// Appends one event and returns its id.
 pub async fn record(
     db: &impl ConnectionTrait,
     actor: Option<UserId>,
@@ -41,7 +41,7 @@ pub async fn record(
     subject: &str,
     client_addr: Option<&str>,
     now: u64,
-) -> Result<(), DbErr> {
+) -> Result<i64, DbErr> {
     audit_event::ActiveModel {
         actor_id: Set(actor.map(|id| id.0)),
         action: Set(action.as_str().to_owned()),
@@ -52,10 +52,15 @@ pub async fn record(
     }
     .insert(db)
     .await
-    .map(|_| ())
+    .map(|row| row.id)
 }
 
-/// Failed logins matching one key (an account or a client address) since a moment.
+/// Removes one event (a provisional failure that turned out not to be one).
+pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    audit_event::Entity::delete_by_id(id).exec(db).await.map(|_| ())
+}
+
+/// Failed logins matching one key (an account or a client address) within a window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Failures {
     /// How many.
@@ -73,41 +78,39 @@ pub enum FailureKey<'a> {
     Client(&'a str),
 }
 
-/// Counts failed logins for `key` at or after `since`, and since the last successful login for that key.
+/// Counts failed logins for `key` later than `after` (epoch seconds, exclusive).
+///
+/// For an account only failures recorded after its last successful login count (by event order, so a
+/// failure in the same second as that login still counts); a client's failures stay counted, so one
+/// correct password does not open a window for guessing at other accounts.
 pub async fn recent_failures(
     db: &impl ConnectionTrait,
     key: FailureKey<'_>,
-    since: u64,
+    after: u64,
 ) -> Result<Failures, DbErr> {
-    let column = match key {
-        FailureKey::Account(_) => audit_event::Column::Subject,
-        FailureKey::Client(_) => audit_event::Column::ClientAddr,
+    let (column, value) = match key {
+        FailureKey::Account(email) => (audit_event::Column::Subject, email.to_owned()),
+        FailureKey::Client(addr) => (audit_event::Column::ClientAddr, addr.to_owned()),
     };
-    let value = match key {
-        FailureKey::Account(v) | FailureKey::Client(v) => v.to_owned(),
-    };
-    // A successful login clears the account's earlier failures; a client's failures stay counted, so one
-    // correct password does not open a window for guessing at other accounts.
-    let mut since = since as i64;
+    let mut failures = audit_event::Entity::find()
+        .filter(audit_event::Column::Action.eq(Action::LoginFailed.as_str()))
+        .filter(column.eq(value.clone()))
+        .filter(audit_event::Column::At.gt(after as i64));
     if let FailureKey::Account(_) = key {
         let last_success: Option<i64> = audit_event::Entity::find()
             .select_only()
-            .column(audit_event::Column::At)
+            .column(audit_event::Column::Id)
             .filter(audit_event::Column::Action.eq(Action::Login.as_str()))
-            .filter(column.eq(value.clone()))
-            .filter(audit_event::Column::At.gte(since))
-            .order_by_desc(audit_event::Column::At)
+            .filter(column.eq(value))
+            .filter(audit_event::Column::At.gt(after as i64))
+            .order_by_desc(audit_event::Column::Id)
             .into_tuple()
             .one(db)
             .await?;
-        if let Some(at) = last_success {
-            since = at + 1;
+        if let Some(id) = last_success {
+            failures = failures.filter(audit_event::Column::Id.gt(id));
         }
     }
-    let failures = audit_event::Entity::find()
-        .filter(audit_event::Column::Action.eq(Action::LoginFailed.as_str()))
-        .filter(column.eq(value))
-        .filter(audit_event::Column::At.gte(since));
     let count = failures.clone().count(db).await?;
     let oldest_at: Option<i64> = failures
         .select_only()

@@ -35,12 +35,27 @@ pub async fn find_active(
     token_hash: &[u8],
     now: u64,
 ) -> Result<Option<(session::Model, user::Model)>, DbErr> {
-    let found = session::Entity::find()
-        .filter(session::Column::TokenHash.eq(token_hash.to_vec()))
-        .filter(session::Column::ExpiresAt.gt(now as i64))
-        .find_also_related(user::Entity)
-        .one(db)
-        .await?;
+    find_with_user(db, token_hash, Some(now)).await
+}
+
+/// The session with this token hash, expired or not, and its user (logout clears cookies either way).
+pub async fn find_any(
+    db: &impl ConnectionTrait,
+    token_hash: &[u8],
+) -> Result<Option<(session::Model, user::Model)>, DbErr> {
+    find_with_user(db, token_hash, None).await
+}
+
+async fn find_with_user(
+    db: &impl ConnectionTrait,
+    token_hash: &[u8],
+    unexpired_at: Option<u64>,
+) -> Result<Option<(session::Model, user::Model)>, DbErr> {
+    let mut query = session::Entity::find().filter(session::Column::TokenHash.eq(token_hash.to_vec()));
+    if let Some(now) = unexpired_at {
+        query = query.filter(session::Column::ExpiresAt.gt(now as i64));
+    }
+    let found = query.find_also_related(user::Entity).one(db).await?;
     Ok(found.and_then(|(session, user)| user.map(|user| (session, user))))
 }
 

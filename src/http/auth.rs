@@ -11,7 +11,7 @@ use super::client::{SessionAuth, client_addr};
 use super::dto::{CdnGrant, Credentials, MeView, SessionView, UserView};
 use crate::app::AppState;
 use crate::auth::password::HashingError;
-use crate::auth::throttle::{self, Verdict};
+use crate::auth::throttle::{self, Throttled};
 use crate::auth::{AuthUser, session};
 use crate::db::audit::{self, Action};
 use crate::db::{self, users::CreateUserError};
@@ -177,7 +177,7 @@ impl AuthApi {
         }
         let client = client_addr(req, state.config.trust_forwarded_for).map(|ip| ip.to_string());
         let now = state.now();
-        match throttle::check(
+        let attempt = match throttle::begin(
             &state.db,
             &state.config.limits,
             email.as_str(),
@@ -187,11 +187,11 @@ impl AuthApi {
         .await
         .map_err(AppError::from)?
         {
-            Verdict::Allowed => {}
-            Verdict::Throttled { retry_after_secs } => {
+            Ok(attempt) => attempt,
+            Err(Throttled { retry_after_secs }) => {
                 return Err(AppError::Throttled { retry_after_secs }.into());
             }
-        }
+        };
         let account = db::users::find_by_email(&state.db, &email)
             .await
             .map_err(AppError::from)?;
@@ -202,21 +202,13 @@ impl AuthApi {
             .await
             .map_err(AppError::from)?;
         let Some(account) = account.filter(|_| matches) else {
-            audit::record(
-                &state.db,
-                None,
-                Action::LoginFailed,
-                email.as_str(),
-                client.as_deref(),
-                now,
-            )
-            .await
-            .map_err(AppError::from)?;
+            attempt.failed();
             return Err(AppError::InvalidCredentials.into());
         };
         let user = UserId(account.id);
         let txn = state.db.begin().await.map_err(AppError::from)?;
         let session_hash = start_session(&state, &txn, jar, user).await?;
+        attempt.succeeded(&txn).await.map_err(AppError::from)?;
         audit::record(
             &txn,
             Some(user),
@@ -251,7 +243,7 @@ impl AuthApi {
             .and_then(|c| session::hash_cookie_value(c.value_str()));
         if let Some(hash) = hash {
             let now = state.now();
-            let found = db::sessions::find_active(&state.db, &hash, now)
+            let found = db::sessions::find_any(&state.db, &hash)
                 .await
                 .map_err(AppError::from)?;
             db::sessions::delete_by_hash(&state.db, &hash)

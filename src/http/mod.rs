@@ -7,12 +7,12 @@ mod dto;
 mod health;
 mod middleware;
 
-use poem::middleware::CookieJarManager;
+use poem::middleware::{CatchPanic, CookieJarManager};
 use poem::{Endpoint, EndpointExt, Route, get};
 use poem_openapi::OpenApiService;
 
 use crate::app::AppState;
-use crate::error::json_error;
+use crate::error::{json_error, panic_response};
 
 fn api_service() -> OpenApiService<(auth::AuthApi, auth::CdnApi), ()> {
     OpenApiService::new(
@@ -29,7 +29,7 @@ pub fn openapi_json() -> String {
 }
 
 /// Every route with its middleware. Order, outermost first: state, access log and metrics (which see the
-/// final status), JSON errors, cookies, body limit, cross-origin refusal.
+/// final status), JSON errors, panics as 500s, cookies, body limit, cross-origin refusal.
 pub fn routes(state: AppState) -> impl Endpoint + 'static {
     let api = api_service();
     let spec = api.spec_endpoint();
@@ -43,6 +43,7 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .at("/metrics", get(health::metrics))
         .around(middleware::limit_body)
         .with(CookieJarManager::new())
+        .with(CatchPanic::new().with_handler(panic_response))
         .catch_all_error(json_error)
         .around(middleware::observe)
         .data(state)

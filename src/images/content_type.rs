@@ -54,13 +54,16 @@ impl ContentType {
     /// Accepts exactly one of the five MIME types (case-insensitive, no parameters).
     pub fn parse(text: &str) -> Result<Self, InvalidInput> {
         let lowered = text.trim().to_ascii_lowercase();
-        Self::ALL.into_iter().find(|t| t.mime() == lowered).ok_or_else(|| InvalidInput {
-            field: "content_type",
-            reason: format!(
-                "{text:?} is not accepted; use one of {}",
-                Self::ALL.map(Self::mime).join(", ")
-            ),
-        })
+        Self::ALL
+            .into_iter()
+            .find(|t| t.mime() == lowered)
+            .ok_or_else(|| InvalidInput {
+                field: "content_type",
+                reason: format!(
+                    "{text:?} is not accepted; use one of {}",
+                    Self::ALL.map(Self::mime).join(", ")
+                ),
+            })
     }
 
     /// The type whose signature `head` (the first bytes of a file) starts with, if any.
@@ -96,7 +99,8 @@ fn is_avif(head: &[u8]) -> bool {
         return true;
     }
     // After the major brand (8..12) and minor version (12..16) come the compatible brands.
-    head.get(16..end).is_some_and(|brands| brands.chunks_exact(4).any(is_brand))
+    head.get(16..end)
+        .is_some_and(|brands| brands.chunks_exact(4).any(is_brand))
 }
 
 impl fmt::Display for ContentType {
@@ -115,7 +119,13 @@ mod tests {
             assert_eq!(ContentType::parse(t.mime()), Ok(t));
         }
         assert_eq!(ContentType::parse(" Image/PNG "), Ok(ContentType::Png));
-        for bad in ["image/svg+xml", "text/html", "image/png; charset=x", "application/octet-stream", ""] {
+        for bad in [
+            "image/svg+xml",
+            "text/html",
+            "image/png; charset=x",
+            "application/octet-stream",
+            "",
+        ] {
             let error = ContentType::parse(bad).expect_err(bad);
             assert_eq!(error.field, "content_type");
         }
@@ -128,8 +138,14 @@ mod tests {
             (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", Some(ContentType::Png)),
             (b"GIF89a\x01\x00", Some(ContentType::Gif)),
             (b"RIFF\x24\x00\x00\x00WEBPVP8 ", Some(ContentType::Webp)),
-            (b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1", Some(ContentType::Avif)),
-            (b"\x00\x00\x00\x20ftypmif1\x00\x00\x00\x00mif1avifmiaf", Some(ContentType::Avif)),
+            (
+                b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1",
+                Some(ContentType::Avif),
+            ),
+            (
+                b"\x00\x00\x00\x20ftypmif1\x00\x00\x00\x00mif1avifmiaf",
+                Some(ContentType::Avif),
+            ),
             (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom", None),
             (b"<svg xmlns=\"http://www.w3.org/2000/svg\">", None),
             (b"<!DOCTYPE html><html>", None),

@@ -18,13 +18,17 @@ impl ImageId {
         aws_lc_rs::rand::fill(&mut bytes)?;
         let value = u128::from_be_bytes(bytes);
         // 26 five-bit digits cover 130 bits; the top two are always zero.
-        let text = (0..26).rev().map(|i| BASE32[((value >> (i * 5)) & 31) as usize] as char).collect();
+        let text = (0..26)
+            .rev()
+            .map(|i| BASE32[((value >> (i * 5)) & 31) as usize] as char)
+            .collect();
         Ok(Self(text))
     }
 
     /// Accepts the form [`ImageId::generate`] produces; anything else cannot be an image id.
     pub fn parse(text: &str) -> Option<Self> {
-        let valid = text.len() == 26 && text.bytes().all(|b| BASE32.contains(&b)) && text.as_bytes()[0] <= b'h';
+        let valid =
+            text.len() == 26 && text.bytes().all(|b| BASE32.contains(&b)) && text.as_bytes()[0] <= b'h';
         valid.then(|| Self(text.to_owned()))
     }
 
@@ -83,7 +87,13 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.as_str().len(), 26);
         assert_eq!(ImageId::parse(a.as_str()), Some(a));
-        for bad in ["", "short", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "zzzzzzzzzzzzzzzzzzzzzzzzzz", "../../etc/passwd0000000000"] {
+        for bad in [
+            "",
+            "short",
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+            "zzzzzzzzzzzzzzzzzzzzzzzzzz",
+            "../../etc/passwd0000000000",
+        ] {
             assert_eq!(ImageId::parse(bad), None, "{bad}");
         }
     }
@@ -94,6 +104,9 @@ mod tests {
         let private = ImageKey::private(UserId(42), &id, ContentType::Webp);
         assert_eq!(private.as_str(), "users/42/abcdefghijklmnopqrstuvwxyz.webp");
         assert_eq!(private.cdn_path(), "/users/42/abcdefghijklmnopqrstuvwxyz.webp");
-        assert_eq!(ImageKey::public(&id, ContentType::Jpeg).as_str(), "public/abcdefghijklmnopqrstuvwxyz.jpg");
+        assert_eq!(
+            ImageKey::public(&id, ContentType::Jpeg).as_str(),
+            "public/abcdefghijklmnopqrstuvwxyz.jpg"
+        );
     }
 }

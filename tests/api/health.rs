@@ -1,0 +1,130 @@
+//! Liveness, readiness, metrics and the API description.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, TestApp, sample_sum, send};
+
+#[tokio::test]
+async fn healthz_answers_200_ok() {
+    let app = TestApp::spawn().await;
+
+    let reply = send(app.raw_request(Method::GET, "/healthz")).await;
+
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json(), json!({ "status": "ok" }));
+}
+
+#[tokio::test]
+async fn readyz_answers_200_when_the_database_answers() {
+    let app = TestApp::spawn().await;
+
+    let reply = send(app.raw_request(Method::GET, "/readyz")).await;
+
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.json(), json!({ "status": "ready" }));
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let app = TestApp::spawn().await;
+    app.signed_up("alice@example.com").await;
+    app.login("alice@example.com", "not the password").await;
+    send(app.raw_request(Method::GET, "/users/42/secret.jpg")).await;
+
+    let text = app.metrics().await;
+
+    assert!(
+        text.starts_with("# HELP") || text.contains("# TYPE"),
+        "Prometheus text: {text}"
+    );
+    for series in [
+        r#"edgepass_http_requests_total{method="POST",route="/api/auth/register",status="201"} 1"#,
+        r#"edgepass_http_requests_total{method="POST",route="/api/auth/login",status="401"} 1"#,
+        r#"edgepass_http_requests_total{method="GET",route="unmatched",status="404"} 1"#,
+    ] {
+        assert!(text.lines().any(|line| line == series), "{series} in:\n{text}");
+    }
+    assert!(sample_sum(&text, "edgepass_http_requests_total") >= 3.0);
+    assert!(text.contains("edgepass_http_request_duration_seconds_bucket"));
+}
+
+#[tokio::test]
+async fn metrics_count_minted_cookie_sets() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.metric("edgepass_cdn_cookies_minted_total").await, 0.0);
+
+    app.signed_up("alice@example.com").await;
+    app.login("alice@example.com", PASSWORD).await;
+
+    assert_eq!(app.metric("edgepass_cdn_cookies_minted_total").await, 2.0);
+}
+
+#[tokio::test]
+async fn a_second_login_in_the_same_window_is_a_signature_memo_hit() {
+    let app = TestApp::spawn().await;
+    // Just past a window boundary: grants made in the next 300 s share one expiry.
+    app.advance(1);
+    app.signed_up("alice@example.com").await;
+    assert_eq!(app.metric("edgepass_signatures_computed_total").await, 1.0);
+    assert_eq!(app.metric("edgepass_signature_memo_hits_total").await, 0.0);
+
+    app.login("alice@example.com", PASSWORD).await;
+    app.advance(299);
+    app.login("alice@example.com", PASSWORD).await;
+
+    assert_eq!(app.metric("edgepass_signatures_computed_total").await, 1.0);
+    assert_eq!(app.metric("edgepass_signature_memo_hits_total").await, 2.0);
+
+    app.advance(1);
+    app.login("alice@example.com", PASSWORD).await;
+    assert_eq!(
+        app.metric("edgepass_signatures_computed_total").await,
+        2.0,
+        "a new window signs anew"
+    );
+}
+
+#[tokio::test]
+async fn openapi_json_describes_the_login_route_under_api() {
+    let app = TestApp::spawn().await;
+
+    let reply = send(app.raw_request(Method::GET, "/openapi.json")).await;
+
+    assert_eq!(reply.status, StatusCode::OK);
+    let spec: Value = reply.json();
+    assert!(spec["openapi"].as_str().is_some_and(|v| v.starts_with('3')));
+    let servers: Vec<&str> = spec["servers"]
+        .as_array()
+        .map(|s| s.iter().filter_map(|s| s["url"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(servers, ["/api"], "paths are relative to /api");
+    let paths = spec["paths"].as_object().expect("paths");
+    for path in [
+        "/auth/register",
+        "/auth/login",
+        "/auth/logout",
+        "/me",
+        "/cdn/cookies",
+    ] {
+        assert!(paths.contains_key(path), "{path} in {:?}", paths.keys());
+    }
+    assert!(spec["paths"]["/auth/login"]["post"].is_object());
+    let published: Value = serde_json::from_str(&edgepass::http::openapi_json()).expect("JSON");
+    assert_eq!(spec, published);
+}
+
+#[tokio::test]
+async fn docs_serve_the_swagger_ui() {
+    let app = TestApp::spawn().await;
+
+    let reply = send(app.raw_request(Method::GET, "/docs")).await;
+
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        reply
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/html"))
+    );
+    assert!(reply.text().to_ascii_lowercase().contains("swagger"));
+}

@@ -1,0 +1,658 @@
+//! A running edgepass for each test: its own port, data folder, database and clock, and HTTP clients that
+//! talk to it the way a browser and a script would.
+//!
+//! The database is SQLite in the test's data folder, or, when `EDGEPASS_TEST_DATABASE_URL` names a
+//! PostgreSQL server (`postgres://postgres@127.0.0.1:5432/test`), a database of its own created through
+//! that URL and dropped when the test ends, pass or fail. `TEST_LOG=1` (or a filter such as
+//! `TEST_LOG=edgepass=debug`) prints edgepass's log.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use edgepass::app::{AppState, Application, StartupError};
+use edgepass::clock::ManualClock;
+use edgepass::config::{Config, LogFormat};
+use edgepass::db::entity::{audit_event, session, user};
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, RequestBuilder, StatusCode};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The time every test starts at: a multiple of the default expiry window, so grants made at the start
+/// expire exactly one lifetime later.
+pub(crate) const EPOCH: u64 = 1_800_000_000;
+
+/// A password every account in the tests uses unless a test says otherwise.
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+
+/// The variable naming a PostgreSQL server to run against instead of SQLite.
+const POSTGRES_VARIABLE: &str = "EDGEPASS_TEST_DATABASE_URL";
+
+/// The key-pair id the signing vectors use for their RSA-2048 test key.
+pub(crate) const RSA_KEY_PAIR_ID: &str = "K2JCJMDEHXQW5F";
+
+/// The RSA-2048 test key of the signing vectors (PKCS#1 PEM); its public half lies beside it.
+pub(crate) fn rsa_key_file() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vectors/rsa2048_private_pkcs1.pem")
+}
+
+fn init_logging() {
+    if let Ok(filter) = std::env::var("TEST_LOG") {
+        let filter = match filter.trim() {
+            "" | "1" | "true" => "info,edgepass=debug",
+            other => other,
+        };
+        edgepass::telemetry::init(LogFormat::Human, filter);
+    }
+}
+
+/// Row counts of every table, to show that a refused request wrote nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Rows {
+    pub(crate) users: u64,
+    pub(crate) sessions: u64,
+    pub(crate) audit_events: u64,
+}
+
+/// An edgepass serving on 127.0.0.1 for one test.
+pub(crate) struct TestApp {
+    /// The port it listens on.
+    pub(crate) port: u16,
+    /// Its shared state: configuration, database, key ring, metrics.
+    pub(crate) state: AppState,
+    /// Its clock, which moves only when a test says so.
+    pub(crate) clock: ManualClock,
+    /// A browser: keeps the cookies edgepass sets and sends them back.
+    pub(crate) client: reqwest::Client,
+    /// The browser's cookies.
+    pub(crate) jar: Arc<Jar>,
+    /// A script: no cookie store, sends only what a test puts on the request.
+    pub(crate) raw: reqwest::Client,
+    /// The data folder (generated key, SQLite file).
+    pub(crate) data_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+    database: Option<ScratchDatabase>,
+    _dir: tempfile::TempDir,
+}
+
+/// A browser-like client with its own cookie jar.
+pub(crate) fn browser() -> (reqwest::Client, Arc<Jar>) {
+    let jar = Arc::new(Jar::default());
+    let client = reqwest::Client::builder()
+        .cookie_provider(Arc::clone(&jar))
+        .no_proxy()
+        .build()
+        .expect("http client");
+    (client, jar)
+}
+
+impl TestApp {
+    /// edgepass in local mode with default settings.
+    pub(crate) async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// edgepass with these `EDGEPASS_*` settings on top of the test defaults (port 0, a fresh data folder
+    /// and database).
+    pub(crate) async fn spawn_with(settings: &[(&str, &str)]) -> Self {
+        match Self::try_spawn(settings, 0).await {
+            Ok(app) => app,
+            Err(error) => panic!("edgepass did not start: {error}"),
+        }
+    }
+
+    /// edgepass listening on a port chosen before start-up, so that the configuration (and with it the
+    /// service's own origin) names the real port.
+    pub(crate) async fn spawn_on_known_port(settings: &[(&str, &str)]) -> Self {
+        let mut last_error = None;
+        for _ in 0..10 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|listener| listener.local_addr())
+                .expect("a free port")
+                .port();
+            match Self::try_spawn(settings, port).await {
+                Ok(app) => return app,
+                // Another process took the port in between; pick another.
+                Err(error @ StartupError::Io { .. }) => last_error = Some(error),
+                Err(error) => panic!("edgepass did not start: {error}"),
+            }
+        }
+        panic!("no free port for edgepass: {last_error:?}");
+    }
+
+    async fn try_spawn(settings: &[(&str, &str)], port: u16) -> Result<Self, StartupError> {
+        init_logging();
+        let dir = tempfile::tempdir().expect("temporary data folder");
+        let data_dir = dir.path().join("data");
+        let mut env = BTreeMap::from([
+            ("EDGEPASS_LISTEN".to_owned(), format!("127.0.0.1:{port}")),
+            (
+                "EDGEPASS_DATA_DIR".to_owned(),
+                data_dir.to_str().expect("utf-8 path").to_owned(),
+            ),
+        ]);
+        let database = match std::env::var(POSTGRES_VARIABLE) {
+            Ok(admin_url) if !admin_url.trim().is_empty() => {
+                let database = ScratchDatabase::create(admin_url.trim()).await;
+                env.insert("EDGEPASS_DATABASE_URL".to_owned(), database.url.clone());
+                Some(database)
+            }
+            _ => None,
+        };
+        for (name, value) in settings {
+            env.insert((*name).to_owned(), (*value).to_owned());
+        }
+        let config = Config::from_env(&env).expect("test configuration");
+        let clock = ManualClock::new(EPOCH);
+        let app = Application::build_with_clock(config, Arc::new(clock.clone())).await?;
+        let state = app.state().clone();
+        let port = app.port();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        let (client, jar) = browser();
+        let raw = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("http client");
+        Ok(Self {
+            port,
+            state,
+            clock,
+            client,
+            jar,
+            raw,
+            data_dir,
+            stop: Some(stop),
+            server: Some(server),
+            database,
+            _dir: dir,
+        })
+    }
+
+    /// The address edgepass listens on.
+    pub(crate) fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// `http://127.0.0.1:{port}{path}`.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The service's own origin as a browser on this machine sends it.
+    pub(crate) fn origin(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The database edgepass uses.
+    pub(crate) fn db(&self) -> &DatabaseConnection {
+        &self.state.db
+    }
+
+    /// The current time on edgepass's clock.
+    pub(crate) fn now(&self) -> u64 {
+        self.state.now()
+    }
+
+    /// Moves edgepass's clock forward.
+    pub(crate) fn advance(&self, seconds: u64) {
+        self.clock.advance(seconds);
+    }
+
+    /// How many rows each table holds.
+    pub(crate) async fn rows(&self) -> Rows {
+        Rows {
+            users: user::Entity::find().count(self.db()).await.expect("count users"),
+            sessions: session::Entity::find()
+                .count(self.db())
+                .await
+                .expect("count sessions"),
+            audit_events: audit_event::Entity::find()
+                .count(self.db())
+                .await
+                .expect("count audit events"),
+        }
+    }
+
+    /// A request from the browser.
+    pub(crate) fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// A request from a client without cookies.
+    pub(crate) fn raw_request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.raw.request(method, self.url(path))
+    }
+
+    /// `GET path` from the browser.
+    pub(crate) async fn get(&self, path: &str) -> Reply {
+        send(self.request(Method::GET, path)).await
+    }
+
+    /// `POST path` with a JSON body from the browser.
+    pub(crate) async fn post_json(&self, path: &str, body: &Value) -> Reply {
+        send(self.request(Method::POST, path).json(body)).await
+    }
+
+    /// `POST /api/auth/register`.
+    pub(crate) async fn register(&self, email: &str, password: &str) -> Reply {
+        self.post_json(
+            "/api/auth/register",
+            &json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// Registers `email` with [`PASSWORD`] (the browser is then signed in) and returns the user id.
+    pub(crate) async fn signed_up(&self, email: &str) -> i64 {
+        let reply = self.register(email, PASSWORD).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "register {email}: {}",
+            reply.text()
+        );
+        reply.json()["user"]["id"].as_i64().expect("user id")
+    }
+
+    /// `POST /api/auth/login`.
+    pub(crate) async fn login(&self, email: &str, password: &str) -> Reply {
+        self.post_json(
+            "/api/auth/login",
+            &json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// `POST /api/auth/logout`.
+    pub(crate) async fn logout(&self) -> Reply {
+        send(self.request(Method::POST, "/api/auth/logout")).await
+    }
+
+    /// `GET /api/me`.
+    pub(crate) async fn me(&self) -> Reply {
+        self.get("/api/me").await
+    }
+
+    /// `POST /api/cdn/cookies`.
+    pub(crate) async fn mint_cookies(&self) -> Reply {
+        send(self.request(Method::POST, "/api/cdn/cookies")).await
+    }
+
+    /// The value of the session cookie the browser holds.
+    pub(crate) fn session_cookie(&self) -> Option<String> {
+        let url = reqwest::Url::parse(&self.url("/")).expect("url");
+        let header = self.jar.cookies(&url)?;
+        header
+            .to_str()
+            .expect("ascii cookies")
+            .split("; ")
+            .find_map(|pair| pair.strip_prefix("edgepass_session="))
+            .map(str::to_owned)
+    }
+
+    /// `GET /metrics`.
+    pub(crate) async fn metrics(&self) -> String {
+        let reply = self.get("/metrics").await;
+        assert_eq!(reply.status, StatusCode::OK);
+        reply.text()
+    }
+
+    /// The sum of every sample of `name` (all label sets) in `/metrics`.
+    pub(crate) async fn metric(&self, name: &str) -> f64 {
+        sample_sum(&self.metrics().await, name)
+    }
+
+    /// Sends the stop signal; requests in flight may still finish.
+    pub(crate) fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Waits until the server has stopped and returns how it ended.
+    pub(crate) async fn stopped(&mut self) -> std::io::Result<()> {
+        let server = self.server.take().expect("the server is running");
+        server.await.expect("the server task")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop();
+        // The scratch database goes next (its own Drop), before the data folder.
+        drop(self.database.take());
+    }
+}
+
+/// The sum of every sample of `name` in a Prometheus text exposition.
+pub(crate) fn sample_sum(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            let metric = series.split('{').next()?;
+            (metric == name).then(|| value.parse::<f64>().expect("a sample value"))
+        })
+        .sum()
+}
+
+/// A whole HTTP answer, read at once.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+/// Sends a request and reads the whole answer.
+pub(crate) async fn send(request: RequestBuilder) -> Reply {
+    let response = request.send().await.expect("edgepass answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.expect("response body").to_vec();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+impl Reply {
+    /// The body as text.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The body as JSON.
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.text()))
+    }
+
+    /// A header as text.
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().expect("ascii header"))
+    }
+
+    /// Every `Set-Cookie`, parsed.
+    pub(crate) fn set_cookies(&self) -> Vec<SetCookie> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| SetCookie::parse(v.to_str().expect("ascii Set-Cookie")))
+            .collect()
+    }
+
+    /// The one `Set-Cookie` for `name`.
+    pub(crate) fn set_cookie(&self, name: &str) -> SetCookie {
+        let mut found = self.set_cookies().into_iter().filter(|c| c.name == name);
+        let cookie = found
+            .next()
+            .unwrap_or_else(|| panic!("no Set-Cookie {name}: {:?}", self.headers));
+        assert!(found.next().is_none(), "more than one Set-Cookie {name}");
+        cookie
+    }
+
+    /// Asserts an error answer: this status, a JSON body `{error, message}` with this code.
+    pub(crate) fn assert_error(&self, status: StatusCode, code: &str) {
+        assert_eq!(self.status, status, "body: {}", self.text());
+        assert!(
+            self.header("content-type")
+                .is_some_and(|t| t.starts_with("application/json")),
+            "JSON content type: {:?}",
+            self.headers
+        );
+        let body = self.json();
+        assert_eq!(body["error"], code, "body: {body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "a message: {body}"
+        );
+        assert_eq!(
+            body.as_object().map(|o| o.len()),
+            Some(2),
+            "only error and message: {body}"
+        );
+    }
+}
+
+/// One `Set-Cookie` header: name, value (as sent, not decoded) and attributes.
+#[derive(Clone, Debug)]
+pub(crate) struct SetCookie {
+    pub(crate) name: String,
+    pub(crate) value: String,
+    attributes: Vec<(String, Option<String>)>,
+}
+
+impl SetCookie {
+    pub(crate) fn parse(header: &str) -> Self {
+        let mut parts = header.split(';').map(str::trim);
+        let (name, value) = parts
+            .next()
+            .and_then(|pair| pair.split_once('='))
+            .unwrap_or_else(|| panic!("Set-Cookie without name=value: {header}"));
+        let attributes = parts
+            .filter(|p| !p.is_empty())
+            .map(|p| match p.split_once('=') {
+                Some((k, v)) => (k.to_ascii_lowercase(), Some(v.to_owned())),
+                None => (p.to_ascii_lowercase(), None),
+            })
+            .collect();
+        Self {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            attributes,
+        }
+    }
+
+    /// Whether the attribute is present (`HttpOnly`, `Secure`, `Max-Age=…`); case does not matter.
+    pub(crate) fn has(&self, attribute: &str) -> bool {
+        let attribute = attribute.to_ascii_lowercase();
+        self.attributes.iter().any(|(k, _)| *k == attribute)
+    }
+
+    /// The value of an attribute such as `Path` or `Max-Age`.
+    pub(crate) fn get(&self, attribute: &str) -> Option<&str> {
+        let attribute = attribute.to_ascii_lowercase();
+        self.attributes
+            .iter()
+            .find(|(k, _)| *k == attribute)
+            .and_then(|(_, v)| v.as_deref())
+    }
+}
+
+/// An HTTP/1.1 answer read from a raw connection.
+#[derive(Debug)]
+pub(crate) struct RawReply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Vec<u8>,
+}
+
+impl RawReply {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+}
+
+/// Opens a plain TCP connection to edgepass, for requests reqwest will not send (chunked bodies written
+/// piece by piece, requests left half-sent).
+pub(crate) async fn connect(app: &TestApp) -> TcpStream {
+    TcpStream::connect(app.addr()).await.expect("connect")
+}
+
+/// Writes bytes to a raw connection.
+pub(crate) async fn write(stream: &mut TcpStream, bytes: &[u8]) {
+    stream.write_all(bytes).await.expect("write");
+    stream.flush().await.expect("flush");
+}
+
+/// Reads one answer from a raw connection whose request said `Connection: close`.
+pub(crate) async fn read_reply(stream: &mut TcpStream) -> RawReply {
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).await.expect("read the answer");
+    let split = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no header end in {:?}", String::from_utf8_lossy(&bytes)));
+    let head = String::from_utf8(bytes[..split].to_vec()).expect("ascii head");
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|code| code.parse().ok())
+        .expect("status line");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let mut body = bytes[split + 4..].to_vec();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked"));
+    if chunked {
+        body = dechunk(&body);
+    }
+    RawReply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(line_end) = data.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size_text = std::str::from_utf8(&data[..line_end]).expect("chunk size");
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .expect("hex chunk size");
+        if size == 0 {
+            return out;
+        }
+        let start = line_end + 2;
+        out.extend_from_slice(&data[start..start + size]);
+        data = &data[start + size + 2..];
+    }
+}
+
+/// A PostgreSQL database of one test's own, dropped (with any connection still open) when the test ends.
+struct ScratchDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+fn random_suffix() -> String {
+    let mut bytes = [0u8; 8];
+    aws_lc_rs::rand::fill(&mut bytes).expect("randomness");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `admin_url` with its database replaced by `name`, query kept.
+fn url_for_database(admin_url: &str, name: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (admin_url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{server}/{name}?{query}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+async fn admin_connection(admin_url: &str) -> DatabaseConnection {
+    Database::connect(admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("{POSTGRES_VARIABLE}: cannot connect: {e}"))
+}
+
+impl ScratchDatabase {
+    async fn create(admin_url: &str) -> Self {
+        let name = format!("edgepass_test_{}", random_suffix());
+        let admin = admin_connection(admin_url).await;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .unwrap_or_else(|e| panic!("{POSTGRES_VARIABLE}: cannot create {name}: {e}"));
+        let _ = admin.close().await;
+        Self {
+            url: url_for_database(admin_url, &name),
+            admin_url: admin_url.to_owned(),
+            name,
+        }
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let statement = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        // The test's runtime may be the one being dropped, so the cleanup gets a thread and runtime of its
+        // own and the test waits for it.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("cleanup runtime");
+            runtime.block_on(async move {
+                let admin = admin_connection(&admin_url).await;
+                let result = admin.execute_unprepared(&statement).await;
+                let _ = admin.close().await;
+                result
+            })
+        })
+        .join();
+        match dropped {
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => eprintln!("could not drop test database {}: {error}", self.name),
+            Err(_) => eprintln!("could not drop test database {}", self.name),
+        }
+    }
+}
+
+#[test]
+fn the_scratch_database_url_replaces_only_the_database_name() {
+    assert_eq!(
+        url_for_database("postgres://postgres@127.0.0.1:5432/test", "t1"),
+        "postgres://postgres@127.0.0.1:5432/t1"
+    );
+    assert_eq!(
+        url_for_database("postgresql://u:p@db/test?sslmode=disable", "t1"),
+        "postgresql://u:p@db/t1?sslmode=disable"
+    );
+    assert_eq!(
+        url_for_database("postgres://db:5432", "t1"),
+        "postgres://db:5432/t1"
+    );
+}

@@ -1,0 +1,15 @@
+//! edgepass's HTTP API end to end: each test starts the service on a free port with its own data folder,
+//! database and clock, and talks to it over HTTP.
+//!
+//! SQLite by default; with `EDGEPASS_TEST_DATABASE_URL=postgres://…` every test gets a PostgreSQL database
+//! of its own, created through that URL and dropped afterwards.
+
+mod auth;
+mod cdn;
+mod csrf;
+mod errors;
+mod health;
+mod helpers;
+mod sessions;
+mod shutdown;
+mod throttle;
