@@ -94,7 +94,7 @@ async fn a_cross_site_request_without_origin_is_refused_with_403() {
 
 #[tokio::test]
 async fn a_look_alike_origin_is_refused() {
-    let app = TestApp::spawn_on_known_port(&[]).await;
+    let app = TestApp::spawn().await;
     app.signed_up("alice@example.com").await;
 
     for origin in [
@@ -110,7 +110,7 @@ async fn a_look_alike_origin_is_refused() {
 
 #[tokio::test]
 async fn the_services_own_origin_is_allowed() {
-    let app = TestApp::spawn_on_known_port(&[]).await;
+    let app = TestApp::spawn().await;
     app.signed_up("alice@example.com").await;
 
     for origin in [app.origin(), format!("http://localhost:{}", app.port)] {
@@ -126,7 +126,7 @@ async fn the_services_own_origin_is_allowed() {
 
 #[tokio::test]
 async fn the_services_own_origin_may_mint_cookies() {
-    let app = TestApp::spawn_on_known_port(&[]).await;
+    let app = TestApp::spawn().await;
     app.signed_up("alice@example.com").await;
 
     let origin = app.origin();

@@ -103,37 +103,18 @@ impl TestApp {
     /// edgepass with these `EDGEPASS_*` settings on top of the test defaults (port 0, a fresh data folder
     /// and database).
     pub(crate) async fn spawn_with(settings: &[(&str, &str)]) -> Self {
-        match Self::try_spawn(settings, 0).await {
+        match Self::try_spawn(settings).await {
             Ok(app) => app,
             Err(error) => panic!("edgepass did not start: {error}"),
         }
     }
 
-    /// edgepass listening on a port chosen before start-up, so that the configuration (and with it the
-    /// service's own origin) names the real port.
-    pub(crate) async fn spawn_on_known_port(settings: &[(&str, &str)]) -> Self {
-        let mut last_error = None;
-        for _ in 0..10 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|listener| listener.local_addr())
-                .expect("a free port")
-                .port();
-            match Self::try_spawn(settings, port).await {
-                Ok(app) => return app,
-                // Another process took the port in between; pick another.
-                Err(error @ StartupError::Io { .. }) => last_error = Some(error),
-                Err(error) => panic!("edgepass did not start: {error}"),
-            }
-        }
-        panic!("no free port for edgepass: {last_error:?}");
-    }
-
-    async fn try_spawn(settings: &[(&str, &str)], port: u16) -> Result<Self, StartupError> {
+    async fn try_spawn(settings: &[(&str, &str)]) -> Result<Self, StartupError> {
         init_logging();
         let dir = tempfile::tempdir().expect("temporary data folder");
         let data_dir = dir.path().join("data");
         let mut env = BTreeMap::from([
-            ("EDGEPASS_LISTEN".to_owned(), format!("127.0.0.1:{port}")),
+            ("EDGEPASS_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
             (
                 "EDGEPASS_DATA_DIR".to_owned(),
                 data_dir.to_str().expect("utf-8 path").to_owned(),
