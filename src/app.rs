@@ -10,12 +10,15 @@ use poem::listener::{Acceptor, Listener, TcpListener};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::password::PasswordHashing;
+use crate::cdn::{Cdn, CdnTarget};
 use crate::cdn_cookies::{AlgorithmMismatch, CdnCookies};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{CdnKeySource, Config, ConfigError};
+use crate::config::{CdnKeySource, Config, ConfigError, StorageConfig};
 use crate::local_key::{self, LocalKeyError};
+use crate::local_store::{LocalStore, LocalStoreError};
 use crate::metrics::Metrics;
 use crate::signing::{KeyError, KeyPairId, KeyRing, KeyRingError, SigningKey};
+use crate::storage::{Storage, StorageError, StorageTarget};
 use crate::{db, http};
 
 /// How long in-flight requests may take to finish after a shutdown signal.
@@ -46,6 +49,12 @@ pub enum StartupError {
     /// The key ring refused the key.
     #[error(transparent)]
     KeyRing(#[from] KeyRingError),
+    /// The embedded object store did not start.
+    #[error(transparent)]
+    LocalStore(#[from] LocalStoreError),
+    /// The object store refused the bucket.
+    #[error("EDGEPASS_S3_BUCKET: {0}")]
+    Storage(#[from] StorageError),
     /// The database is unreachable or the migrations failed.
     #[error("database: {0}")]
     Database(#[from] sea_orm::DbErr),
@@ -77,6 +86,12 @@ pub struct AppInner {
     pub clock: Arc<dyn Clock>,
     /// Metrics.
     pub metrics: Metrics,
+    /// The image store.
+    pub storage: Storage,
+    /// CloudFront invalidations.
+    pub invalidations: Cdn,
+    /// Local mode's embedded store, kept running as long as the state lives.
+    pub local_store: Option<Arc<LocalStore>>,
 }
 
 impl Deref for AppState {
@@ -120,6 +135,53 @@ fn signing_key(config: &Config) -> Result<SigningKey, StartupError> {
                 source,
             })?;
             SigningKey::from_pem(id, &pem).map_err(key_error("EDGEPASS_CDN_PRIVATE_KEY_FILE"))
+        }
+    }
+}
+
+fn static_credentials(config: &Config) -> Option<(String, String)> {
+    config
+        .aws_credentials
+        .as_ref()
+        .map(|(id, secret)| (id.clone(), secret.expose().to_owned()))
+}
+
+/// The configured store, or local mode's embedded one (started here, with its bucket created).
+async fn connect_storage(config: &Config) -> Result<(Storage, Option<Arc<LocalStore>>), StartupError> {
+    match &config.storage {
+        StorageConfig::Embedded => {
+            let store =
+                LocalStore::start(&config.data_dir.join("objects"), config.allowed_origins.clone()).await?;
+            let storage = Storage::connect(&StorageTarget {
+                bucket: "edgepass".to_owned(),
+                region: "us-east-1".to_owned(),
+                endpoint_url: Some(store.endpoint().to_owned()),
+                force_path_style: true,
+                credentials: Some((store.access_key().to_owned(), store.secret_key().to_owned())),
+            })
+            .await;
+            storage.ensure_bucket().await?;
+            tracing::info!(
+                endpoint = store.endpoint(),
+                "local mode: embedded object store running"
+            );
+            Ok((storage, Some(Arc::new(store))))
+        }
+        StorageConfig::S3 {
+            bucket,
+            region,
+            endpoint_url,
+            force_path_style,
+        } => {
+            let storage = Storage::connect(&StorageTarget {
+                bucket: bucket.clone(),
+                region: region.clone(),
+                endpoint_url: endpoint_url.clone(),
+                force_path_style: *force_path_style,
+                credentials: static_credentials(config),
+            })
+            .await;
+            Ok((storage, None))
         }
     }
 }
@@ -175,14 +237,30 @@ impl Application {
             .first()
             .and_then(|addr| addr.as_socket_addr().copied())
             .unwrap_or(config.listen);
+        let config = config.with_bound_port(local_addr.port());
+        let (storage, local_store) = connect_storage(&config).await?;
+        let invalidations = match &config.distribution_id {
+            Some(distribution_id) => {
+                Cdn::connect(&CdnTarget {
+                    distribution_id: distribution_id.clone(),
+                    endpoint_url: config.cloudfront_endpoint_url.clone(),
+                    credentials: static_credentials(&config),
+                })
+                .await
+            }
+            None => Cdn::local(),
+        };
         let metrics = Metrics::new(Arc::clone(&cdn));
         let state = AppState(Arc::new(AppInner {
-            config: config.with_bound_port(local_addr.port()),
+            config,
             db,
             cdn,
             passwords,
             clock,
             metrics,
+            storage,
+            invalidations,
+            local_store,
         }));
         Ok(Self {
             state,

@@ -104,6 +104,37 @@ pub struct CdnConfig {
     pub bind_viewer_ip: bool,
 }
 
+/// Where images are stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StorageConfig {
+    /// Local mode: the embedded S3-compatible store under the data folder.
+    Embedded,
+    /// S3 or an S3-compatible service.
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// Its region.
+        region: String,
+        /// A non-AWS endpoint.
+        endpoint_url: Option<String>,
+        /// Path-style addressing.
+        force_path_style: bool,
+    },
+}
+
+/// Upload rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadConfig {
+    /// How long a presigned upload URL is valid.
+    pub url_ttl_secs: u64,
+    /// The largest image accepted.
+    pub max_image_bytes: u64,
+    /// Most images a user may keep (pending uploads included).
+    pub quota_images: u64,
+    /// Most bytes a user may keep (pending uploads included).
+    pub quota_bytes: u64,
+}
+
 /// Session settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionConfig {
@@ -151,6 +182,16 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Take the client address from the last `X-Forwarded-For` hop (behind a load balancer).
     pub trust_forwarded_for: bool,
+    /// Image storage.
+    pub storage: StorageConfig,
+    /// Upload rules.
+    pub uploads: UploadConfig,
+    /// The CloudFront distribution to invalidate; `None` in local mode.
+    pub distribution_id: Option<String>,
+    /// A CloudFront API endpoint instead of AWS's (an emulator in tests).
+    pub cloudfront_endpoint_url: Option<String>,
+    /// Static AWS credentials for S3 and CloudFront; `None` uses the AWS default chain.
+    pub aws_credentials: Option<(String, Secret)>,
 }
 
 /// Settings by variable name, from the TOML file overlaid with the environment.
@@ -413,7 +454,59 @@ impl Config {
                 ));
             }
         };
+        let storage = match s.text("EDGEPASS_S3_BUCKET") {
+            None => StorageConfig::Embedded,
+            Some(bucket) => StorageConfig::S3 {
+                bucket: bucket.trim().to_owned(),
+                region: s
+                    .text("EDGEPASS_S3_REGION")
+                    .unwrap_or("us-east-1")
+                    .trim()
+                    .to_owned(),
+                endpoint_url: match s.text("EDGEPASS_S3_ENDPOINT_URL") {
+                    Some(url) => Some(origin_of(url, "EDGEPASS_S3_ENDPOINT_URL")?),
+                    None => None,
+                },
+                force_path_style: s.bool("EDGEPASS_S3_FORCE_PATH_STYLE")?.unwrap_or(false),
+            },
+        };
+        let uploads = UploadConfig {
+            url_ttl_secs: s.positive("EDGEPASS_UPLOAD_URL_TTL_SECS", 300)?,
+            max_image_bytes: s.positive("EDGEPASS_MAX_IMAGE_BYTES", 20 * 1024 * 1024)?,
+            quota_images: s.positive("EDGEPASS_QUOTA_IMAGES", 1000)?,
+            quota_bytes: s.positive("EDGEPASS_QUOTA_BYTES", 1024 * 1024 * 1024)?,
+        };
+        let aws_credentials = match (
+            s.text("EDGEPASS_AWS_ACCESS_KEY_ID"),
+            s.text("EDGEPASS_AWS_SECRET_ACCESS_KEY"),
+        ) {
+            (None, None) => None,
+            (Some(id), Some(secret)) => Some((id.trim().to_owned(), Secret::new(secret.trim().to_owned()))),
+            (Some(_), None) => {
+                return Err(error(
+                    "EDGEPASS_AWS_SECRET_ACCESS_KEY",
+                    "is required with EDGEPASS_AWS_ACCESS_KEY_ID",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(error(
+                    "EDGEPASS_AWS_ACCESS_KEY_ID",
+                    "is required with EDGEPASS_AWS_SECRET_ACCESS_KEY",
+                ));
+            }
+        };
+        let cloudfront_endpoint_url = match s.text("EDGEPASS_CLOUDFRONT_ENDPOINT_URL") {
+            Some(url) => Some(origin_of(url, "EDGEPASS_CLOUDFRONT_ENDPOINT_URL")?),
+            None => None,
+        };
         Ok(Self {
+            storage,
+            uploads,
+            distribution_id: s
+                .text("EDGEPASS_CDN_DISTRIBUTION_ID")
+                .map(|d| d.trim().to_owned()),
+            cloudfront_endpoint_url,
+            aws_credentials,
             listen,
             data_dir,
             database_url: Secret::new(database_url),

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod cdn;
 pub mod cdn_cookies;
 pub mod cli;
 pub mod clock;
@@ -13,6 +14,8 @@ pub mod error;
 pub mod http;
 pub mod images;
 pub mod local_key;
+pub mod local_store;
 pub mod metrics;
 pub mod signing;
+pub mod storage;
 pub mod telemetry;

@@ -15,9 +15,17 @@ pub(crate) fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// `GET /readyz`: the database answers.
+/// `GET /readyz`: the database and the object store answer.
 #[handler]
 pub(crate) async fn readyz(state: Data<&AppState>) -> Response {
+    if let Err(error) = state.storage.ping().await {
+        tracing::warn!(%error, "readiness check failed: object store");
+        return error_body(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "object store unavailable",
+        );
+    }
     match db::ping(&state.db).await {
         Ok(()) => {
             let status = Status {

@@ -1,0 +1,279 @@
+//! The object store: a small wrapper over aws-sdk-s3 with its own error type.
+//!
+//! The same code talks to AWS S3, to any S3-compatible service, and to local mode's embedded store.
+
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+
+use crate::images::{ContentType, ImageKey};
+
+/// A failed storage call.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The store could not be reached (connection refused, timeout): worth a 503.
+    #[error("object store unreachable: {0}")]
+    Unavailable(String),
+    /// The store answered with an error.
+    #[error("object store error: {0}")]
+    Failed(String),
+}
+
+impl StorageError {
+    fn from_sdk<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+        operation: &str,
+        error: SdkError<E, R>,
+    ) -> Self {
+        match &error {
+            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Self::Unavailable(format!(
+                "{operation}: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&error)
+            )),
+            _ => Self::Failed(format!(
+                "{operation}: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&error)
+            )),
+        }
+    }
+}
+
+/// Where and how to reach the store.
+#[derive(Clone, Debug)]
+pub struct StorageTarget {
+    /// The bucket.
+    pub bucket: String,
+    /// The region.
+    pub region: String,
+    /// An S3-compatible endpoint instead of AWS's (local store, MinIO, moto…).
+    pub endpoint_url: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`), which most S3-compatible services need.
+    pub force_path_style: bool,
+    /// Static credentials; `None` uses the AWS default chain (environment, profile, instance role).
+    pub credentials: Option<(String, String)>,
+}
+
+/// A presigned upload.
+#[derive(Clone, Debug)]
+pub struct PresignedPut {
+    /// The URL to PUT to.
+    pub url: String,
+    /// Headers the PUT must carry exactly (they are part of the signature).
+    pub headers: Vec<(String, String)>,
+    /// When the URL stops working (epoch seconds).
+    pub expires_at: u64,
+}
+
+/// What HEAD tells about a stored object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Size in bytes.
+    pub size: u64,
+    /// The stored `Content-Type`.
+    pub content_type: Option<String>,
+}
+
+/// The bucket edgepass keeps images in.
+#[derive(Clone, Debug)]
+pub struct Storage {
+    client: Client,
+    bucket: String,
+}
+
+/// The HTTP client of every AWS call: rustls with ring, plain HTTP allowed for local endpoints.
+pub(crate) fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
+impl Storage {
+    /// Connects to `target`. Nothing is sent until the first call.
+    pub async fn connect(target: &StorageTarget) -> Self {
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .operation_timeout(Duration::from_secs(30))
+            .build();
+        let mut builder = match &target.credentials {
+            Some((access_key, secret_key)) => aws_sdk_s3::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .credentials_provider(Credentials::new(access_key, secret_key, None, None, "edgepass")),
+            None => {
+                let shared = aws_config::defaults(BehaviorVersion::latest())
+                    .http_client(http_client())
+                    .region(Region::new(target.region.clone()))
+                    .load()
+                    .await;
+                aws_sdk_s3::config::Builder::from(&shared)
+            }
+        };
+        builder = builder
+            .region(Region::new(target.region.clone()))
+            .http_client(http_client())
+            .timeout_config(timeouts)
+            .force_path_style(target.force_path_style);
+        if let Some(endpoint) = &target.endpoint_url {
+            builder = builder.endpoint_url(endpoint);
+        }
+        Self {
+            client: Client::from_conf(builder.build()),
+            bucket: target.bucket.clone(),
+        }
+    }
+
+    /// The bucket's name.
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// Creates the bucket unless it exists (local mode; production buckets come from `infra/`).
+    pub async fn ensure_bucket(&self) -> Result<(), StorageError> {
+        if self
+            .client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .is_ok()
+        {
+            return Ok(());
+        }
+        match self.client.create_bucket().bucket(&self.bucket).send().await {
+            Ok(_) => Ok(()),
+            Err(error)
+                if matches!(
+                    error.code(),
+                    Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists")
+                ) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(StorageError::from_sdk("CreateBucket", error)),
+        }
+    }
+
+    /// Whether the bucket answers (readiness).
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| StorageError::from_sdk("HeadBucket", e))
+    }
+
+    /// A presigned PUT for `key` that pins the content type and the exact length, valid for `ttl` from
+    /// `now`. No request is sent.
+    pub async fn presign_put(
+        &self,
+        key: &ImageKey,
+        content_type: ContentType,
+        size: u64,
+        ttl: Duration,
+        now: SystemTime,
+    ) -> Result<PresignedPut, StorageError> {
+        let config = PresigningConfig::builder()
+            .start_time(now)
+            .expires_in(ttl)
+            .build()
+            .map_err(|e| StorageError::Failed(format!("presigning: {e}")))?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .content_type(content_type.mime())
+            .content_length(i64::try_from(size).unwrap_or(i64::MAX))
+            .presigned(config)
+            .await
+            .map_err(|e| StorageError::from_sdk("presign PutObject", e))?;
+        let expires_at = now
+            .checked_add(ttl)
+            .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs());
+        Ok(PresignedPut {
+            url: request.uri().to_owned(),
+            headers: request
+                .headers()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            expires_at,
+        })
+    }
+
+    /// Size and type of the object at `key`; `None` when there is none.
+    pub async fn head(&self, key: &ImageKey) -> Result<Option<ObjectInfo>, StorageError> {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+        {
+            Ok(head) => Ok(Some(ObjectInfo {
+                size: head
+                    .content_length()
+                    .and_then(|n| u64::try_from(n).ok())
+                    .unwrap_or(0),
+                content_type: head.content_type().map(str::to_owned),
+            })),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+            Err(error) => Err(StorageError::from_sdk("HeadObject", error)),
+        }
+    }
+
+    /// The first `len` bytes of the object at `key` (fewer if it is shorter).
+    pub async fn read_prefix(&self, key: &ImageKey, len: usize) -> Result<Vec<u8>, StorageError> {
+        let output = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .range(format!("bytes=0-{}", len.saturating_sub(1)))
+            .send()
+            .await
+            .map_err(|e| StorageError::from_sdk("GetObject", e))?;
+        let bytes = output
+            .body
+            .collect()
+            .await
+            .map_err(|e| StorageError::Failed(format!("GetObject body: {e}")))?
+            .into_bytes();
+        Ok(bytes.iter().take(len).copied().collect())
+    }
+
+    /// Copies `from` to `to` within the bucket (idempotent: copying again gives the same object).
+    pub async fn copy(&self, from: &ImageKey, to: &ImageKey) -> Result<(), StorageError> {
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .copy_source(format!("{}/{}", self.bucket, from.as_str()))
+            .key(to.as_str())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| StorageError::from_sdk("CopyObject", e))
+    }
+
+    /// Deletes the object at `key`; deleting what is not there succeeds.
+    pub async fn delete(&self, key: &ImageKey) -> Result<(), StorageError> {
+        match self
+            .client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) if matches!(error.code(), Some("NoSuchKey" | "NotFound")) => Ok(()),
+            Err(error) => Err(StorageError::from_sdk("DeleteObject", error)),
+        }
+    }
+}
