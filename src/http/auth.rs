@@ -5,7 +5,7 @@ use poem::web::Data;
 use poem::web::cookie::{Cookie, CookieJar, SameSite};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
-use sea_orm::TransactionTrait;
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use super::client::{SessionAuth, client_addr};
 use super::dto::{CdnGrant, Credentials, MeView, SessionView, UserView};
@@ -95,6 +95,32 @@ async fn grant_cdn(
     })
 }
 
+/// Completes a sign-in inside `txn` (session row and cookie, audit event), commits, then sets the
+/// CloudFront cookies.
+#[allow(clippy::too_many_arguments)]
+async fn finish_sign_in(
+    state: &AppState,
+    req: &Request,
+    jar: &CookieJar,
+    txn: DatabaseTransaction,
+    user: UserId,
+    email: &str,
+    action: Action,
+    client: Option<&str>,
+) -> AppResult<SessionView> {
+    let session_hash = start_session(state, &txn, jar, user).await?;
+    audit::record(&txn, Some(user), action, email, client, state.now()).await?;
+    txn.commit().await?;
+    let cdn = grant_cdn(state, req, jar, user, &session_hash, None).await?;
+    Ok(SessionView {
+        user: UserView {
+            id: user.0,
+            email: email.to_owned(),
+        },
+        cdn,
+    })
+}
+
 /// Starts a session for `user` (inside `txn`) and sets its cookie.
 async fn start_session(
     state: &AppState,
@@ -131,27 +157,19 @@ impl AuthApi {
             Err(CreateUserError::EmailTaken) => return Err(AppError::EmailTaken.into()),
             Err(CreateUserError::Db(error)) => return Err(AppError::from(error).into()),
         };
-        let session_hash = start_session(&state, &txn, jar, user).await?;
-        audit::record(
-            &txn,
-            Some(user),
-            Action::Register,
+        let view = finish_sign_in(
+            &state,
+            req,
+            jar,
+            txn,
+            user,
             email.as_str(),
+            Action::Register,
             client.as_deref(),
-            now,
         )
-        .await
-        .map_err(AppError::from)?;
-        txn.commit().await.map_err(AppError::from)?;
-        let cdn = grant_cdn(&state, req, jar, user, &session_hash, None).await?;
+        .await?;
         tracing::info!(user = %user, "account registered");
-        Ok(Registered::Created(Json(SessionView {
-            user: UserView {
-                id: user.0,
-                email: email.as_str().to_owned(),
-            },
-            cdn,
-        })))
+        Ok(Registered::Created(Json(view)))
     }
 
     /// Sign in (sets the session cookie and the CloudFront cookies for the user's prefix).
@@ -207,27 +225,19 @@ impl AuthApi {
         };
         let user = UserId(account.id);
         let txn = state.db.begin().await.map_err(AppError::from)?;
-        let session_hash = start_session(&state, &txn, jar, user).await?;
         attempt.succeeded(&txn).await.map_err(AppError::from)?;
-        audit::record(
-            &txn,
-            Some(user),
+        let view = finish_sign_in(
+            &state,
+            req,
+            jar,
+            txn,
+            user,
+            &account.email,
             Action::Login,
-            email.as_str(),
             client.as_deref(),
-            now,
         )
-        .await
-        .map_err(AppError::from)?;
-        txn.commit().await.map_err(AppError::from)?;
-        let cdn = grant_cdn(&state, req, jar, user, &session_hash, None).await?;
-        Ok(Json(SessionView {
-            user: UserView {
-                id: user.0,
-                email: account.email,
-            },
-            cdn,
-        }))
+        .await?;
+        Ok(Json(view))
     }
 
     /// Sign out: deletes the session and expires the session and CloudFront cookies. Idempotent.
