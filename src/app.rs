@@ -14,6 +14,7 @@ use crate::cdn::{Cdn, CdnTarget};
 use crate::cdn_cookies::{AlgorithmMismatch, CdnCookies};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{CdnKeySource, Config, ConfigError, StorageConfig};
+use crate::images::lifecycle::{self, Services, Swept};
 use crate::local_key::{self, LocalKeyError};
 use crate::local_store::{LocalStore, LocalStoreError};
 use crate::metrics::Metrics;
@@ -25,6 +26,9 @@ use crate::{db, http};
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 /// How often expired sessions are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+/// How often abandoned uploads are swept and interrupted image changes finished: often enough that a
+/// privacy change cut short does not leave an image public for long.
+const IMAGE_SWEEP_EVERY: Duration = Duration::from_secs(300);
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -293,11 +297,13 @@ impl Application {
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         tracing::info!(address = %self.local_addr, "edgepass listening");
         let sweeper = tokio::spawn(sweep_sessions(self.state.clone()));
+        let image_sweeper = tokio::spawn(sweep_images(self.state.clone()));
         let app = http::routes(self.state.clone());
         let result = Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(app, stop, Some(SHUTDOWN_GRACE))
             .await;
         sweeper.abort();
+        image_sweeper.abort();
         tracing::info!("edgepass stopped");
         result
     }
@@ -311,6 +317,33 @@ async fn sweep_sessions(state: AppState) {
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "swept expired sessions"),
             Err(error) => tracing::warn!(%error, "could not sweep expired sessions"),
+        }
+    }
+}
+
+async fn sweep_images(state: AppState) {
+    // The first sweep comes one period after start-up: changes the previous process was making are
+    // still leased until then, so an earlier sweep could not finish them, and a freshly started
+    // instance (or test) sees no background work racing its first requests.
+    let first = tokio::time::Instant::now() + IMAGE_SWEEP_EVERY;
+    let mut every = tokio::time::interval_at(first, IMAGE_SWEEP_EVERY);
+    loop {
+        every.tick().await;
+        let services = Services {
+            db: &state.db,
+            storage: &state.storage,
+            cdn: &state.invalidations,
+        };
+        match lifecycle::sweep(services, state.now()).await {
+            Ok(swept) if swept == Swept::default() => {}
+            Ok(swept) => tracing::info!(
+                uploads = swept.uploads,
+                moves = swept.moves,
+                deletions = swept.deletions,
+                failures = swept.failures,
+                "swept images"
+            ),
+            Err(error) => tracing::warn!(%error, "could not sweep images"),
         }
     }
 }

@@ -7,7 +7,10 @@ use poem::error::ResponseError;
 use poem::http::{StatusCode, header};
 use poem::{Body, Response};
 
+use crate::cdn::CdnError;
 use crate::domain::InvalidInput;
+use crate::images::lifecycle::LifecycleError;
+use crate::storage::StorageError;
 
 /// Result type of handlers.
 pub type AppResult<T> = Result<T, AppError>;
@@ -36,6 +39,21 @@ pub enum AppError {
     /// The email address already has an account.
     #[error("an account with this email already exists")]
     EmailTaken,
+    /// Storing more would exceed one of the user's quotas (the message says which).
+    #[error("{0}")]
+    QuotaExceeded(String),
+    /// Completion was asked for before anything was uploaded.
+    #[error("{0}")]
+    NotUploaded(String),
+    /// The uploaded file is not what was declared (the message says how); it was deleted.
+    #[error("{0}")]
+    UploadRejected(String),
+    /// The upload has not been completed, so the image cannot change yet.
+    #[error("the upload has not been completed yet")]
+    NotReady,
+    /// Another change to the same image is in progress.
+    #[error("another change to this image is in progress; try again shortly")]
+    Busy,
     /// Too many failed logins recently.
     #[error("too many failed logins; try again in {retry_after_secs} seconds")]
     Throttled {
@@ -66,6 +84,11 @@ impl AppError {
             Self::CrossOrigin => "cross_origin",
             Self::NotFound => "not_found",
             Self::EmailTaken => "email_taken",
+            Self::QuotaExceeded(_) => "quota_exceeded",
+            Self::NotUploaded(_) => "not_uploaded",
+            Self::UploadRejected(_) => "upload_rejected",
+            Self::NotReady => "not_ready",
+            Self::Busy => "busy",
             Self::Throttled { .. } => "too_many_requests",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
@@ -80,6 +103,35 @@ impl From<sea_orm::DbErr> for AppError {
                 Self::Unavailable(Box::new(error))
             }
             other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<StorageError> for AppError {
+    fn from(error: StorageError) -> Self {
+        match error {
+            StorageError::Unavailable(_) => Self::Unavailable(Box::new(error)),
+            StorageError::Failed(_) => Self::Internal(Box::new(error)),
+        }
+    }
+}
+
+/// CloudFront's API fails mostly by throttling or outage, and every step that calls it is finished by a
+/// retry, so the client is told to try again.
+impl From<CdnError> for AppError {
+    fn from(error: CdnError) -> Self {
+        Self::Unavailable(Box::new(error))
+    }
+}
+
+impl From<LifecycleError> for AppError {
+    fn from(error: LifecycleError) -> Self {
+        match error {
+            LifecycleError::Storage(error) => error.into(),
+            LifecycleError::Cdn(error) => error.into(),
+            LifecycleError::Db(error) => error.into(),
+            LifecycleError::Mismatch(reason) => Self::UploadRejected(reason),
+            error @ LifecycleError::Inconsistent { .. } => Self::internal(error),
         }
     }
 }
@@ -113,7 +165,12 @@ impl ResponseError for AppError {
             Self::Unauthorized | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
             Self::CrossOrigin => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::EmailTaken => StatusCode::CONFLICT,
+            Self::EmailTaken
+            | Self::QuotaExceeded(_)
+            | Self::NotUploaded(_)
+            | Self::NotReady
+            | Self::Busy => StatusCode::CONFLICT,
+            Self::UploadRejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -201,6 +258,21 @@ mod tests {
             (AppError::CrossOrigin, 403, "cross_origin"),
             (AppError::NotFound, 404, "not_found"),
             (AppError::EmailTaken, 409, "email_taken"),
+            (AppError::QuotaExceeded("x".to_owned()), 409, "quota_exceeded"),
+            (AppError::NotUploaded("x".to_owned()), 409, "not_uploaded"),
+            (AppError::UploadRejected("x".to_owned()), 422, "upload_rejected"),
+            (AppError::NotReady, 409, "not_ready"),
+            (AppError::Busy, 409, "busy"),
+            (
+                StorageError::Unavailable("connection refused".to_owned()).into(),
+                503,
+                "unavailable",
+            ),
+            (
+                StorageError::Failed("AccessDenied".to_owned()).into(),
+                500,
+                "internal",
+            ),
             (
                 AppError::Throttled { retry_after_secs: 3 },
                 429,

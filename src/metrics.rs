@@ -10,6 +10,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::cdn_cookies::CdnCookies;
+use crate::images::ImageId;
 
 /// Labels of a request.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -133,14 +134,16 @@ impl Metrics {
     }
 }
 
-/// The route label for a path: numeric segments become `:id`, so ids never multiply the series.
+/// The route label for a path: numeric segments and image ids become `:id`, so ids never multiply the
+/// series.
 pub fn route_label(path: &str, matched: bool) -> String {
     if !matched {
         return "unmatched".to_owned();
     }
     path.split('/')
         .map(|segment| {
-            if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+            let numeric = !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit());
+            if numeric || ImageId::parse(segment).is_some() {
                 ":id"
             } else {
                 segment
@@ -159,6 +162,10 @@ mod tests {
         assert_eq!(
             route_label("/api/images/42/complete", true),
             "/api/images/:id/complete"
+        );
+        assert_eq!(
+            route_label("/api/images/abcdefghijklmnopqrstuvwxyz", true),
+            "/api/images/:id"
         );
         assert_eq!(route_label("/api/me", true), "/api/me");
         assert_eq!(route_label("/wp-admin/x", false), "unmatched");

@@ -19,6 +19,14 @@ pub enum Action {
     LoginFailed,
     /// A logout.
     Logout,
+    /// An image was moved to its public key (subject: the image id).
+    ImageMadePublic,
+    /// An image was moved back to its private key (subject: the image id).
+    ImageMadePrivate,
+    /// An image and its objects were deleted (subject: the image id).
+    ImageDeleted,
+    /// CloudFront was asked to drop cached copies (subject: the path).
+    InvalidationRequested,
 }
 
 impl Action {
@@ -29,6 +37,10 @@ impl Action {
             Self::Login => "login",
             Self::LoginFailed => "login_failed",
             Self::Logout => "logout",
+            Self::ImageMadePublic => "image_made_public",
+            Self::ImageMadePrivate => "image_made_private",
+            Self::ImageDeleted => "image_deleted",
+            Self::InvalidationRequested => "invalidation_requested",
         }
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod entity;
+pub mod images;
 pub mod sessions;
 pub mod users;
 

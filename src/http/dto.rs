@@ -1,6 +1,8 @@
 //! Request and response bodies of the JSON API, kept apart from the database entities.
 
-use poem_openapi::Object;
+use std::collections::BTreeMap;
+
+use poem_openapi::{Enum, Object};
 
 /// `POST /api/auth/register` and `POST /api/auth/login`.
 #[derive(Debug, Object)]
@@ -56,4 +58,91 @@ pub(crate) struct MeView {
 pub(crate) struct Status {
     /// `ok`, `ready` or `unavailable`.
     pub status: String,
+}
+
+/// `POST /api/images`: what the browser is about to upload.
+#[derive(Debug, Object)]
+pub(crate) struct NewUpload {
+    /// `image/jpeg`, `image/png`, `image/webp`, `image/gif` or `image/avif`.
+    pub content_type: String,
+    /// The file's exact size in bytes (at least 1, at most the configured maximum).
+    pub byte_size: u64,
+    /// The file's name, shown to its owner only (at most 255 characters, no control characters).
+    pub name: String,
+}
+
+/// Where and how to upload the file.
+#[derive(Debug, Object)]
+pub(crate) struct UploadTicket {
+    /// The new image's id; call `POST /api/images/{id}/complete` after the upload.
+    pub id: String,
+    /// Send the file's bytes with `PUT` to this URL.
+    pub upload_url: String,
+    /// Headers the `PUT` must carry with exactly these values (they are signed); browsers set
+    /// `content-length` themselves.
+    pub upload_headers: BTreeMap<String, String>,
+    /// When the URL stops working (epoch seconds).
+    pub expires_at: u64,
+}
+
+/// `PATCH /api/images/{id}`.
+#[derive(Debug, Object)]
+pub(crate) struct VisibilityChange {
+    /// `public` (served by the CDN to anyone, without a signature) or `private` (only its owner, with
+    /// the CloudFront cookies).
+    pub visibility: String,
+}
+
+/// Who may load an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub(crate) enum VisibilityName {
+    /// Only its owner, with the CloudFront cookies.
+    Private,
+    /// Anyone, without a signature.
+    Public,
+}
+
+/// Where an image is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub(crate) enum ImageStatus {
+    /// Waiting for the upload and `POST /api/images/{id}/complete`.
+    Pending,
+    /// Checked and served.
+    Ready,
+}
+
+/// One of the caller's images.
+#[derive(Debug, Object)]
+pub(crate) struct ImageView {
+    /// The image id.
+    pub id: String,
+    /// The file name given at upload, for display.
+    pub name: String,
+    /// The MIME type.
+    pub content_type: String,
+    /// The size in bytes.
+    pub byte_size: u64,
+    /// The visibility asked for last.
+    pub visibility: VisibilityName,
+    /// Whether the upload has been checked.
+    pub status: ImageStatus,
+    /// The image on the CDN (`{cdn}/users/{user}/{id}.{ext}`, loaded with the CloudFront cookies, or
+    /// `{cdn}/public/{id}.{ext}`); absent until the upload is complete.
+    pub url: Option<String>,
+    /// True while a visibility change is unfinished (the URL is still the old one); repeating the
+    /// `PATCH` finishes it.
+    pub change_pending: bool,
+    /// When the upload was started (epoch seconds).
+    pub created_at: u64,
+}
+
+/// `GET /api/images`: a page of the caller's ready images, newest first.
+#[derive(Debug, Object)]
+pub(crate) struct ImagePage {
+    /// The images.
+    pub images: Vec<ImageView>,
+    /// Pass as `?cursor=` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
 }

@@ -5,6 +5,7 @@ mod auth;
 mod client;
 mod dto;
 mod health;
+mod images;
 mod middleware;
 
 use poem::middleware::{CatchPanic, CookieJarManager};
@@ -14,9 +15,9 @@ use poem_openapi::OpenApiService;
 use crate::app::AppState;
 use crate::error::{json_error, panic_response};
 
-fn api_service() -> OpenApiService<(auth::AuthApi, auth::CdnApi), ()> {
+fn api_service() -> OpenApiService<(auth::AuthApi, auth::CdnApi, images::ImagesApi), ()> {
     OpenApiService::new(
-        (auth::AuthApi, auth::CdnApi),
+        (auth::AuthApi, auth::CdnApi, images::ImagesApi),
         "edgepass",
         env!("CARGO_PKG_VERSION"),
     )

@@ -1,7 +1,11 @@
-//! Images: their ids, accepted types, and the object keys they are stored under.
+//! Images: their ids, accepted types, names and object keys, and the steps of their life (upload
+//! check, moves between private and public, deletion, sweeping).
 
 mod content_type;
 mod key;
+pub mod lifecycle;
+mod name;
 
 pub use content_type::ContentType;
 pub use key::{ImageId, ImageKey};
+pub use name::ImageName;

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use edgepass::app::{AppState, Application, StartupError};
 use edgepass::clock::ManualClock;
 use edgepass::config::{Config, LogFormat};
-use edgepass::db::entity::{audit_event, session, user};
+use edgepass::db::entity::{audit_event, image, session, user};
+use edgepass::images::lifecycle::Services;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -103,13 +104,21 @@ impl TestApp {
     /// edgepass with these `EDGEPASS_*` settings on top of the test defaults (port 0, a fresh data folder
     /// and database).
     pub(crate) async fn spawn_with(settings: &[(&str, &str)]) -> Self {
-        match Self::try_spawn(settings).await {
+        match Self::try_spawn_at(EPOCH, settings).await {
             Ok(app) => app,
             Err(error) => panic!("edgepass did not start: {error}"),
         }
     }
 
-    async fn try_spawn(settings: &[(&str, &str)]) -> Result<Self, StartupError> {
+    /// edgepass whose clock starts at `start` (epoch seconds) instead of [`EPOCH`], with these settings.
+    pub(crate) async fn spawn_at(start: u64, settings: &[(&str, &str)]) -> Self {
+        match Self::try_spawn_at(start, settings).await {
+            Ok(app) => app,
+            Err(error) => panic!("edgepass did not start: {error}"),
+        }
+    }
+
+    async fn try_spawn_at(start: u64, settings: &[(&str, &str)]) -> Result<Self, StartupError> {
         init_logging();
         let dir = tempfile::tempdir().expect("temporary data folder");
         let data_dir = dir.path().join("data");
@@ -132,7 +141,7 @@ impl TestApp {
             env.insert((*name).to_owned(), (*value).to_owned());
         }
         let config = Config::from_env(&env).expect("test configuration");
-        let clock = ManualClock::new(EPOCH);
+        let clock = ManualClock::new(start);
         let app = Application::build_with_clock(config, Arc::new(clock.clone())).await?;
         let state = app.state().clone();
         let port = app.port();
@@ -270,6 +279,75 @@ impl TestApp {
         send(self.request(Method::POST, "/api/cdn/cookies")).await
     }
 
+    /// Every image row, whatever its status.
+    pub(crate) async fn image_rows(&self) -> Vec<image::Model> {
+        image::Entity::find().all(self.db()).await.expect("image rows")
+    }
+
+    /// The image row `id`.
+    pub(crate) async fn image_row(&self, id: &str) -> Option<image::Model> {
+        image::Entity::find_by_id(id)
+            .one(self.db())
+            .await
+            .expect("image row")
+    }
+
+    /// `method path` with a JSON body from the browser.
+    pub(crate) async fn send_json(&self, method: Method, path: &str, body: &Value) -> Reply {
+        send(self.request(method, path).json(body)).await
+    }
+
+    /// `POST /api/images`: starts an upload.
+    pub(crate) async fn start_upload(&self, content_type: &str, byte_size: u64, name: &str) -> Reply {
+        self.post_json(
+            "/api/images",
+            &json!({ "content_type": content_type, "byte_size": byte_size, "name": name }),
+        )
+        .await
+    }
+
+    /// `POST /api/images/{id}/complete`.
+    pub(crate) async fn complete_upload(&self, id: &str) -> Reply {
+        send(self.request(Method::POST, &format!("/api/images/{id}/complete"))).await
+    }
+
+    /// `PATCH /api/images/{id}` with `{visibility}`.
+    pub(crate) async fn set_visibility(&self, id: &str, visibility: &str) -> Reply {
+        self.send_json(
+            Method::PATCH,
+            &format!("/api/images/{id}"),
+            &json!({ "visibility": visibility }),
+        )
+        .await
+    }
+
+    /// `DELETE /api/images/{id}`.
+    pub(crate) async fn delete_image(&self, id: &str) -> Reply {
+        send(self.request(Method::DELETE, &format!("/api/images/{id}"))).await
+    }
+
+    /// Starts an upload of `bytes` as `content_type`, PUTs them to the presigned URL and completes it;
+    /// returns the image as the completion shows it.
+    pub(crate) async fn upload(&self, content_type: &str, bytes: &[u8], name: &str) -> Value {
+        let ticket = self.start_upload(content_type, bytes.len() as u64, name).await;
+        assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.text());
+        let ticket = ticket.json();
+        assert_eq!(put_upload(&ticket, content_type, bytes).await, StatusCode::OK);
+        let id = ticket["id"].as_str().expect("id");
+        let done = self.complete_upload(id).await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+        done.json()
+    }
+
+    /// What the lifecycle steps of this edgepass talk to.
+    pub(crate) fn services(&self) -> Services<'_> {
+        Services {
+            db: &self.state.db,
+            storage: &self.state.storage,
+            cdn: &self.state.invalidations,
+        }
+    }
+
     /// The value of the session cookie the browser holds.
     pub(crate) fn session_cookie(&self) -> Option<String> {
         let url = reqwest::Url::parse(&self.url("/")).expect("url");
@@ -314,6 +392,41 @@ impl Drop for TestApp {
         // The scratch database goes next (its own Drop), before the data folder.
         drop(self.database.take());
     }
+}
+
+/// The real time (epoch seconds). Tests that PUT to the embedded store start edgepass's clock near it:
+/// the store checks presigned URLs against the real clock, as S3 does.
+pub(crate) fn real_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+/// PUTs `body` to the upload URL of a `POST /api/images` answer with `content_type`, as a browser's
+/// `fetch` would (it sets `Content-Length` itself); returns the store's status.
+pub(crate) async fn put_upload(ticket: &Value, content_type: &str, body: &[u8]) -> StatusCode {
+    put_to(
+        ticket["upload_url"].as_str().expect("upload_url"),
+        content_type,
+        body,
+    )
+    .await
+}
+
+/// PUTs `body` to `url` with `content_type`; returns the store's status.
+pub(crate) async fn put_to(url: &str, content_type: &str, body: &[u8]) -> StatusCode {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("http client")
+        .put(url)
+        .header("content-type", content_type)
+        .body(body.to_vec())
+        .send()
+        .await
+        .expect("the store answers")
+        .status()
 }
 
 /// The sum of every sample of `name` in a Prometheus text exposition.

@@ -10,6 +10,7 @@ mod csrf;
 mod errors;
 mod health;
 mod helpers;
+mod images;
 mod sessions;
 mod shutdown;
 mod throttle;

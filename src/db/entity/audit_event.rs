@@ -1,4 +1,4 @@
-//! `audit_events`: logins, logouts, failed logins (and later shares and visibility changes).
+//! `audit_events`: logins, logouts, failed logins, visibility changes, deletions and invalidations.
 
 use sea_orm::entity::prelude::*;
 
@@ -13,7 +13,7 @@ pub struct Model {
     pub actor_id: Option<i64>,
     /// What happened (`login`, `logout`, `login_failed`, …).
     pub action: String,
-    /// What it happened to (for logins: the case-folded email).
+    /// What it happened to (for logins: the case-folded email; for images: the image id or CDN path).
     pub subject: String,
     /// The client address, when known.
     pub client_addr: Option<String>,
