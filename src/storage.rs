@@ -85,7 +85,7 @@ pub struct Storage {
 }
 
 /// The HTTP client of every AWS call: rustls with ring, plain HTTP allowed for local endpoints.
-pub(crate) fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
+pub fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
     aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https()

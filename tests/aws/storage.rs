@@ -1,0 +1,114 @@
+//! `Storage` against moto's S3, and against an endpoint nobody listens on.
+
+use std::time::{Duration, SystemTime};
+
+use edgepass::domain::UserId;
+use edgepass::images::{ContentType, ImageId, ImageKey};
+use edgepass::storage::{ObjectInfo, Storage, StorageError, StorageTarget};
+
+use crate::moto::{Moto, free_port};
+
+/// The start of a JPEG file (SOI and a JFIF APP0 segment).
+const JPEG: &[u8] = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9";
+
+async fn storage_at(endpoint: &str) -> Storage {
+    Storage::connect(&StorageTarget {
+        bucket: "edgepass-images".to_owned(),
+        region: "us-east-1".to_owned(),
+        endpoint_url: Some(endpoint.to_owned()),
+        force_path_style: true,
+        credentials: Some(("testing".to_owned(), "testing".to_owned())),
+    })
+    .await
+}
+
+fn new_key(content_type: ContentType) -> ImageKey {
+    ImageKey::private(UserId(7), &ImageId::generate().expect("id"), content_type)
+}
+
+#[tokio::test]
+async fn the_storage_wrapper_uploads_reads_copies_and_deletes_objects_in_moto() {
+    let moto = Moto::start().await;
+    let storage = storage_at(moto.endpoint()).await;
+    storage.ensure_bucket().await.expect("bucket");
+    storage.ensure_bucket().await.expect("bucket that exists already");
+    storage.ping().await.expect("ping");
+
+    let key = new_key(ContentType::Jpeg);
+    let upload = storage
+        .presign_put(
+            &key,
+            ContentType::Jpeg,
+            JPEG.len() as u64,
+            Duration::from_secs(300),
+            SystemTime::now(),
+        )
+        .await
+        .expect("presign");
+    for (name, value) in [
+        ("content-type", "image/jpeg".to_owned()),
+        ("content-length", JPEG.len().to_string()),
+    ] {
+        assert!(
+            upload.headers.iter().any(|(k, v)| k == name && *v == value),
+            "{name}: {value} is not pinned: {:?}",
+            upload.headers
+        );
+    }
+    // moto accepts any presigned PUT, also one with a wrong type, length or signature; what the URL pins
+    // is enforced by real S3 and by the embedded store (tests/storage/), not here.
+    let mut put = reqwest::Client::new().put(&upload.url).body(JPEG.to_vec());
+    for (name, value) in &upload.headers {
+        put = put.header(name, value);
+    }
+    let response = put.send().await.expect("PUT");
+    assert_eq!(
+        response.status(),
+        200,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
+
+    let stored = ObjectInfo {
+        size: JPEG.len() as u64,
+        content_type: Some("image/jpeg".to_owned()),
+    };
+    assert_eq!(storage.head(&key).await.expect("head"), Some(stored.clone()));
+    assert_eq!(storage.read_prefix(&key, 4).await.expect("read"), &JPEG[..4]);
+    assert_eq!(
+        storage.read_prefix(&key, 4096).await.expect("read past the end"),
+        JPEG,
+        "a prefix longer than the object is the whole object"
+    );
+
+    let public = ImageKey::public(&ImageId::generate().expect("id"), ContentType::Jpeg);
+    storage.copy(&key, &public).await.expect("copy");
+    storage.copy(&key, &public).await.expect("copy again");
+    assert_eq!(storage.head(&public).await.expect("head"), Some(stored.clone()));
+
+    storage.delete(&key).await.expect("delete");
+    storage.delete(&key).await.expect("delete what is gone");
+    assert_eq!(storage.head(&key).await.expect("head"), None);
+    assert_eq!(
+        storage.head(&new_key(ContentType::Png)).await.expect("head"),
+        None,
+        "a key never written"
+    );
+    assert_eq!(
+        storage.head(&public).await.expect("head"),
+        Some(stored),
+        "the copy outlives the original"
+    );
+    storage.ping().await.expect("ping");
+}
+
+#[tokio::test]
+async fn a_store_nobody_listens_on_is_unavailable() {
+    // The closed port refuses connections at once; the connect timeout bounds the wait where a
+    // firewall drops them instead.
+    let storage = storage_at(&format!("http://127.0.0.1:{}", free_port())).await;
+    let head = storage.head(&new_key(ContentType::Png)).await;
+    assert!(matches!(head, Err(StorageError::Unavailable(_))), "{head:?}");
+    let ping = storage.ping().await;
+    assert!(matches!(ping, Err(StorageError::Unavailable(_))), "{ping:?}");
+}
