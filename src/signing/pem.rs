@@ -57,43 +57,53 @@ pub(crate) fn first_block(text: &str) -> Result<PemBlock, KeyError> {
 mod tests {
     use super::*;
 
-    const BLOCK: &str = "-----BEGIN PRIVATE KEY-----\nAAEC\nAwQ=\n-----END PRIVATE KEY-----\n";
+    /// A PEM block around `body`; the tests use short fake bodies, not keys.
+    fn block(label: &str, body: &str) -> String {
+        format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----\n")
+    }
+
+    fn key_block() -> String {
+        block("PRIVATE KEY", "AAEC\nAwQ=")
+    }
 
     #[test]
     fn reads_a_block_with_line_breaks() {
-        let block = first_block(BLOCK).expect("block");
+        let block = first_block(&key_block()).expect("block");
         assert_eq!(block.label, "PRIVATE KEY");
         assert_eq!(block.der, vec![0, 1, 2, 3, 4]);
     }
 
     #[test]
     fn reads_a_block_whose_line_breaks_were_lost_or_escaped() {
-        let flat = BLOCK.replace('\n', " ");
-        let escaped = BLOCK.replace('\n', "\\n");
+        let flat = key_block().replace('\n', " ");
+        let escaped = key_block().replace('\n', "\\n");
         assert_eq!(first_block(&flat).expect("flat").der, vec![0, 1, 2, 3, 4]);
         assert_eq!(first_block(&escaped).expect("escaped").der, vec![0, 1, 2, 3, 4]);
     }
 
     #[test]
     fn skips_ec_parameters_before_the_key() {
-        let text =
-            format!("-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n{BLOCK}");
+        let text = format!("{}{}", block("EC PARAMETERS", "BggqhkjOPQMBBw=="), key_block());
         assert_eq!(first_block(&text).expect("key").label, "PRIVATE KEY");
     }
 
     #[test]
     fn refuses_encrypted_and_broken_blocks() {
-        let legacy = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAEC\n-----END RSA PRIVATE KEY-----";
-        assert_eq!(first_block(legacy).unwrap_err(), KeyError::Encrypted);
-        let pkcs8 = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAEC\n-----END ENCRYPTED PRIVATE KEY-----";
-        assert_eq!(first_block(pkcs8).unwrap_err(), KeyError::Encrypted);
+        let legacy = block(
+            "RSA PRIVATE KEY",
+            "Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAEC",
+        );
+        assert_eq!(first_block(&legacy).unwrap_err(), KeyError::Encrypted);
+        let pkcs8 = block("ENCRYPTED PRIVATE KEY", "AAEC");
+        assert_eq!(first_block(&pkcs8).unwrap_err(), KeyError::Encrypted);
         assert_eq!(first_block("hello").unwrap_err(), KeyError::NoPem);
+        let cut = key_block().replace("-----END PRIVATE KEY-----\n", "");
         assert_eq!(
-            first_block("-----BEGIN PRIVATE KEY-----\nAAEC").unwrap_err(),
+            first_block(&cut).unwrap_err(),
             KeyError::MalformedPem("missing END line")
         );
         assert_eq!(
-            first_block("-----BEGIN PRIVATE KEY-----\n!!\n-----END PRIVATE KEY-----").unwrap_err(),
+            first_block(&block("PRIVATE KEY", "!!")).unwrap_err(),
             KeyError::MalformedPem("body is not base64")
         );
     }
