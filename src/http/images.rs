@@ -86,6 +86,16 @@ fn is_shown(image: &image::Model) -> bool {
     matches!(image.status, Status::Pending | Status::Ready)
 }
 
+/// The caller's pending or ready image with this id; anything else (malformed id, another user's image,
+/// a rejected or deleted one) is 404.
+async fn shown_image(state: &AppState, auth: &SessionAuth, id: &str) -> AppResult<image::Model> {
+    let id = parse_id(id)?;
+    db::images::find_owned(&state.db, auth.0.id, &id)
+        .await?
+        .filter(is_shown)
+        .ok_or(AppError::NotFound)
+}
+
 fn view(state: &AppState, image: &image::Model) -> AppResult<ImageView> {
     let keys = ImageKeys::of(image)?;
     let ready = image.status == Status::Ready;
@@ -268,12 +278,7 @@ impl ImagesApi {
         auth: SessionAuth,
         id: Path<String>,
     ) -> poem::Result<Json<ImageView>> {
-        let id = parse_id(&id.0)?;
-        let image = db::images::find_owned(&state.db, auth.0.id, &id)
-            .await
-            .map_err(AppError::from)?
-            .filter(is_shown)
-            .ok_or(AppError::NotFound)?;
+        let image = shown_image(&state, &auth, &id.0).await?;
         let completion = lifecycle::complete_upload(services(&state), image, state.now())
             .await
             .map_err(AppError::from)?;
@@ -336,12 +341,7 @@ impl ImagesApi {
         auth: SessionAuth,
         id: Path<String>,
     ) -> poem::Result<Json<ImageView>> {
-        let id = parse_id(&id.0)?;
-        let image = db::images::find_owned(&state.db, auth.0.id, &id)
-            .await
-            .map_err(AppError::from)?
-            .filter(is_shown)
-            .ok_or(AppError::NotFound)?;
+        let image = shown_image(&state, &auth, &id.0).await?;
         Ok(Json(view(&state, &image)?))
     }
 
