@@ -34,7 +34,17 @@ pub struct Minted {
     pub path: String,
 }
 
-/// Mints signed cookies for users' prefixes.
+/// A signed URL for one object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedObjectUrl {
+    /// The URL, with `Expires`, `Signature` and `Key-Pair-Id`.
+    pub url: String,
+    /// When it stops working (epoch seconds).
+    pub expires_at: u64,
+}
+
+/// Mints signed cookies for users' prefixes, and signed URLs for single objects, through one key ring,
+/// hash and memo.
 #[derive(Debug)]
 pub struct CdnCookies {
     keys: KeyRing,
@@ -142,6 +152,32 @@ impl CdnCookies {
             resource,
             path: attributes.path,
         })
+    }
+
+    /// Signs a canned-policy URL for the object at `cdn_path` (`/users/42/….png`) valid for at least
+    /// `ttl_secs` from `now`.
+    ///
+    /// The expiry is rounded up to the expiry window, so every request within one window gets the same
+    /// URL (and the memo's signature): browsers cache the image, and a revoked grant's URLs all die
+    /// within `ttl_secs` plus one window.
+    pub fn sign_object(&self, cdn_path: &str, now: u64, ttl_secs: u64) -> Result<SignedObjectUrl, SignError> {
+        let expires_at = self.window.expiry(now, ttl_secs);
+        let url = self.object_url(cdn_path);
+        let policy = Policy::new(&url, expires_at)?;
+        let url = Signer::new(self.keys.active(), self.hash)
+            .with_memo(&self.memo)
+            .sign_url(&url, &policy)?;
+        Ok(SignedObjectUrl { url, expires_at })
+    }
+
+    /// The unsigned CDN URL of the object at `cdn_path`.
+    pub fn object_url(&self, cdn_path: &str) -> String {
+        format!("{}{cdn_path}", self.base_url)
+    }
+
+    /// The longest a signed object URL minted with `ttl_secs` stays valid: the lifetime plus one window.
+    pub fn longest_object_url_life(&self, ttl_secs: u64) -> u64 {
+        ttl_secs.saturating_add(self.window.as_secs())
     }
 
     /// `Set-Cookie` values that remove `user`'s CloudFront cookies.

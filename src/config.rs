@@ -135,6 +135,15 @@ pub struct UploadConfig {
     pub quota_bytes: u64,
 }
 
+/// Sharing rules.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SharingConfig {
+    /// How long a signed URL for one shared object is valid, before rounding up to the expiry window.
+    pub url_ttl_secs: u64,
+    /// Most image ids one `POST /api/urls` may ask for.
+    pub max_batch_urls: u64,
+}
+
 /// Session settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionConfig {
@@ -186,6 +195,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// Upload rules.
     pub uploads: UploadConfig,
+    /// Sharing rules.
+    pub sharing: SharingConfig,
     /// The CloudFront distribution to invalidate; `None` in local mode.
     pub distribution_id: Option<String>,
     /// A CloudFront API endpoint instead of AWS's (an emulator in tests).
@@ -514,6 +525,10 @@ impl Config {
             public_url_derived: s.text("EDGEPASS_PUBLIC_URL").is_none(),
             allowed_origins,
             cdn,
+            sharing: SharingConfig {
+                url_ttl_secs: s.positive("EDGEPASS_SHARED_URL_TTL_SECS", 300)?,
+                max_batch_urls: s.positive("EDGEPASS_URL_BATCH_MAX", 500)?,
+            },
             session: SessionConfig {
                 ttl_secs: s.positive("EDGEPASS_SESSION_TTL_SECS", 7 * 24 * 3600)?,
                 cookie_secure,
@@ -576,6 +591,13 @@ mod tests {
         );
         assert!(!config.session.cookie_secure, "plain-HTTP local mode");
         assert_eq!(config.cdn.cookie_ttl_secs, 3600);
+        assert_eq!(
+            config.sharing,
+            SharingConfig {
+                url_ttl_secs: 300,
+                max_batch_urls: 500
+            }
+        );
     }
 
     #[test]
@@ -649,6 +671,8 @@ mod tests {
             ("EDGEPASS_CDN_COOKIE_TTL_SECS", "an hour"),
             ("EDGEPASS_CDN_BIND_VIEWER_IP", "maybe"),
             ("EDGEPASS_LOG_FORMAT", "xml"),
+            ("EDGEPASS_SHARED_URL_TTL_SECS", "0"),
+            ("EDGEPASS_URL_BATCH_MAX", "many"),
             ("EDGEPASS_CDN_PRIVATE_KEY", "-----BEGIN"),
         ] {
             let result = Config::from_env(&env(&[(variable, value)]));

@@ -27,6 +27,10 @@ pub enum Action {
     ImageDeleted,
     /// CloudFront was asked to drop cached copies (subject: the path).
     InvalidationRequested,
+    /// An image was shared with a user, or a grant's expiry changed (subject: `{image}/{grantee}`).
+    Share,
+    /// A grant was revoked (subject: `{image}/{grantee}`).
+    Unshare,
 }
 
 impl Action {
@@ -41,6 +45,8 @@ impl Action {
             Self::ImageMadePrivate => "image_made_private",
             Self::ImageDeleted => "image_deleted",
             Self::InvalidationRequested => "invalidation_requested",
+            Self::Share => "share",
+            Self::Unshare => "unshare",
         }
     }
 }

@@ -150,15 +150,7 @@ pub async fn list_ready(
         .filter(image::Column::OwnerId.eq(owner.0))
         .filter(image::Column::Status.eq(Status::Ready));
     if let Some(after) = after {
-        query = query.filter(
-            Condition::any()
-                .add(image::Column::CreatedAt.lt(after.created_at))
-                .add(
-                    Condition::all()
-                        .add(image::Column::CreatedAt.eq(after.created_at))
-                        .add(image::Column::Id.lt(after.id.as_str())),
-                ),
-        );
+        query = query.filter(after.later_images());
     }
     query
         .order_by_desc(image::Column::CreatedAt)
@@ -166,6 +158,19 @@ pub async fn list_ready(
         .limit(limit)
         .all(db)
         .await
+}
+
+impl Position {
+    /// Images listed after this one, newest first: older, or as old with a smaller id.
+    pub(crate) fn later_images(&self) -> Condition {
+        Condition::any()
+            .add(image::Column::CreatedAt.lt(self.created_at))
+            .add(
+                Condition::all()
+                    .add(image::Column::CreatedAt.eq(self.created_at))
+                    .add(image::Column::Id.lt(self.id.as_str())),
+            )
+    }
 }
 
 /// Takes the lease on image `id` (of `owner`, when given) until `until`, unless someone holds it past

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod entity;
 pub mod images;
 pub mod sessions;
+pub mod shares;
 pub mod users;
 
 use std::time::Duration;

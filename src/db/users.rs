@@ -45,3 +45,8 @@ pub async fn find_by_email(db: &impl ConnectionTrait, email: &Email) -> Result<O
         .one(db)
         .await
 }
+
+/// The account with this id, if any.
+pub async fn find(db: &impl ConnectionTrait, id: UserId) -> Result<Option<user::Model>, DbErr> {
+    user::Entity::find_by_id(id.0).one(db).await
+}

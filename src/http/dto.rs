@@ -146,3 +146,73 @@ pub(crate) struct ImagePage {
     /// Pass as `?cursor=` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
 }
+
+/// A grant of one image to one user.
+#[derive(Debug, Object)]
+pub(crate) struct ShareView {
+    /// The grantee.
+    pub user: UserView,
+    /// When the image was first shared with them (epoch seconds).
+    pub created_at: u64,
+    /// When the grant ends (epoch seconds); absent: until revoked.
+    pub expires_at: Option<u64>,
+    /// Whether the grant has ended (it stays listed until revoked).
+    pub expired: bool,
+}
+
+/// `GET /api/images/{id}/shares`.
+#[derive(Debug, Object)]
+pub(crate) struct ShareList {
+    /// The grants, oldest first.
+    pub shares: Vec<ShareView>,
+}
+
+/// An image another user shared with the caller.
+#[derive(Debug, Object)]
+pub(crate) struct SharedImageView {
+    /// The image id.
+    pub id: String,
+    /// The file name given at upload, for display.
+    pub name: String,
+    /// The MIME type.
+    pub content_type: String,
+    /// The size in bytes.
+    pub byte_size: u64,
+    /// The owner's user id.
+    pub owner_id: i64,
+    /// The image on the CDN: a short-lived signed URL for a private image, the plain public URL for a
+    /// public one.
+    pub url: String,
+    /// When a signed `url` stops working (epoch seconds); absent for a public URL. Ask again for a
+    /// fresh one.
+    pub url_expires_at: Option<u64>,
+    /// When the upload was started (epoch seconds).
+    pub created_at: u64,
+}
+
+/// `GET /api/shared-with-me`: a page of images shared with the caller, newest first.
+#[derive(Debug, Object)]
+pub(crate) struct SharedPage {
+    /// The images.
+    pub images: Vec<SharedImageView>,
+    /// Pass as `?cursor=` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /api/urls`.
+#[derive(Debug, Object)]
+pub(crate) struct UrlRequest {
+    /// Image ids (at most the configured number, 500 by default).
+    pub ids: Vec<String>,
+}
+
+/// URLs for the images the caller may see.
+#[derive(Debug, Object)]
+pub(crate) struct UrlBatch {
+    /// Image id → URL (signed and short-lived for private images, plain for public ones).
+    pub urls: BTreeMap<String, String>,
+    /// The ids that name no image the caller may see (whether or not it exists), in request order.
+    pub not_found: Vec<String>,
+    /// When the signed URLs stop working (epoch seconds); absent when none was signed.
+    pub expires_at: Option<u64>,
+}

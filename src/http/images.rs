@@ -27,9 +27,9 @@ use crate::images::lifecycle::{self, Completion, ImageKeys, LEASE_SECS, Services
 use crate::images::{ContentType, ImageId, ImageKey, ImageName};
 
 /// Images per page unless `?limit=` says otherwise.
-const DEFAULT_PAGE: u32 = 50;
+pub(super) const DEFAULT_PAGE: u32 = 50;
 /// The largest `?limit=`.
-const MAX_PAGE: u32 = 100;
+pub(super) const MAX_PAGE: u32 = 100;
 
 #[derive(Tags)]
 enum ApiTags {
@@ -65,7 +65,7 @@ fn services(state: &AppState) -> Services<'_> {
 }
 
 /// An id that cannot be an image id names no image.
-fn parse_id(text: &str) -> AppResult<ImageId> {
+pub(super) fn parse_id(text: &str) -> AppResult<ImageId> {
     ImageId::parse(text).ok_or(AppError::NotFound)
 }
 
@@ -88,7 +88,7 @@ fn is_shown(image: &image::Model) -> bool {
 
 /// The caller's pending or ready image with this id; anything else (malformed id, another user's image,
 /// a rejected or deleted one) is 404.
-async fn shown_image(state: &AppState, auth: &SessionAuth, id: &str) -> AppResult<image::Model> {
+pub(super) async fn shown_image(state: &AppState, auth: &SessionAuth, id: &str) -> AppResult<image::Model> {
     let id = parse_id(id)?;
     db::images::find_owned(&state.db, auth.0.id, &id)
         .await?
@@ -127,11 +127,11 @@ fn view(state: &AppState, image: &image::Model) -> AppResult<ImageView> {
 }
 
 /// The opaque `?cursor=` after `image`.
-fn cursor_after(image: &image::Model) -> String {
+pub(super) fn cursor_after(image: &image::Model) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}.{}", image.created_at, image.id))
 }
 
-fn parse_cursor(text: &str) -> AppResult<Position> {
+pub(super) fn parse_cursor(text: &str) -> AppResult<Position> {
     let invalid = || InvalidInput {
         field: "cursor",
         reason: "is not a cursor this API returned".to_owned(),

@@ -7,6 +7,7 @@ mod dto;
 mod health;
 mod images;
 mod middleware;
+mod shares;
 
 use poem::middleware::{CatchPanic, CookieJarManager};
 use poem::{Endpoint, EndpointExt, Route, get};
@@ -15,9 +16,9 @@ use poem_openapi::OpenApiService;
 use crate::app::AppState;
 use crate::error::{json_error, panic_response};
 
-fn api_service() -> OpenApiService<(auth::AuthApi, auth::CdnApi, images::ImagesApi), ()> {
+fn api_service() -> OpenApiService<(auth::AuthApi, auth::CdnApi, images::ImagesApi, shares::SharesApi), ()> {
     OpenApiService::new(
-        (auth::AuthApi, auth::CdnApi, images::ImagesApi),
+        (auth::AuthApi, auth::CdnApi, images::ImagesApi, shares::SharesApi),
         "edgepass",
         env!("CARGO_PKG_VERSION"),
     )

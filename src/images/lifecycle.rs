@@ -338,6 +338,8 @@ pub async fn finish_delete(s: Services<'_>, image: image::Model, now: u64) -> Re
     if let Some(path) = invalidated {
         audit::record(&txn, owner, Action::InvalidationRequested, &path, None, now).await?;
     }
+    // The foreign key cascades too; deleting here keeps that from being the only guard.
+    db::shares::revoke_all(&txn, &image.id).await?;
     db::images::delete(&txn, &image.id).await?;
     txn.commit().await?;
     Ok(())

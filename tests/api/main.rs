@@ -12,5 +12,6 @@ mod health;
 mod helpers;
 mod images;
 mod sessions;
+mod shares;
 mod shutdown;
 mod throttle;

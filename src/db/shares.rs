@@ -1,0 +1,147 @@
+//! Queries on `shares`. A grant counts while its image is ready and its expiry, if any, is later than
+//! now; every read that hands out access checks both at the time of the request, so a revoked or
+//! expired grant stops new URLs at once.
+
+use sea_orm::sea_query::{OnConflict, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+use super::entity::image::{self, Status};
+use super::entity::{share, user};
+use super::images::Position;
+use crate::domain::UserId;
+
+/// Grants `image` to `grantee` until `expires_at` (none: until revoked); granting again replaces the
+/// expiry and keeps the original creation time.
+pub async fn grant(
+    db: &impl ConnectionTrait,
+    image: &str,
+    grantee: UserId,
+    now: u64,
+    expires_at: Option<u64>,
+) -> Result<(), DbErr> {
+    share::Entity::insert(share::ActiveModel {
+        image_id: Set(image.to_owned()),
+        grantee_id: Set(grantee.0),
+        created_at: Set(now as i64),
+        expires_at: Set(expires_at.map(|t| t as i64)),
+    })
+    .on_conflict(
+        OnConflict::columns([share::Column::ImageId, share::Column::GranteeId])
+            .update_column(share::Column::ExpiresAt)
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await
+    .map(|_| ())
+}
+
+/// The grant of `image` to `grantee`, if any.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    image: &str,
+    grantee: UserId,
+) -> Result<Option<share::Model>, DbErr> {
+    share::Entity::find_by_id((image.to_owned(), grantee.0))
+        .one(db)
+        .await
+}
+
+/// Revokes the grant of `image` to `grantee`; false when there was none.
+pub async fn revoke(db: &impl ConnectionTrait, image: &str, grantee: UserId) -> Result<bool, DbErr> {
+    let result = share::Entity::delete_many()
+        .filter(share::Column::ImageId.eq(image))
+        .filter(share::Column::GranteeId.eq(grantee.0))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Removes every grant of `image` (with the image).
+pub async fn revoke_all(db: &impl ConnectionTrait, image: &str) -> Result<(), DbErr> {
+    share::Entity::delete_many()
+        .filter(share::Column::ImageId.eq(image))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Every grant of `image` with its grantee, oldest first (expired ones included, so the owner sees them).
+pub async fn list_for_image(
+    db: &impl ConnectionTrait,
+    image: &str,
+) -> Result<Vec<(share::Model, user::Model)>, DbErr> {
+    let rows = share::Entity::find()
+        .find_also_related(user::Entity)
+        .filter(share::Column::ImageId.eq(image))
+        .order_by_asc(share::Column::CreatedAt)
+        .order_by_asc(share::Column::GranteeId)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(share, user)| user.map(|user| (share, user)))
+        .collect())
+}
+
+/// Images whose grant to `grantee` counts at `now`.
+fn granted_to(grantee: UserId, now: u64) -> Condition {
+    let grants = Query::select()
+        .column(share::Column::ImageId)
+        .from(share::Entity)
+        .and_where(share::Column::GranteeId.eq(grantee.0))
+        .cond_where(
+            Condition::any()
+                .add(share::Column::ExpiresAt.is_null())
+                .add(share::Column::ExpiresAt.gt(now as i64)),
+        )
+        .to_owned();
+    Condition::all()
+        .add(image::Column::Id.in_subquery(grants))
+        .add(image::Column::OwnerId.ne(grantee.0))
+}
+
+/// Up to `limit` ready images shared with `grantee` at `now`, after `after`, newest first.
+pub async fn list_shared_with(
+    db: &impl ConnectionTrait,
+    grantee: UserId,
+    now: u64,
+    after: Option<&Position>,
+    limit: u64,
+) -> Result<Vec<image::Model>, DbErr> {
+    let mut query = image::Entity::find()
+        .filter(image::Column::Status.eq(Status::Ready))
+        .filter(granted_to(grantee, now));
+    if let Some(after) = after {
+        query = query.filter(after.later_images());
+    }
+    query
+        .order_by_desc(image::Column::CreatedAt)
+        .order_by_desc(image::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Of `ids`, the ready images `caller` may see at `now`: their own, and those granted to them.
+pub async fn visible_to(
+    db: &impl ConnectionTrait,
+    caller: UserId,
+    ids: &[String],
+    now: u64,
+) -> Result<Vec<image::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    image::Entity::find()
+        .filter(image::Column::Id.is_in(ids.iter().map(String::as_str)))
+        .filter(image::Column::Status.eq(Status::Ready))
+        .filter(
+            Condition::any()
+                .add(image::Column::OwnerId.eq(caller.0))
+                .add(granted_to(caller, now)),
+        )
+        .all(db)
+        .await
+}

@@ -1,0 +1,336 @@
+//! Sharing: grants of one image to another user, the images shared with the caller, and signed URLs for
+//! many images at once.
+//!
+//! Access is decided at every request from the rows as they are then: a revoked or expired grant, a
+//! deleted image or one made private gets no new URL from the next request on. URLs already handed out
+//! are signed for a short time (the shared-URL lifetime rounded up to the expiry window) and cannot be
+//! recalled; that lifetime is the bound on how long a revoked viewer keeps access.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi, Tags};
+use sea_orm::TransactionTrait;
+use serde::Deserialize;
+
+use super::client::SessionAuth;
+use super::dto::{ShareList, ShareView, SharedImageView, SharedPage, UrlBatch, UrlRequest, UserView};
+use super::images::{DEFAULT_PAGE, MAX_PAGE, cursor_after, parse_cursor, shown_image};
+use crate::app::AppState;
+use crate::db;
+use crate::db::audit::{self, Action};
+use crate::db::entity::image::{self, Location, Visibility};
+use crate::db::entity::{share, user};
+use crate::domain::{Email, InvalidInput, UserId};
+use crate::error::{AppError, AppResult};
+use crate::images::ImageId;
+use crate::images::lifecycle::ImageKeys;
+
+#[derive(Tags)]
+enum ApiTags {
+    /// Sharing images with other users.
+    Sharing,
+}
+
+/// `DELETE /api/images/{id}/shares/{user}` answers.
+#[derive(ApiResponse)]
+enum ShareRevoked {
+    /// The user has no grant (any more).
+    #[oai(status = 204)]
+    Done,
+}
+
+/// The body of `PUT /api/images/{id}/shares/{user}`: at most one of the two; neither means "until
+/// revoked".
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShareTerms {
+    expires_at: Option<u64>,
+    expires_in: Option<u64>,
+}
+
+/// The sharing endpoints.
+pub(crate) struct SharesApi;
+
+/// The account `text` names: a numeric user id or an email address. Anything else names nobody.
+async fn find_user(state: &AppState, text: &str) -> AppResult<user::Model> {
+    let text = text.trim();
+    let found = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        match text.parse::<i64>() {
+            Ok(id) => db::users::find(&state.db, UserId(id)).await?,
+            Err(_) => None,
+        }
+    } else {
+        match Email::parse(text) {
+            Ok(email) => db::users::find_by_email(&state.db, &email).await?,
+            Err(_) => None,
+        }
+    };
+    found.ok_or(AppError::NotFound)
+}
+
+/// When a grant made at `now` under `terms` ends.
+fn grant_expiry(body: &[u8], now: u64) -> AppResult<Option<u64>> {
+    let terms: ShareTerms = if body.iter().all(u8::is_ascii_whitespace) {
+        ShareTerms::default()
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|error| AppError::BadRequest(format!("the body is not a share's terms: {error}")))?
+    };
+    let invalid = |field, reason: &str| -> AppError {
+        InvalidInput {
+            field,
+            reason: reason.to_owned(),
+        }
+        .into()
+    };
+    match (terms.expires_at, terms.expires_in) {
+        (Some(_), Some(_)) => Err(invalid("expires_in", "give expires_at or expires_in, not both")),
+        (Some(at), None) if at <= now => Err(invalid("expires_at", "must be in the future")),
+        (Some(at), None) => Ok(Some(at)),
+        (None, Some(0)) => Err(invalid("expires_in", "must be at least 1 second")),
+        (None, Some(secs)) => Ok(Some(now.saturating_add(secs))),
+        (None, None) => Ok(None),
+    }
+}
+
+fn share_view(share: &share::Model, grantee: &user::Model, now: u64) -> ShareView {
+    let expires_at = share.expires_at.map(|t| u64::try_from(t).unwrap_or(0));
+    ShareView {
+        user: UserView {
+            id: grantee.id,
+            email: grantee.email.clone(),
+        },
+        created_at: u64::try_from(share.created_at).unwrap_or(0),
+        expires_at,
+        expired: expires_at.is_some_and(|t| t <= now),
+    }
+}
+
+/// The subject of a share's audit events.
+fn share_subject(image: &str, grantee: UserId) -> String {
+    format!("{image}/{grantee}")
+}
+
+/// The URL a viewer gets for a ready image at `now`, with its expiry when signed.
+///
+/// Only a settled public image gets its public URL; one on its way to private (or not yet public) gets
+/// a signed URL for its private key, so making an image private stops new public URLs at once.
+fn image_url(state: &AppState, image: &image::Model, now: u64) -> AppResult<(String, Option<u64>)> {
+    let keys = ImageKeys::of(image)?;
+    if image.visibility == Visibility::Public && image.location == Location::Public {
+        return Ok((state.cdn.object_url(&keys.public.cdn_path()), None));
+    }
+    let signed = state
+        .cdn
+        .sign_object(&keys.private.cdn_path(), now, state.config.sharing.url_ttl_secs)
+        .map_err(AppError::internal)?;
+    Ok((signed.url, Some(signed.expires_at)))
+}
+
+#[OpenApi(tag = "ApiTags::Sharing")]
+impl SharesApi {
+    /// Share one of the caller's images with another user, named by email or user id.
+    ///
+    /// The optional JSON body `{"expires_at": epoch}` or `{"expires_in": seconds}` ends the grant;
+    /// without it the grant lasts until revoked. Sharing again replaces the expiry. 404 for another
+    /// user's image or an unknown user; 422 for sharing with oneself.
+    #[oai(path = "/images/:id/shares/:user", method = "put")]
+    async fn share(
+        &self,
+        state: Data<&AppState>,
+        auth: SessionAuth,
+        id: Path<String>,
+        user: Path<String>,
+        body: Vec<u8>,
+    ) -> poem::Result<Json<ShareView>> {
+        let owner = auth.0.id;
+        let image = shown_image(&state, &auth, &id.0).await?;
+        let grantee = find_user(&state, &user.0).await?;
+        if grantee.id == owner.0 {
+            return Err(AppError::from(InvalidInput {
+                field: "user",
+                reason: "an image cannot be shared with its owner".to_owned(),
+            })
+            .into());
+        }
+        let now = state.now();
+        let expires_at = grant_expiry(&body, now)?;
+        let grantee_id = UserId(grantee.id);
+        let txn = state.db.begin().await.map_err(AppError::from)?;
+        db::shares::grant(&txn, &image.id, grantee_id, now, expires_at)
+            .await
+            .map_err(AppError::from)?;
+        audit::record(
+            &txn,
+            Some(owner),
+            Action::Share,
+            &share_subject(&image.id, grantee_id),
+            None,
+            now,
+        )
+        .await
+        .map_err(AppError::from)?;
+        let share = db::shares::find(&txn, &image.id, grantee_id)
+            .await
+            .map_err(AppError::from)?
+            .ok_or_else(|| AppError::internal(std::io::Error::other("the grant vanished")))?;
+        txn.commit().await.map_err(AppError::from)?;
+        Ok(Json(share_view(&share, &grantee, now)))
+    }
+
+    /// Revoke a user's grant of one of the caller's images: from this request on, they get no new URL
+    /// for it. Revoking a grant that does not exist is a no-op.
+    #[oai(path = "/images/:id/shares/:user", method = "delete")]
+    async fn unshare(
+        &self,
+        state: Data<&AppState>,
+        auth: SessionAuth,
+        id: Path<String>,
+        user: Path<String>,
+    ) -> poem::Result<ShareRevoked> {
+        let owner = auth.0.id;
+        let image = shown_image(&state, &auth, &id.0).await?;
+        let grantee = UserId(find_user(&state, &user.0).await?.id);
+        let now = state.now();
+        let txn = state.db.begin().await.map_err(AppError::from)?;
+        if db::shares::revoke(&txn, &image.id, grantee)
+            .await
+            .map_err(AppError::from)?
+        {
+            audit::record(
+                &txn,
+                Some(owner),
+                Action::Unshare,
+                &share_subject(&image.id, grantee),
+                None,
+                now,
+            )
+            .await
+            .map_err(AppError::from)?;
+        }
+        txn.commit().await.map_err(AppError::from)?;
+        Ok(ShareRevoked::Done)
+    }
+
+    /// The grants of one of the caller's images, expired ones included, oldest first.
+    #[oai(path = "/images/:id/shares", method = "get")]
+    async fn shares(
+        &self,
+        state: Data<&AppState>,
+        auth: SessionAuth,
+        id: Path<String>,
+    ) -> poem::Result<Json<ShareList>> {
+        let image = shown_image(&state, &auth, &id.0).await?;
+        let now = state.now();
+        let shares = db::shares::list_for_image(&state.db, &image.id)
+            .await
+            .map_err(AppError::from)?
+            .iter()
+            .map(|(share, grantee)| share_view(share, grantee, now))
+            .collect();
+        Ok(Json(ShareList { shares }))
+    }
+
+    /// Ready images other users shared with the caller (grants not expired), newest first, a page at
+    /// a time, each with a URL: signed for a short time when private (the same URL for every request
+    /// within one expiry window), plain when public.
+    #[oai(path = "/shared-with-me", method = "get")]
+    async fn shared_with_me(
+        &self,
+        state: Data<&AppState>,
+        auth: SessionAuth,
+        /// Images per page, 1 to 100 (default 50).
+        limit: Query<Option<u32>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> poem::Result<Json<SharedPage>> {
+        let limit = limit.0.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(AppError::from(InvalidInput {
+                field: "limit",
+                reason: format!("must be between 1 and {MAX_PAGE}"),
+            })
+            .into());
+        }
+        let after = cursor.0.as_deref().map(parse_cursor).transpose()?;
+        let now = state.now();
+        let mut rows =
+            db::shares::list_shared_with(&state.db, auth.0.id, now, after.as_ref(), u64::from(limit) + 1)
+                .await
+                .map_err(AppError::from)?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next_cursor = if more { rows.last().map(cursor_after) } else { None };
+        let images = rows
+            .iter()
+            .map(|image| {
+                let (url, url_expires_at) = image_url(&state, image, now)?;
+                Ok(SharedImageView {
+                    id: image.id.clone(),
+                    name: image.original_name.clone(),
+                    content_type: image.content_type.clone(),
+                    byte_size: u64::try_from(image.byte_size).unwrap_or(0),
+                    owner_id: image.owner_id,
+                    url,
+                    url_expires_at,
+                    created_at: u64::try_from(image.created_at).unwrap_or(0),
+                })
+            })
+            .collect::<AppResult<Vec<_>>>()?;
+        Ok(Json(SharedPage { images, next_cursor }))
+    }
+
+    /// URLs for many images at once (a gallery page): the caller's own ready images and those shared
+    /// with them. Every other id, whether it names an image or not, is listed in `not_found`. 422 for
+    /// more ids than the configured limit (500 by default).
+    #[oai(path = "/urls", method = "post")]
+    async fn urls(
+        &self,
+        state: Data<&AppState>,
+        auth: SessionAuth,
+        body: Json<UrlRequest>,
+    ) -> poem::Result<Json<UrlBatch>> {
+        let requested = body.0.ids;
+        let max = state.config.sharing.max_batch_urls;
+        if requested.len() as u64 > max {
+            return Err(AppError::from(InvalidInput {
+                field: "ids",
+                reason: format!("at most {max} ids per request"),
+            })
+            .into());
+        }
+        let valid: Vec<String> = requested
+            .iter()
+            .filter_map(|id| ImageId::parse(id))
+            .map(|id| id.as_str().to_owned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let now = state.now();
+        let visible = db::shares::visible_to(&state.db, auth.0.id, &valid, now)
+            .await
+            .map_err(AppError::from)?;
+        let mut urls = BTreeMap::new();
+        let mut expires_at: Option<u64> = None;
+        for image in &visible {
+            let (url, expiry) = image_url(&state, image, now)?;
+            if let Some(expiry) = expiry {
+                expires_at = Some(expires_at.map_or(expiry, |t| t.min(expiry)));
+            }
+            urls.insert(image.id.clone(), url);
+        }
+        let mut seen = BTreeSet::new();
+        let not_found = requested
+            .into_iter()
+            .filter(|id| !urls.contains_key(id) && seen.insert(id.clone()))
+            .collect();
+        Ok(Json(UrlBatch {
+            urls,
+            not_found,
+            expires_at,
+        }))
+    }
+}
