@@ -142,6 +142,10 @@ pub struct SharingConfig {
     pub url_ttl_secs: u64,
     /// Most image ids one `POST /api/urls` may ask for.
     pub max_batch_urls: u64,
+    /// The longest `expires_in` a share link may be given.
+    pub link_max_ttl_secs: u64,
+    /// How long the signed URL a share link redirects to is valid, before rounding up to the window.
+    pub link_url_ttl_secs: u64,
 }
 
 /// Session settings.
@@ -528,6 +532,8 @@ impl Config {
             sharing: SharingConfig {
                 url_ttl_secs: s.positive("EDGEPASS_SHARED_URL_TTL_SECS", 300)?,
                 max_batch_urls: s.positive("EDGEPASS_URL_BATCH_MAX", 500)?,
+                link_max_ttl_secs: s.positive("EDGEPASS_SHARE_LINK_MAX_TTL_SECS", 7 * 24 * 3600)?,
+                link_url_ttl_secs: s.positive("EDGEPASS_SHARE_LINK_URL_TTL_SECS", 300)?,
             },
             session: SessionConfig {
                 ttl_secs: s.positive("EDGEPASS_SESSION_TTL_SECS", 7 * 24 * 3600)?,
@@ -595,7 +601,9 @@ mod tests {
             config.sharing,
             SharingConfig {
                 url_ttl_secs: 300,
-                max_batch_urls: 500
+                max_batch_urls: 500,
+                link_max_ttl_secs: 604_800,
+                link_url_ttl_secs: 300,
             }
         );
     }

@@ -51,6 +51,9 @@ pub enum AppError {
     /// The upload has not been completed, so the image cannot change yet.
     #[error("the upload has not been completed yet")]
     NotReady,
+    /// The thing existed but has ended (an expired or revoked share link).
+    #[error("{0}")]
+    Gone(String),
     /// Another change to the same image is in progress.
     #[error("another change to this image is in progress; try again shortly")]
     Busy,
@@ -88,6 +91,7 @@ impl AppError {
             Self::NotUploaded(_) => "not_uploaded",
             Self::UploadRejected(_) => "upload_rejected",
             Self::NotReady => "not_ready",
+            Self::Gone(_) => "gone",
             Self::Busy => "busy",
             Self::Throttled { .. } => "too_many_requests",
             Self::Unavailable(_) => "unavailable",
@@ -171,6 +175,7 @@ impl ResponseError for AppError {
             | Self::NotReady
             | Self::Busy => StatusCode::CONFLICT,
             Self::UploadRejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Gone(_) => StatusCode::GONE,
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -263,6 +268,7 @@ mod tests {
             (AppError::UploadRejected("x".to_owned()), 422, "upload_rejected"),
             (AppError::NotReady, 409, "not_ready"),
             (AppError::Busy, 409, "busy"),
+            (AppError::Gone("x".to_owned()), 410, "gone"),
             (
                 StorageError::Unavailable("connection refused".to_owned()).into(),
                 503,

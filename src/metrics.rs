@@ -135,8 +135,11 @@ impl Metrics {
 }
 
 /// The route label for a path: numeric segments and image ids become `:id`, so ids never multiply the
-/// series.
+/// series, and a share link's token becomes `:token`, so the access log and the metrics never hold one.
 pub fn route_label(path: &str, matched: bool) -> String {
+    if path.starts_with("/s/") {
+        return "/s/:token".to_owned();
+    }
     if !matched {
         return "unmatched".to_owned();
     }
@@ -169,5 +172,11 @@ mod tests {
         );
         assert_eq!(route_label("/api/me", true), "/api/me");
         assert_eq!(route_label("/wp-admin/x", false), "unmatched");
+        assert_eq!(route_label("/s/c2VjcmV0LXRva2Vu", true), "/s/:token");
+        assert_eq!(
+            route_label("/s/c2VjcmV0LXRva2Vu", false),
+            "/s/:token",
+            "unknown tokens too"
+        );
     }
 }

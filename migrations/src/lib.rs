@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_accounts;
 mod m20261128_000002_images;
 mod m20261128_000003_shares;
+mod m20261128_000004_share_links;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_accounts::Migration),
             Box::new(m20261128_000002_images::Migration),
             Box::new(m20261128_000003_shares::Migration),
+            Box::new(m20261128_000004_share_links::Migration),
         ]
     }
 }

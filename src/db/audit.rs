@@ -31,6 +31,12 @@ pub enum Action {
     Share,
     /// A grant was revoked (subject: `{image}/{grantee}`).
     Unshare,
+    /// A share link was created (subject: `{image}/links/{link}`).
+    LinkCreated,
+    /// A share link was revoked (subject: `{image}/links/{link}`).
+    LinkRevoked,
+    /// A share link was followed to a signed URL (subject: `{image}/links/{link}`).
+    LinkUsed,
 }
 
 impl Action {
@@ -47,6 +53,9 @@ impl Action {
             Self::InvalidationRequested => "invalidation_requested",
             Self::Share => "share",
             Self::Unshare => "unshare",
+            Self::LinkCreated => "link_created",
+            Self::LinkRevoked => "link_revoked",
+            Self::LinkUsed => "link_used",
         }
     }
 }

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod entity;
 pub mod images;
 pub mod sessions;
+pub mod share_links;
 pub mod shares;
 pub mod users;
 

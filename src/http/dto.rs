@@ -216,3 +216,43 @@ pub(crate) struct UrlBatch {
     /// When the signed URLs stop working (epoch seconds); absent when none was signed.
     pub expires_at: Option<u64>,
 }
+
+/// `POST /api/images/{id}/links`.
+#[derive(Debug, Object)]
+pub(crate) struct NewLink {
+    /// How long the link works, in seconds (at most the configured maximum, 7 days by default).
+    pub expires_in: u64,
+}
+
+/// A share link just created; its URL is shown only now.
+#[derive(Debug, Object)]
+pub(crate) struct CreatedLink {
+    /// The link id (for `DELETE /api/links/{id}`).
+    pub id: i64,
+    /// The link: anyone who has it can load the image until it expires or is revoked.
+    pub url: String,
+    /// When it stops working (epoch seconds).
+    pub expires_at: u64,
+}
+
+/// A share link, without its token (only its hash is kept).
+#[derive(Debug, Object)]
+pub(crate) struct LinkView {
+    /// The link id.
+    pub id: i64,
+    /// Epoch seconds.
+    pub created_at: u64,
+    /// When it stops working (epoch seconds).
+    pub expires_at: u64,
+    /// When it was revoked (epoch seconds), if it was.
+    pub revoked_at: Option<u64>,
+    /// Whether it still works.
+    pub active: bool,
+}
+
+/// `GET /api/images/{id}/links`.
+#[derive(Debug, Object)]
+pub(crate) struct LinkList {
+    /// The links, newest first.
+    pub links: Vec<LinkView>,
+}

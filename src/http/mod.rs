@@ -1,4 +1,5 @@
-//! The HTTP surface: the JSON API (described at `/openapi.json`, browsable at `/docs`), health and
+//! The HTTP surface: the JSON API (described at `/openapi.json`, browsable at `/docs`), share links
+//! (`/s/{token}`, outside `/api` so they stay short and need no session), health and
 //! metrics, and the middleware order.
 
 mod auth;
@@ -6,6 +7,7 @@ mod client;
 mod dto;
 mod health;
 mod images;
+mod links;
 mod middleware;
 mod shares;
 
@@ -16,9 +18,24 @@ use poem_openapi::OpenApiService;
 use crate::app::AppState;
 use crate::error::{json_error, panic_response};
 
-fn api_service() -> OpenApiService<(auth::AuthApi, auth::CdnApi, images::ImagesApi, shares::SharesApi), ()> {
+fn api_service() -> OpenApiService<
+    (
+        auth::AuthApi,
+        auth::CdnApi,
+        images::ImagesApi,
+        shares::SharesApi,
+        links::LinksApi,
+    ),
+    (),
+> {
     OpenApiService::new(
-        (auth::AuthApi, auth::CdnApi, images::ImagesApi, shares::SharesApi),
+        (
+            auth::AuthApi,
+            auth::CdnApi,
+            images::ImagesApi,
+            shares::SharesApi,
+            links::LinksApi,
+        ),
         "edgepass",
         env!("CARGO_PKG_VERSION"),
     )
@@ -40,6 +57,7 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .nest("/api", api.around(middleware::refuse_cross_origin))
         .at("/openapi.json", spec)
         .nest("/docs", docs)
+        .at("/s/:token", get(links::follow))
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
         .at("/metrics", get(health::metrics))

@@ -114,18 +114,24 @@ fn share_subject(image: &str, grantee: UserId) -> String {
     format!("{image}/{grantee}")
 }
 
-/// The URL a viewer gets for a ready image at `now`, with its expiry when signed.
+/// The URL a viewer gets for a ready image at `now`, with its expiry when signed (valid for at least
+/// `ttl_secs`, rounded up to the expiry window).
 ///
 /// Only a settled public image gets its public URL; one on its way to private (or not yet public) gets
 /// a signed URL for its private key, so making an image private stops new public URLs at once.
-fn image_url(state: &AppState, image: &image::Model, now: u64) -> AppResult<(String, Option<u64>)> {
+pub(super) fn image_url(
+    state: &AppState,
+    image: &image::Model,
+    now: u64,
+    ttl_secs: u64,
+) -> AppResult<(String, Option<u64>)> {
     let keys = ImageKeys::of(image)?;
     if image.visibility == Visibility::Public && image.location == Location::Public {
         return Ok((state.cdn.object_url(&keys.public.cdn_path()), None));
     }
     let signed = state
         .cdn
-        .sign_object(&keys.private.cdn_path(), now, state.config.sharing.url_ttl_secs)
+        .sign_object(&keys.private.cdn_path(), now, ttl_secs)
         .map_err(AppError::internal)?;
     Ok((signed.url, Some(signed.expires_at)))
 }
@@ -267,7 +273,7 @@ impl SharesApi {
         let images = rows
             .iter()
             .map(|image| {
-                let (url, url_expires_at) = image_url(&state, image, now)?;
+                let (url, url_expires_at) = image_url(&state, image, now, state.config.sharing.url_ttl_secs)?;
                 Ok(SharedImageView {
                     id: image.id.clone(),
                     name: image.original_name.clone(),
@@ -316,7 +322,7 @@ impl SharesApi {
         let mut urls = BTreeMap::new();
         let mut expires_at: Option<u64> = None;
         for image in &visible {
-            let (url, expiry) = image_url(&state, image, now)?;
+            let (url, expiry) = image_url(&state, image, now, state.config.sharing.url_ttl_secs)?;
             if let Some(expiry) = expiry {
                 expires_at = Some(expires_at.map_or(expiry, |t| t.min(expiry)));
             }

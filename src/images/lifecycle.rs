@@ -340,6 +340,7 @@ pub async fn finish_delete(s: Services<'_>, image: image::Model, now: u64) -> Re
     }
     // The foreign key cascades too; deleting here keeps that from being the only guard.
     db::shares::revoke_all(&txn, &image.id).await?;
+    db::share_links::delete_for_image(&txn, &image.id).await?;
     db::images::delete(&txn, &image.id).await?;
     txn.commit().await?;
     Ok(())

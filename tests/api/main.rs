@@ -11,6 +11,7 @@ mod errors;
 mod health;
 mod helpers;
 mod images;
+mod links;
 mod sessions;
 mod shares;
 mod shutdown;
