@@ -9,7 +9,8 @@ use crate::signing::{
     SignatureMemo, Signer, SourceIp,
 };
 
-/// How many signatures the memo keeps: one per (user, window) in use, so this covers many active users.
+/// How many signatures the memo keeps: one per (user, window) for cookies and one per (shared object,
+/// window) for signed URLs, so this covers many active users and their galleries.
 const MEMO_CAPACITY: usize = 100_000;
 
 /// The configured algorithm does not fit the key.
