@@ -27,9 +27,9 @@ use crate::images::lifecycle::{self, Completion, ImageKeys, LEASE_SECS, Services
 use crate::images::{ContentType, ImageId, ImageKey, ImageName};
 
 /// Images per page unless `?limit=` says otherwise.
-pub(super) const DEFAULT_PAGE: u32 = 50;
+const DEFAULT_PAGE: u32 = 50;
 /// The largest `?limit=`.
-pub(super) const MAX_PAGE: u32 = 100;
+const MAX_PAGE: u32 = 100;
 
 #[derive(Tags)]
 enum ApiTags {
@@ -131,7 +131,20 @@ pub(super) fn cursor_after(image: &image::Model) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}.{}", image.created_at, image.id))
 }
 
-pub(super) fn parse_cursor(text: &str) -> AppResult<Position> {
+/// The page size (default 50, 1 to 100) and the position after which a listing continues.
+pub(super) fn page_request(limit: Option<u32>, cursor: Option<&str>) -> AppResult<(u32, Option<Position>)> {
+    let limit = limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(InvalidInput {
+            field: "limit",
+            reason: format!("must be between 1 and {MAX_PAGE}"),
+        }
+        .into());
+    }
+    Ok((limit, cursor.map(parse_cursor).transpose()?))
+}
+
+fn parse_cursor(text: &str) -> AppResult<Position> {
     let invalid = || InvalidInput {
         field: "cursor",
         reason: "is not a cursor this API returned".to_owned(),
@@ -311,15 +324,7 @@ impl ImagesApi {
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> poem::Result<Json<ImagePage>> {
-        let limit = limit.0.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(AppError::from(InvalidInput {
-                field: "limit",
-                reason: format!("must be between 1 and {MAX_PAGE}"),
-            })
-            .into());
-        }
-        let after = cursor.0.as_deref().map(parse_cursor).transpose()?;
+        let (limit, after) = page_request(limit.0, cursor.0.as_deref())?;
         let mut rows = db::images::list_ready(&state.db, auth.0.id, after.as_ref(), u64::from(limit) + 1)
             .await
             .map_err(AppError::from)?;

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::client::SessionAuth;
 use super::dto::{ShareList, ShareView, SharedImageView, SharedPage, UrlBatch, UrlRequest, UserView};
-use super::images::{DEFAULT_PAGE, MAX_PAGE, cursor_after, parse_cursor, shown_image};
+use super::images::{cursor_after, page_request, shown_image};
 use crate::app::AppState;
 use crate::db;
 use crate::db::audit::{self, Action};
@@ -253,15 +253,7 @@ impl SharesApi {
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> poem::Result<Json<SharedPage>> {
-        let limit = limit.0.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(AppError::from(InvalidInput {
-                field: "limit",
-                reason: format!("must be between 1 and {MAX_PAGE}"),
-            })
-            .into());
-        }
-        let after = cursor.0.as_deref().map(parse_cursor).transpose()?;
+        let (limit, after) = page_request(limit.0, cursor.0.as_deref())?;
         let now = state.now();
         let mut rows =
             db::shares::list_shared_with(&state.db, auth.0.id, now, after.as_ref(), u64::from(limit) + 1)
