@@ -127,7 +127,14 @@ fn view(state: &AppState, image: &image::Model) -> AppResult<ImageView> {
 }
 
 /// The opaque `?cursor=` after `image`.
-pub(super) fn cursor_after(image: &image::Model) -> String {
+/// Cuts `rows` (fetched `limit + 1` at a time) to the page and returns the cursor of the next page, if any.
+pub(super) fn end_page(rows: &mut Vec<image::Model>, limit: u32) -> Option<String> {
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    if more { rows.last().map(cursor_after) } else { None }
+}
+
+fn cursor_after(image: &image::Model) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}.{}", image.created_at, image.id))
 }
 
@@ -328,9 +335,7 @@ impl ImagesApi {
         let mut rows = db::images::list_ready(&state.db, auth.0.id, after.as_ref(), u64::from(limit) + 1)
             .await
             .map_err(AppError::from)?;
-        let more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        let next_cursor = if more { rows.last().map(cursor_after) } else { None };
+        let next_cursor = end_page(&mut rows, limit);
         let images = rows
             .iter()
             .map(|image| view(&state, image))

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use super::client::SessionAuth;
 use super::dto::{ShareList, ShareView, SharedImageView, SharedPage, UrlBatch, UrlRequest, UserView};
-use super::images::{cursor_after, page_request, shown_image};
+use super::images::{end_page, page_request, shown_image};
 use crate::app::AppState;
 use crate::db;
 use crate::db::audit::{self, Action};
@@ -259,9 +259,7 @@ impl SharesApi {
             db::shares::list_shared_with(&state.db, auth.0.id, now, after.as_ref(), u64::from(limit) + 1)
                 .await
                 .map_err(AppError::from)?;
-        let more = rows.len() > limit as usize;
-        rows.truncate(limit as usize);
-        let next_cursor = if more { rows.last().map(cursor_after) } else { None };
+        let next_cursor = end_page(&mut rows, limit);
         let images = rows
             .iter()
             .map(|image| {
