@@ -171,6 +171,23 @@ impl CdnCookies {
         Ok(SignedObjectUrl { url, expires_at })
     }
 
+    /// The URL [`CdnCookies::sign_object`] would return, if its signature is already in the memo;
+    /// `None` when it would have to be signed.
+    pub fn memoized_object(
+        &self,
+        cdn_path: &str,
+        now: u64,
+        ttl_secs: u64,
+    ) -> Result<Option<SignedObjectUrl>, SignError> {
+        let expires_at = self.window.expiry(now, ttl_secs);
+        let url = self.object_url(cdn_path);
+        let policy = Policy::new(&url, expires_at)?;
+        Ok(Signer::new(self.keys.active(), self.hash)
+            .with_memo(&self.memo)
+            .memoized_url(&url, &policy)?
+            .map(|url| SignedObjectUrl { url, expires_at }))
+    }
+
     /// The unsigned CDN URL of the object at `cdn_path`.
     pub fn object_url(&self, cdn_path: &str) -> String {
         format!("{}{cdn_path}", self.base_url)

@@ -15,7 +15,7 @@ use sea_orm::TransactionTrait;
 use super::client::{SessionAuth, client_addr};
 use super::dto::{CreatedLink, LinkList, LinkView, NewLink};
 use super::images::shown_image;
-use super::shares::image_url;
+use super::object_urls::image_url;
 use crate::app::AppState;
 use crate::auth::session;
 use crate::db;
@@ -192,7 +192,7 @@ async fn destination(state: &AppState, token: &str, req: &Request) -> AppResult<
     if image.status != Status::Ready {
         return Err(AppError::NotFound);
     }
-    let (url, _) = image_url(state, &image, now, state.config.sharing.link_url_ttl_secs)?;
+    let url = image_url(state, &image, now, state.config.sharing.link_url_ttl_secs)?.url;
     let client = client_addr(req, state.config.trust_forwarded_for).map(|addr| addr.to_string());
     audit::record(
         &state.db,

@@ -9,6 +9,7 @@ mod health;
 mod images;
 mod links;
 mod middleware;
+mod object_urls;
 mod shares;
 
 use poem::middleware::{CatchPanic, CookieJarManager};

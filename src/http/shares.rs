@@ -18,15 +18,14 @@ use serde::Deserialize;
 use super::client::SessionAuth;
 use super::dto::{ShareList, ShareView, SharedImageView, SharedPage, UrlBatch, UrlRequest, UserView};
 use super::images::{end_page, page_request, shown_image};
+use super::object_urls::image_urls;
 use crate::app::AppState;
 use crate::db;
 use crate::db::audit::{self, Action};
-use crate::db::entity::image::{self, Location, Visibility};
 use crate::db::entity::{share, user};
 use crate::domain::{Email, InvalidInput, UserId};
 use crate::error::{AppError, AppResult};
 use crate::images::ImageId;
-use crate::images::lifecycle::ImageKeys;
 
 #[derive(Tags)]
 enum ApiTags {
@@ -112,28 +111,6 @@ fn share_view(share: &share::Model, grantee: &user::Model, now: u64) -> ShareVie
 /// The subject of a share's audit events.
 fn share_subject(image: &str, grantee: UserId) -> String {
     format!("{image}/{grantee}")
-}
-
-/// The URL a viewer gets for a ready image at `now`, with its expiry when signed (valid for at least
-/// `ttl_secs`, rounded up to the expiry window).
-///
-/// Only a settled public image gets its public URL; one on its way to private (or not yet public) gets
-/// a signed URL for its private key, so making an image private stops new public URLs at once.
-pub(super) fn image_url(
-    state: &AppState,
-    image: &image::Model,
-    now: u64,
-    ttl_secs: u64,
-) -> AppResult<(String, Option<u64>)> {
-    let keys = ImageKeys::of(image)?;
-    if image.visibility == Visibility::Public && image.location == Location::Public {
-        return Ok((state.cdn.object_url(&keys.public.cdn_path()), None));
-    }
-    let signed = state
-        .cdn
-        .sign_object(&keys.private.cdn_path(), now, ttl_secs)
-        .map_err(AppError::internal)?;
-    Ok((signed.url, Some(signed.expires_at)))
 }
 
 #[OpenApi(tag = "ApiTags::Sharing")]
@@ -260,22 +237,21 @@ impl SharesApi {
                 .await
                 .map_err(AppError::from)?;
         let next_cursor = end_page(&mut rows, limit);
+        let urls = image_urls(&state, &rows, now, state.config.sharing.url_ttl_secs).await?;
         let images = rows
             .iter()
-            .map(|image| {
-                let (url, url_expires_at) = image_url(&state, image, now, state.config.sharing.url_ttl_secs)?;
-                Ok(SharedImageView {
-                    id: image.id.clone(),
-                    name: image.original_name.clone(),
-                    content_type: image.content_type.clone(),
-                    byte_size: u64::try_from(image.byte_size).unwrap_or(0),
-                    owner_id: image.owner_id,
-                    url,
-                    url_expires_at,
-                    created_at: u64::try_from(image.created_at).unwrap_or(0),
-                })
+            .zip(urls)
+            .map(|(image, url)| SharedImageView {
+                id: image.id.clone(),
+                name: image.original_name.clone(),
+                content_type: image.content_type.clone(),
+                byte_size: u64::try_from(image.byte_size).unwrap_or(0),
+                owner_id: image.owner_id,
+                url: url.url,
+                url_expires_at: url.expires_at,
+                created_at: u64::try_from(image.created_at).unwrap_or(0),
             })
-            .collect::<AppResult<Vec<_>>>()?;
+            .collect();
         Ok(Json(SharedPage { images, next_cursor }))
     }
 
@@ -311,12 +287,14 @@ impl SharesApi {
             .map_err(AppError::from)?;
         let mut urls = BTreeMap::new();
         let mut expires_at: Option<u64> = None;
-        for image in &visible {
-            let (url, expiry) = image_url(&state, image, now, state.config.sharing.url_ttl_secs)?;
-            if let Some(expiry) = expiry {
+        for (image, url) in visible
+            .iter()
+            .zip(image_urls(&state, &visible, now, state.config.sharing.url_ttl_secs).await?)
+        {
+            if let Some(expiry) = url.expires_at {
                 expires_at = Some(expires_at.map_or(expiry, |t| t.min(expiry)));
             }
-            urls.insert(image.id.clone(), url);
+            urls.insert(image.id.clone(), url.url);
         }
         let mut seen = BTreeSet::new();
         let not_found = requested

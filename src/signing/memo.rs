@@ -114,6 +114,19 @@ impl SignatureMemo {
         }
     }
 
+    /// The stored signature, if any; a hit is counted, an absence is not (the caller signs next, and
+    /// [`SignatureMemo::get_or_sign`] counts that miss).
+    pub(crate) fn get(&self, key_pair_id: &str, hash: HashAlgorithm, policy: &[u8]) -> Option<Arc<str>> {
+        let lookup = MemoKeyRef {
+            key_pair_id,
+            hash,
+            policy,
+        };
+        let found = self.cache.get(&lookup)?;
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        Some(found)
+    }
+
     /// Returns the stored signature, or computes it with `sign` and stores it.
     pub(crate) fn get_or_sign<E>(
         &self,
@@ -122,13 +135,7 @@ impl SignatureMemo {
         policy: &[u8],
         sign: impl FnOnce() -> Result<Arc<str>, E>,
     ) -> Result<Arc<str>, E> {
-        let lookup = MemoKeyRef {
-            key_pair_id,
-            hash,
-            policy,
-        };
-        if let Some(signature) = self.cache.get(&lookup) {
-            self.hits.fetch_add(1, Ordering::Relaxed);
+        if let Some(signature) = self.get(key_pair_id, hash, policy) {
             return Ok(signature);
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
@@ -187,6 +194,17 @@ mod tests {
         let first = memo.get_or_sign::<()>("K1", HashAlgorithm::Sha1, b"p", || Ok(Arc::from("sig")));
         let second = memo.get_or_sign::<()>("K1", HashAlgorithm::Sha1, b"p", || panic!("signed twice"));
         assert_eq!(first, second);
+        assert_eq!(memo.stats(), MemoStats { hits: 1, misses: 1 });
+    }
+
+    #[test]
+    fn a_lookup_finds_only_what_was_signed_and_counts_only_hits() {
+        let memo = SignatureMemo::new(16);
+        assert_eq!(memo.get("K1", HashAlgorithm::Sha1, b"p"), None);
+        memo.get_or_sign::<()>("K1", HashAlgorithm::Sha1, b"p", || Ok(Arc::from("sig")))
+            .expect("signed");
+        assert_eq!(memo.get("K1", HashAlgorithm::Sha1, b"p").as_deref(), Some("sig"));
+        assert_eq!(memo.get("K1", HashAlgorithm::Sha256, b"p"), None);
         assert_eq!(memo.stats(), MemoStats { hits: 1, misses: 1 });
     }
 

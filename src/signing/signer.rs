@@ -71,6 +71,25 @@ impl<'a> Signer<'a> {
         check_url(url)?;
         let json = policy.to_json();
         let signature = self.signature(&json)?;
+        Ok(self.signed_url(url, policy, &json, &signature))
+    }
+
+    /// The signed URL [`Signer::sign_url`] would return, if its signature is in the memo; `None`
+    /// when it is not (or there is no memo), without signing. Lets a caller answer memoized URLs at
+    /// once and send only the rest to be signed elsewhere.
+    pub fn memoized_url(&self, url: &str, policy: &Policy) -> Result<Option<String>, SignError> {
+        check_url(url)?;
+        let Some(memo) = self.memo else {
+            return Ok(None);
+        };
+        let json = policy.to_json();
+        Ok(memo
+            .get(self.key.key_pair_id().as_str(), self.hash, json.as_bytes())
+            .map(|signature| self.signed_url(url, policy, &json, &signature)))
+    }
+
+    /// `url` with the signing parameters for `policy` (whose JSON is `json`) and `signature`.
+    fn signed_url(&self, url: &str, policy: &Policy, json: &str, signature: &str) -> String {
         let expires;
         let encoded_policy;
         let first = if policy.can_be_canned() && policy.resource() == url {
@@ -82,13 +101,13 @@ impl<'a> Signer<'a> {
         };
         let mut params = vec![
             first,
-            ("Signature", &*signature),
+            ("Signature", signature),
             ("Key-Pair-Id", self.key.key_pair_id().as_str()),
         ];
         if self.hash == HashAlgorithm::Sha256 {
             params.push(("Hash-Algorithm", self.hash.as_str()));
         }
-        Ok(append_query(url, &params))
+        append_query(url, &params)
     }
 
     /// Signs a cookie set for `policy`: canned (`CloudFront-Expires`) when the policy can be canned,

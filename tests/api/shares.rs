@@ -493,6 +493,48 @@ async fn batch_urls_cover_own_and_granted_images_and_report_every_other_id_as_no
 }
 
 #[tokio::test]
+async fn a_large_batch_mixes_memoized_and_fresh_signatures_each_for_its_own_object() {
+    let app = spawn().await;
+    let alice = app.signed_up("alice@example.com").await;
+    let bob = User::sign_up(&app, "bob@example.com").await;
+    let mut images = Vec::new();
+    for _ in 0..12 {
+        let image = upload(&app).await;
+        assert_eq!(
+            share(&app, &image, "bob@example.com", None).await.status,
+            StatusCode::OK
+        );
+        images.push(image);
+    }
+    let ids: Vec<&str> = images.iter().map(String::as_str).collect();
+    let first = urls(&app, &bob, &ids[..4]).await;
+    let before = app.state.cdn.memo_stats();
+
+    // Four are memoized now; the other eight are signed off the async workers, in parallel.
+    let batch = urls(&app, &bob, &ids).await;
+    let after = app.state.cdn.memo_stats();
+    assert_eq!((after.hits - before.hits, after.misses - before.misses), (4, 8));
+    let now = app.now();
+    let urls = batch["urls"].as_object().expect("urls");
+    assert_eq!(urls.len(), 12, "{batch}");
+    for image in &images {
+        let url = urls[image].as_str().expect("url");
+        assert!(
+            url.starts_with(&format!("{}?Expires=", private_url(&app, alice, image))),
+            "{image}: {url}"
+        );
+        assert_eq!(decide(&app, url, now), Ok(()), "{url}");
+    }
+    for image in &ids[..4] {
+        assert_eq!(
+            urls[*image], first["urls"][*image],
+            "the memoized URL is the one handed out before"
+        );
+    }
+    assert_eq!(batch["not_found"], json!([]));
+}
+
+#[tokio::test]
 async fn batch_urls_refuse_more_ids_than_the_limit_with_422() {
     let app = spawn_with(&[("EDGEPASS_URL_BATCH_MAX", "3")]).await;
     app.signed_up("alice@example.com").await;

@@ -197,4 +197,18 @@ proptest! {
         prop_assert_eq!(&fresh, &hit);
         prop_assert_eq!(memo.stats().hits, 1);
     }
+
+    #[test]
+    fn a_memoized_url_equals_the_signed_url_and_needs_it_first(case in case()) {
+        let (key, hash) = key_and_hash(case.algorithm);
+        let url = case.url();
+        let policy = case.policy(&url);
+        let memo = SignatureMemo::new(8);
+        let signer = Signer::new(&key, hash).with_memo(&memo);
+        prop_assert_eq!(signer.memoized_url(&url, &policy).expect("lookup"), None);
+        let signed = signer.sign_url(&url, &policy).expect("sign");
+        prop_assert_eq!(signer.memoized_url(&url, &policy).expect("lookup"), Some(signed.clone()));
+        prop_assert_eq!(Signer::new(&key, hash).memoized_url(&url, &policy).expect("no memo"), None);
+        prop_assert_eq!(memo.stats().misses, 1);
+    }
 }

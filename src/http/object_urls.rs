@@ -1,0 +1,151 @@
+//! The URL a viewer gets for an image: its public URL when it is settled public, a short-lived signed
+//! URL for its private key otherwise; one at a time or for a whole page.
+//!
+//! Only a settled public image gets its public URL; one on its way to private (or not yet public) gets
+//! a signed URL for its private key, so making an image private stops new public URLs at once.
+//!
+//! A page of cold RSA signatures is CPU work measured in milliseconds (~0.2 ms each), so a batch
+//! answers memoized URLs at once and signs the rest on the blocking pool, split across the cores:
+//! the async workers stay free and the request's latency divides by the cores.
+
+use std::sync::Arc;
+
+use crate::app::AppState;
+use crate::cdn_cookies::{CdnCookies, SignedObjectUrl};
+use crate::db::entity::image::{self, Location, Visibility};
+use crate::error::{AppError, AppResult};
+use crate::images::lifecycle::ImageKeys;
+
+/// Fewer signatures than this are computed in place: moving them would cost more than it saves.
+const SIGN_IN_PLACE_BELOW: usize = 8;
+
+/// Where a viewer loads one image from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct ObjectUrl {
+    /// The URL.
+    pub url: String,
+    /// When a signed URL stops working (epoch seconds); `None` for a public URL.
+    pub expires_at: Option<u64>,
+}
+
+impl From<SignedObjectUrl> for ObjectUrl {
+    fn from(signed: SignedObjectUrl) -> Self {
+        Self {
+            url: signed.url,
+            expires_at: Some(signed.expires_at),
+        }
+    }
+}
+
+/// What `image` needs: its public URL, or a signature for the CDN path of its private key.
+enum Need {
+    Public(String),
+    Signed(String),
+}
+
+fn need(state: &AppState, image: &image::Model) -> AppResult<Need> {
+    let keys = ImageKeys::of(image)?;
+    if image.visibility == Visibility::Public && image.location == Location::Public {
+        return Ok(Need::Public(state.cdn.object_url(&keys.public.cdn_path())));
+    }
+    Ok(Need::Signed(keys.private.cdn_path()))
+}
+
+/// The URL for one ready image at `now`; a signed one is valid for at least `ttl_secs`, rounded up
+/// to the expiry window.
+pub(super) fn image_url(
+    state: &AppState,
+    image: &image::Model,
+    now: u64,
+    ttl_secs: u64,
+) -> AppResult<ObjectUrl> {
+    match need(state, image)? {
+        Need::Public(url) => Ok(ObjectUrl {
+            url,
+            expires_at: None,
+        }),
+        Need::Signed(path) => Ok(state
+            .cdn
+            .sign_object(&path, now, ttl_secs)
+            .map_err(AppError::internal)?
+            .into()),
+    }
+}
+
+/// The URLs for `images`, in order; see [`image_url`].
+pub(super) async fn image_urls(
+    state: &AppState,
+    images: &[image::Model],
+    now: u64,
+    ttl_secs: u64,
+) -> AppResult<Vec<ObjectUrl>> {
+    // Placeholders where a signature is still to come; each is overwritten below.
+    let mut urls = Vec::with_capacity(images.len());
+    let mut to_sign: Vec<(usize, String)> = Vec::new();
+    for (index, image) in images.iter().enumerate() {
+        let url = match need(state, image)? {
+            Need::Public(url) => ObjectUrl {
+                url,
+                expires_at: None,
+            },
+            Need::Signed(path) => match state
+                .cdn
+                .memoized_object(&path, now, ttl_secs)
+                .map_err(AppError::internal)?
+            {
+                Some(signed) => signed.into(),
+                None => {
+                    to_sign.push((index, path));
+                    ObjectUrl {
+                        url: String::new(),
+                        expires_at: None,
+                    }
+                }
+            },
+        };
+        urls.push(url);
+    }
+    for (index, signed) in sign_all(&state.cdn, to_sign, now, ttl_secs).await? {
+        urls[index] = signed.into();
+    }
+    Ok(urls)
+}
+
+/// Signs every `(index, path)`, in place when there are few, otherwise in one blocking task per core.
+async fn sign_all(
+    cdn: &Arc<CdnCookies>,
+    paths: Vec<(usize, String)>,
+    now: u64,
+    ttl_secs: u64,
+) -> AppResult<Vec<(usize, SignedObjectUrl)>> {
+    let sign_chunk = move |cdn: &CdnCookies, chunk: Vec<(usize, String)>| {
+        chunk
+            .into_iter()
+            .map(|(index, path)| {
+                cdn.sign_object(&path, now, ttl_secs)
+                    .map(|signed| (index, signed))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    if paths.len() < SIGN_IN_PLACE_BELOW {
+        return sign_chunk(cdn, paths).map_err(AppError::internal);
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_task = paths.len().div_ceil(cores);
+    let mut tasks = Vec::with_capacity(cores);
+    let mut rest = paths;
+    while !rest.is_empty() {
+        let chunk: Vec<_> = rest.drain(..per_task.min(rest.len())).collect();
+        let cdn = Arc::clone(cdn);
+        tasks.push(tokio::task::spawn_blocking(move || sign_chunk(&cdn, chunk)));
+    }
+    let mut signed = Vec::new();
+    for task in tasks {
+        let chunk = task
+            .await
+            .map_err(AppError::internal)?
+            .map_err(AppError::internal)?;
+        signed.extend(chunk);
+    }
+    Ok(signed)
+}
