@@ -1,4 +1,4 @@
-//! The CloudFront control plane: invalidating cached copies of public images.
+//! The CloudFront control plane: the API client, and invalidating cached copies of public images.
 //!
 //! Without a distribution (local mode) an invalidation is a logged no-op: the local edge caches nothing.
 
@@ -28,6 +28,31 @@ pub struct CdnTarget {
     pub credentials: Option<(String, String)>,
 }
 
+/// A client of the CloudFront API at `endpoint_url` (AWS's when `None`), signing with the static
+/// `credentials` (access key, secret) or, without them, with the AWS default chain.
+pub async fn api_client(endpoint_url: Option<&str>, credentials: Option<(&str, &str)>) -> Client {
+    // CloudFront's API lives in us-east-1 whatever the distribution serves.
+    let region = Region::new("us-east-1");
+    let mut builder = match credentials {
+        Some((access_key, secret_key)) => aws_sdk_cloudfront::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .credentials_provider(Credentials::new(access_key, secret_key, None, None, "edgepass")),
+        None => {
+            let shared = aws_config::defaults(BehaviorVersion::latest())
+                .http_client(http_client())
+                .region(region.clone())
+                .load()
+                .await;
+            aws_sdk_cloudfront::config::Builder::from(&shared)
+        }
+    };
+    builder = builder.region(region).http_client(http_client());
+    if let Some(endpoint) = endpoint_url {
+        builder = builder.endpoint_url(endpoint);
+    }
+    Client::from_conf(builder.build())
+}
+
 /// Invalidates paths on the distribution, if there is one.
 #[derive(Clone, Debug)]
 pub struct Cdn {
@@ -42,27 +67,13 @@ impl Cdn {
 
     /// A real (or emulated) distribution.
     pub async fn connect(target: &CdnTarget) -> Self {
-        // CloudFront's API lives in us-east-1 whatever the distribution serves.
-        let region = Region::new("us-east-1");
-        let mut builder = match &target.credentials {
-            Some((access_key, secret_key)) => aws_sdk_cloudfront::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .credentials_provider(Credentials::new(access_key, secret_key, None, None, "edgepass")),
-            None => {
-                let shared = aws_config::defaults(BehaviorVersion::latest())
-                    .http_client(http_client())
-                    .region(region.clone())
-                    .load()
-                    .await;
-                aws_sdk_cloudfront::config::Builder::from(&shared)
-            }
-        };
-        builder = builder.region(region).http_client(http_client());
-        if let Some(endpoint) = &target.endpoint_url {
-            builder = builder.endpoint_url(endpoint);
-        }
+        let credentials = target
+            .credentials
+            .as_ref()
+            .map(|(access_key, secret_key)| (access_key.as_str(), secret_key.as_str()));
+        let client = api_client(target.endpoint_url.as_deref(), credentials).await;
         Self {
-            remote: Some((Client::from_conf(builder.build()), target.distribution_id.clone())),
+            remote: Some((client, target.distribution_id.clone())),
         }
     }
 

@@ -2,7 +2,7 @@
 
 use std::net::IpAddr;
 
-use crate::config::{CdnAlgorithm, CdnConfig};
+use crate::config::{CdnAlgorithm, CdnConfig, Config};
 use crate::domain::UserId;
 use crate::signing::{
     CookieAttributes, ExpiryWindow, HashAlgorithm, KeyKind, KeyRing, MemoStats, Policy, SameSite, SignError,
@@ -20,6 +20,18 @@ pub struct AlgorithmMismatch {
     algorithm: CdnAlgorithm,
     needs: KeyKind,
     found: KeyKind,
+}
+
+/// The longest a cookie set or signed URL minted under `config` stays valid after it was minted: the
+/// longest of the cookie, shared-URL and share-link URL lifetimes, plus one expiry window (expiries are
+/// rounded up to the window, so a grant can outlive its lifetime by up to one window).
+pub fn longest_signature_life(config: &Config) -> u64 {
+    let longest = config
+        .cdn
+        .cookie_ttl_secs
+        .max(config.sharing.url_ttl_secs)
+        .max(config.sharing.link_url_ttl_secs);
+    longest.saturating_add(config.cdn.expiry_window_secs)
 }
 
 /// A freshly minted cookie set.

@@ -13,6 +13,8 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod images;
+pub mod key_files;
+pub mod key_group;
 pub mod local_key;
 pub mod local_store;
 pub mod metrics;

@@ -1,16 +1,9 @@
 //! The signing key of local mode: generated on first start and kept in the data folder.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use aws_lc_rs::encoding::AsDer;
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::rsa::KeySize;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-
 use crate::config::CdnAlgorithm;
+use crate::key_files;
 use crate::signing::{KeyError, KeyKind, KeyPairId, SigningKey};
 
 /// The key file inside the data folder.
@@ -71,44 +64,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LocalKeyError + '_ {
     }
 }
 
-fn pem(label: &str, der: &[u8]) -> String {
-    let body = STANDARD.encode(der);
-    let mut text = format!("-----BEGIN {label}-----\n");
-    for line in body.as_bytes().chunks(64) {
-        text.push_str(std::str::from_utf8(line).unwrap_or_default());
-        text.push('\n');
-    }
-    text.push_str(&format!("-----END {label}-----\n"));
-    text
-}
-
-fn generate(kind: KeyKind) -> Result<String, LocalKeyError> {
-    let der = match kind {
-        KeyKind::EcdsaP256 => {
-            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &SystemRandom::new())
-                .map_err(|_| LocalKeyError::Generate)?
-                .as_ref()
-                .to_vec()
-        }
-        KeyKind::Rsa2048 => aws_lc_rs::rsa::KeyPair::generate(KeySize::Rsa2048)
-            .and_then(|pair| pair.as_der())
-            .map_err(|_| LocalKeyError::Generate)?
-            .as_ref()
-            .to_vec(),
-    };
-    Ok(pem("PRIVATE KEY", &der))
-}
-
-/// Writes `contents` to a new file readable by its owner only.
-fn write_private(path: &Path, contents: &str) -> Result<(), LocalKeyError> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(io(path))?;
-    file.write_all(contents.as_bytes()).map_err(io(path))
-}
-
 /// Loads the key kept in `data_dir`, or generates one (ECDSA P-256 unless an RSA algorithm is configured).
 pub fn load_or_generate(data_dir: &Path, algorithm: Option<CdnAlgorithm>) -> Result<LocalKey, LocalKeyError> {
     let wanted = match algorithm {
@@ -120,7 +75,7 @@ pub fn load_or_generate(data_dir: &Path, algorithm: Option<CdnAlgorithm>) -> Res
     std::fs::create_dir_all(data_dir).map_err(io(data_dir))?;
     let generated = !key_path.exists();
     if generated {
-        let pem_text = generate(wanted)?;
+        let pair = key_files::generate(wanted).map_err(|_| LocalKeyError::Generate)?;
         // The id only has to be unique among the keys a deployment trusts; a random suffix suffices.
         let mut suffix = [0u8; 6];
         aws_lc_rs::rand::fill(&mut suffix).map_err(|_| LocalKeyError::Generate)?;
@@ -128,7 +83,7 @@ pub fn load_or_generate(data_dir: &Path, algorithm: Option<CdnAlgorithm>) -> Res
             "KLOCAL{}",
             suffix.iter().map(|b| format!("{b:02X}")).collect::<String>()
         );
-        write_private(&key_path, &pem_text)?;
+        key_files::write_private(&key_path, &pair.private_pem).map_err(io(&key_path))?;
         std::fs::write(&id_path, &id).map_err(io(&id_path))?;
     }
     let id_text = std::fs::read_to_string(&id_path).map_err(io(&id_path))?;

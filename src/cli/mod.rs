@@ -1,5 +1,6 @@
 //! The `edgepass` command line.
 
+mod keys;
 mod serve;
 mod sign;
 mod time_arg;
@@ -33,6 +34,9 @@ enum Command {
     Sign(sign::SignCommand),
     /// Decide a request as CloudFront would: prints `allow` (exit 0) or `deny: <reason>` (exit 1).
     Verify(verify::VerifyArgs),
+    /// Make signing keys, register them in a CloudFront key group, and retire them.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 /// An error that ends the command with a one-line message and exit status 2.
@@ -66,6 +70,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: BTreeMap<String, Strin
         Some(Command::Migrate(args)) => serve::migrate(env, &args),
         Some(Command::Sign(command)) => sign::run(command),
         Some(Command::Verify(args)) => verify::run(args),
+        Some(Command::Keys(command)) => keys::run(command, env),
     };
     match outcome {
         Ok(code) => code,

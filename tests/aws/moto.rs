@@ -19,9 +19,22 @@ pub(crate) struct Moto {
 impl Moto {
     /// Starts moto on a free port and waits until it answers.
     pub(crate) async fn start() -> Self {
+        Self::start_with(&[moto_server()]).await
+    }
+
+    /// Starts moto with the key-group calls it lacks (UpdateKeyGroup, NoSuchResource for unknown ids)
+    /// added by `tests/aws/moto_key_groups.py`.
+    pub(crate) async fn start_with_key_groups() -> Self {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/aws/moto_key_groups.py");
+        let python = moto_server().with_file_name("python");
+        Self::start_with(&[python, script]).await
+    }
+
+    /// Starts `command` (a program and its first arguments) with moto_server's arguments.
+    async fn start_with(command: &[PathBuf]) -> Self {
         // A free port can be taken by someone else before moto binds it; a fresh one is tried then.
         for _ in 0..3 {
-            if let Some(moto) = Self::start_on(free_port()).await {
+            if let Some(moto) = Self::start_on(command, free_port()).await {
                 return moto;
             }
         }
@@ -34,11 +47,12 @@ impl Moto {
     }
 
     /// `None` when the port turned out to be taken.
-    async fn start_on(port: u16) -> Option<Self> {
-        let program = moto_server();
+    async fn start_on(command: &[PathBuf], port: u16) -> Option<Self> {
+        let program = &command[0];
         // moto logs every request; a file, unlike a pipe nobody reads, never fills up and blocks it.
         let mut log = tempfile::tempfile().expect("log file for moto_server");
-        let child = Command::new(&program)
+        let child = Command::new(program)
+            .args(&command[1..])
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -3,6 +3,7 @@
 
 mod cli;
 mod differential;
+mod key_files;
 mod keys;
 mod roundtrip;
 mod support;
