@@ -611,3 +611,54 @@ async fn edge_listen_off_runs_no_edge_and_keeps_the_default_cdn_url() {
     assert_eq!(app.edge_port, None);
     assert_eq!(app.state.config.cdn.base_url, "http://127.0.0.1:8081");
 }
+
+#[tokio::test]
+async fn an_edge_fed_a_ring_of_several_keys_trusts_each_of_them() {
+    use std::sync::Arc;
+
+    use edgepass::edge::{Edge, TrustedKeys, bind};
+    use edgepass::signing::{HashAlgorithm, KeyPairId, KeyRing, Policy, Signer, SigningKey};
+
+    let app = spawn_with(&[]).await;
+    let (user, image) = owner_with_image(&app, "alice@example.com").await;
+    let file = url_of(&image).rsplit('/').next().expect("file").to_owned();
+
+    // A rotation half done: a new RSA key signs, the service's current key still verifies.
+    let pem = std::fs::read_to_string(rsa_key_file()).expect("key fixture");
+    let new_key = SigningKey::from_pem(KeyPairId::parse(RSA_KEY_PAIR_ID).expect("id"), &pem).expect("key");
+    let mut ring = KeyRing::new(new_key).expect("ring");
+    let current = app.state.cdn.keys().active();
+    ring.add_verifying_key(current.verifying_key().expect("public half"))
+        .expect("a second key");
+    let (acceptor, address) = bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");
+    let ring = Arc::new(ring);
+    let keys: Arc<dyn TrustedKeys> = ring.clone();
+    let edge = Edge::new(app.state.clone(), keys, address);
+    let server = tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(edge));
+
+    let object = format!("http://{address}/users/{user}/{file}");
+    let policy = Policy::new(&object, app.now() + 300).expect("policy");
+    let by_new = Signer::new(ring.active(), HashAlgorithm::Sha256)
+        .sign_url(&object, &policy)
+        .expect("signed");
+    let by_current = Signer::new(current, app.state.cdn.hash())
+        .sign_url(&object, &policy)
+        .expect("signed");
+    for url in [&by_new, &by_current] {
+        let reply = get_raw(&app, url).await;
+        assert_eq!(reply.status, StatusCode::OK, "{url}: {}", reply.text());
+        assert_eq!(reply.body, png());
+    }
+    // The app's own edge trusts only the current key.
+    let on_app_edge = by_new.replace(
+        &address.to_string(),
+        &format!("127.0.0.1:{}", app.edge_port.expect("edge")),
+    );
+    assert_refused(
+        &get_raw(&app, &on_app_edge).await,
+        StatusCode::FORBIDDEN,
+        "InvalidKey",
+        "Unknown Key",
+    );
+    server.abort();
+}
