@@ -11,6 +11,15 @@ pub enum Behavior {
     Default,
 }
 
+/// What the image behaviors' `Managed-SecurityHeadersPolicy` adds (uploaded files must never be sniffed
+/// into something else), except `Strict-Transport-Security`, which means nothing over the edge's plain HTTP.
+const SECURITY_HEADERS: &[(&str, &str)] = &[
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "SAMEORIGIN"),
+    ("referrer-policy", "strict-origin-when-cross-origin"),
+    ("x-xss-protection", "1; mode=block"),
+];
+
 /// A private object may sit in the browser's cache as long as a cookie set usually lives.
 const USERS_CACHE_CONTROL: &str = "private, max-age=3600";
 /// Short, so that making an image private stops shared caches and browsers from showing it soon after.
@@ -37,6 +46,14 @@ impl Behavior {
             Self::Users => "users",
             Self::Public => "public",
             Self::Default => "default",
+        }
+    }
+
+    /// Headers the behavior's response headers policy adds to every answer.
+    pub fn response_headers(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Self::Users | Self::Public => SECURITY_HEADERS,
+            Self::Default => &[],
         }
     }
 

@@ -10,7 +10,8 @@ use crate::signing::Denial;
 pub enum Refusal {
     /// The signature check failed (`users/*`).
     Denied(Denial),
-    /// The key is outside every served behavior (CloudFront's default behavior).
+    /// The key is outside every image behavior: the default behavior's function answers a bare 403
+    /// (after the key group it also requires has accepted the signature).
     NoBehavior,
     /// No such object. With origin access control and no `s3:ListBucket`, S3 answers a missing key
     /// with 403 AccessDenied, and CloudFront passes that on; the edge does the same.
@@ -96,6 +97,13 @@ impl Refusal {
 
     /// The answer; a HEAD gets the headers without the body.
     pub fn into_response(self, head: bool) -> Response {
+        if self == Self::NoBehavior {
+            // What the distribution's deny-everything-else function returns: no body at all.
+            return Response::builder()
+                .status(self.status())
+                .header(header::CACHE_CONTROL, "no-store")
+                .body(Body::empty());
+        }
         let body = format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{}</Code><Message>{}</Message></Error>",
             self.code(),

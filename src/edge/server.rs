@@ -4,7 +4,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use poem::http::{Method, header};
+use poem::http::{HeaderValue, Method, header};
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::{Endpoint, Request, Response};
 
@@ -86,10 +86,12 @@ impl Edge {
         if !head && req.method() != Method::GET {
             return (behavior, Err(Refusal::MethodNotAllowed));
         }
+        // The default behavior requires the key group too (so the bucket stays closed should its
+        // function be detached); CloudFront checks the signature before running the function.
         let allowed = match behavior {
-            Behavior::Default => Err(Refusal::NoBehavior),
             Behavior::Public => Ok(()),
             Behavior::Users => self.check_signature(req),
+            Behavior::Default => self.check_signature(req).and(Err(Refusal::NoBehavior)),
         };
         if let Err(refusal) = allowed {
             return (behavior, Err(refusal));
@@ -109,7 +111,7 @@ impl Endpoint for Edge {
         let started = Instant::now();
         let (behavior, answer) = self.answer(&req).await;
         let head = req.method() == Method::HEAD;
-        let (response, outcome, reason) = match answer {
+        let (mut response, outcome, reason) = match answer {
             Ok(Served { response, outcome }) => (response, outcome, None),
             Err(refusal) => {
                 let reason = match &refusal {
@@ -120,6 +122,11 @@ impl Endpoint for Edge {
                 (refusal.into_response(head), outcome, reason)
             }
         };
+        for (name, value) in behavior.response_headers() {
+            response
+                .headers_mut()
+                .insert(*name, HeaderValue::from_static(value));
+        }
         self.state.metrics.edge_request(behavior.label(), outcome);
         // The path names the object; the query (which may hold a signature) and cookies are never
         // logged.

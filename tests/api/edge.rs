@@ -102,6 +102,7 @@ async fn the_owner_loads_an_own_image_with_the_cookies_from_login() {
     assert!(modified.abs_diff(real_now()) < 120, "written just now");
     assert_eq!(reply.header("cache-control"), Some("private, max-age=3600"));
     assert_eq!(reply.header("accept-ranges"), Some("bytes"));
+    assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
 }
 
 #[tokio::test]
@@ -387,8 +388,23 @@ async fn public_images_need_no_signature_until_they_are_made_private() {
 
 #[tokio::test]
 async fn paths_outside_users_and_public_are_refused_even_with_a_signature() {
+    use edgepass::signing::{Policy, Signer};
+
     let app = spawn_with(&[]).await;
     let (user, image) = owner_with_image(&app, "alice@example.com").await;
+    let file = url_of(&image).rsplit('/').next().expect("file").to_owned();
+    // A signature for everything on the edge: the default behavior's key group accepts it, and its
+    // function still refuses.
+    let policy = Policy::new(&app.edge_url("/*"), app.now() + 600).expect("policy");
+    let everything = Signer::new(app.state.cdn.keys().active(), app.state.cdn.hash())
+        .sign_cookies(&policy)
+        .expect("cookies")
+        .pairs()
+        .into_iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let other = format!("/other/{user}/{file}");
     for path in [
         "/",
         "/index.html",
@@ -396,14 +412,19 @@ async fn paths_outside_users_and_public_are_refused_even_with_a_signature() {
         "/users",
         "/public",
         "/Users/1/a.png",
+        &other,
     ] {
+        // The browser's cookies are scoped to its own prefix: here it sends none.
         let reply = send(app.client.get(app.edge_url(path))).await;
-        assert_refused(&reply, StatusCode::FORBIDDEN, "AccessDenied", "Access denied");
+        assert_refused(&reply, StatusCode::FORBIDDEN, "MissingKey", MISSING_KEY);
+        let reply = send(app.raw.get(app.edge_url(path)).header("cookie", &everything)).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path}");
+        assert!(reply.body.is_empty(), "{path}: the function's bare 403");
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
     }
-    // The browser's cookies for its prefix do not open anything else.
-    let file = url_of(&image).rsplit('/').next().expect("file").to_owned();
-    let reply = send(app.client.get(app.edge_url(&format!("/other/{user}/{file}")))).await;
-    assert_refused(&reply, StatusCode::FORBIDDEN, "AccessDenied", "Access denied");
+    // The same signature opens the image behaviors.
+    let reply = send(app.raw.get(url_of(&image)).header("cookie", &everything)).await;
+    assert_eq!(reply.status, StatusCode::OK);
     let reply = send(app.raw.get(app.edge_url("/a%zz"))).await;
     assert_refused(
         &reply,
@@ -599,7 +620,7 @@ async fn edge_requests_are_counted_by_behavior_and_outcome() {
     for line in [
         r#"edgepass_edge_requests_total{behavior="users",outcome="served"} 1"#,
         r#"edgepass_edge_requests_total{behavior="users",outcome="denied"} 1"#,
-        r#"edgepass_edge_requests_total{behavior="default",outcome="no_behavior"} 1"#,
+        r#"edgepass_edge_requests_total{behavior="default",outcome="denied"} 1"#,
     ] {
         assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
     }
