@@ -19,7 +19,7 @@ use crate::images::lifecycle::{self, Services, Swept};
 use crate::local_key::{self, LocalKeyError};
 use crate::local_store::{LocalStore, LocalStoreError};
 use crate::metrics::Metrics;
-use crate::signing::{KeyError, KeyPairId, KeyRing, KeyRingError, SigningKey};
+use crate::signing::{KeyError, KeyPairId, KeyRing, KeyRingError, SigningKey, VerifyingKey};
 use crate::storage::{Storage, StorageError, StorageTarget};
 use crate::{db, http};
 
@@ -144,6 +144,26 @@ fn signing_key(config: &Config) -> Result<SigningKey, StartupError> {
     }
 }
 
+/// The ring of trusted keys: `active` signs; the configured verify-only public keys (a key being
+/// rotated out) are trusted beside it.
+fn key_ring(config: &Config, active: SigningKey) -> Result<KeyRing, StartupError> {
+    let key_error = |source| StartupError::Key {
+        variable: "EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS",
+        source,
+    };
+    let mut ring = KeyRing::new(active)?;
+    for trusted in &config.cdn.trusted_keys {
+        let id = KeyPairId::parse(&trusted.key_pair_id).map_err(key_error)?;
+        let pem = std::fs::read_to_string(&trusted.path).map_err(|source| StartupError::Io {
+            what: format!("EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS {}", trusted.path.display()),
+            source,
+        })?;
+        ring.add_verifying_key(VerifyingKey::from_pem(id, &pem).map_err(key_error)?)?;
+        tracing::info!(key_pair_id = %trusted.key_pair_id, "trusting a verify-only CloudFront key");
+    }
+    Ok(ring)
+}
+
 fn static_credentials(config: &Config) -> Option<(String, String)> {
     config
         .aws_credentials
@@ -252,7 +272,7 @@ impl Application {
         // The CDN base URL is settled only now: by default it is the edge's bound address.
         let cdn = Arc::new(CdnCookies::new(
             &config.cdn,
-            KeyRing::new(key)?,
+            key_ring(&config, key)?,
             config.session.cookie_secure,
         )?);
         let (storage, local_store) = connect_storage(&config).await?;

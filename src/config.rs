@@ -104,6 +104,52 @@ pub struct CdnConfig {
     pub cookie_max_age_secs: Option<i64>,
     /// Whether cookies are bound to the viewer's IPv4 address (`IpAddress` condition).
     pub bind_viewer_ip: bool,
+    /// Public keys trusted besides the signing key (`EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS`): a key being
+    /// rotated out, whose cookies and URLs still verify at the local edge until it is retired.
+    pub trusted_keys: Vec<TrustedKeyFile>,
+}
+
+/// A verify-only public key: its CloudFront id and the PEM file holding it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrustedKeyFile {
+    /// The key's CloudFront public-key id.
+    pub key_pair_id: String,
+    /// A `-----BEGIN PUBLIC KEY-----` PEM file.
+    pub path: PathBuf,
+}
+
+/// Parses `ID=PATH[,ID=PATH…]`.
+fn trusted_keys(text: Option<&str>) -> Result<Vec<TrustedKeyFile>, ConfigError> {
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
+    let mut keys: Vec<TrustedKeyFile> = Vec::new();
+    for entry in text.split(',').map(str::trim).filter(|entry| !entry.is_empty()) {
+        let Some((id, path)) = entry.split_once('=') else {
+            return Err(error(
+                "EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS",
+                format!("{entry:?} is not KEY_PAIR_ID=PATH"),
+            ));
+        };
+        let (id, path) = (id.trim(), path.trim());
+        if id.is_empty() || path.is_empty() {
+            return Err(error(
+                "EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS",
+                format!("{entry:?} is not KEY_PAIR_ID=PATH"),
+            ));
+        }
+        if keys.iter().any(|key| key.key_pair_id == id) {
+            return Err(error(
+                "EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS",
+                format!("key {id} is listed twice"),
+            ));
+        }
+        keys.push(TrustedKeyFile {
+            key_pair_id: id.to_owned(),
+            path: PathBuf::from(path),
+        });
+    }
+    Ok(keys)
 }
 
 /// Where images are stored.
@@ -486,6 +532,7 @@ impl Config {
             cookie_domain: s.text("EDGEPASS_CDN_COOKIE_DOMAIN").map(|d| d.trim().to_owned()),
             cookie_max_age_secs,
             bind_viewer_ip: s.bool("EDGEPASS_CDN_BIND_VIEWER_IP")?.unwrap_or(false),
+            trusted_keys: trusted_keys(s.text("EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS"))?,
         };
         let limits = Limits {
             max_body_bytes: usize::try_from(s.positive("EDGEPASS_MAX_BODY_BYTES", 16 * 1024)?)
@@ -756,6 +803,9 @@ mod tests {
             ("EDGEPASS_SHARED_URL_TTL_SECS", "0"),
             ("EDGEPASS_URL_BATCH_MAX", "many"),
             ("EDGEPASS_CDN_PRIVATE_KEY", "-----BEGIN"),
+            ("EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS", "/keys/old.pem"),
+            ("EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS", "K1=/a.pem, K1=/b.pem"),
+            ("EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS", "K1="),
         ] {
             let result = Config::from_env(&env(&[(variable, value)]));
             let expected = if variable == "EDGEPASS_CDN_PRIVATE_KEY" {
@@ -777,6 +827,30 @@ mod tests {
             insecure.map_err(|e| e.variable),
             Err("EDGEPASS_COOKIE_SECURE".to_owned())
         );
+    }
+
+    #[test]
+    fn trusted_public_keys_are_a_list_of_ids_and_files() {
+        let config = Config::from_env(&env(&[(
+            "EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS",
+            " KOLD1=/keys/old.pem ,KOLD2 = /keys/older.pem,",
+        )]))
+        .expect("config");
+        assert_eq!(
+            config.cdn.trusted_keys,
+            vec![
+                TrustedKeyFile {
+                    key_pair_id: "KOLD1".to_owned(),
+                    path: PathBuf::from("/keys/old.pem"),
+                },
+                TrustedKeyFile {
+                    key_pair_id: "KOLD2".to_owned(),
+                    path: PathBuf::from("/keys/older.pem"),
+                },
+            ]
+        );
+        let none = Config::from_env(&env(&[])).expect("config");
+        assert!(none.cdn.trusted_keys.is_empty());
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod health;
 mod helpers;
 mod images;
 mod links;
+mod rotation;
 mod sessions;
 mod shares;
 mod shutdown;
