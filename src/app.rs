@@ -96,6 +96,8 @@ pub struct AppInner {
     pub invalidations: Cdn,
     /// Local mode's embedded store, kept running as long as the state lives.
     pub local_store: Option<Arc<LocalStore>>,
+    /// The origin browsers upload to (the presigned PUT URLs'), allowed by the gallery page's CSP.
+    pub upload_origin: String,
 }
 
 impl Deref for AppState {
@@ -243,6 +245,7 @@ impl Application {
             .unwrap_or(config.listen);
         let config = config.with_bound_port(local_addr.port());
         let (storage, local_store) = connect_storage(&config).await?;
+        let upload_origin = storage.upload_origin().await?;
         let invalidations = match &config.distribution_id {
             Some(distribution_id) => {
                 Cdn::connect(&CdnTarget {
@@ -265,6 +268,7 @@ impl Application {
             storage,
             invalidations,
             local_store,
+            upload_origin,
         }));
         Ok(Self {
             state,

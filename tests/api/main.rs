@@ -8,6 +8,7 @@ mod auth;
 mod cdn;
 mod csrf;
 mod errors;
+mod gallery;
 mod health;
 mod helpers;
 mod images;
