@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poem::Server;
-use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use sea_orm::DatabaseConnection;
 
 use crate::auth::password::PasswordHashing;
@@ -14,6 +14,7 @@ use crate::cdn::{Cdn, CdnTarget};
 use crate::cdn_cookies::{AlgorithmMismatch, CdnCookies};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{CdnKeySource, Config, ConfigError, StorageConfig};
+use crate::edge::{self, Edge};
 use crate::images::lifecycle::{self, Services, Swept};
 use crate::local_key::{self, LocalKeyError};
 use crate::local_store::{LocalStore, LocalStoreError};
@@ -205,11 +206,12 @@ pub async fn prepare_database(config: &Config) -> Result<DatabaseConnection, Sta
     Ok(db)
 }
 
-/// A built service, bound to its port, not yet serving.
+/// A built service, bound to its port (and the local edge's), not yet serving.
 pub struct Application {
     state: AppState,
-    acceptor: poem::listener::TcpAcceptor,
+    acceptor: TcpAcceptor,
     local_addr: SocketAddr,
+    edge: Option<(TcpAcceptor, SocketAddr)>,
 }
 
 impl Application {
@@ -221,11 +223,6 @@ impl Application {
     /// Builds the service with the given clock (tests move time).
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
         let key = signing_key(&config)?;
-        let cdn = Arc::new(CdnCookies::new(
-            &config.cdn,
-            KeyRing::new(key)?,
-            config.session.cookie_secure,
-        )?);
         let db = prepare_database(&config).await?;
         let passwords = PasswordHashing::new(std::thread::available_parallelism().map_or(2, |n| n.get() * 2));
         if let Err(error) = passwords.warm_up().await {
@@ -243,7 +240,23 @@ impl Application {
             .first()
             .and_then(|addr| addr.as_socket_addr().copied())
             .unwrap_or(config.listen);
-        let config = config.with_bound_port(local_addr.port());
+        let edge = match config.edge_listen {
+            Some(address) => Some(edge::bind(address).await.map_err(|source| StartupError::Io {
+                what: format!("EDGEPASS_EDGE_LISTEN {address}"),
+                source,
+            })?),
+            None => None,
+        };
+        let mut config = config.with_bound_port(local_addr.port());
+        if let Some((_, edge_addr)) = &edge {
+            config = config.with_bound_edge_port(edge_addr.port());
+        }
+        // The CDN base URL is settled only now: by default it is the edge's bound address.
+        let cdn = Arc::new(CdnCookies::new(
+            &config.cdn,
+            KeyRing::new(key)?,
+            config.session.cookie_secure,
+        )?);
         let (storage, local_store) = connect_storage(&config).await?;
         let upload_origin = storage.upload_origin().await?;
         let invalidations = match &config.distribution_id {
@@ -274,6 +287,7 @@ impl Application {
             state,
             acceptor,
             local_addr,
+            edge,
         })
     }
 
@@ -285,6 +299,11 @@ impl Application {
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address the local edge is bound to; `None` when it does not run.
+    pub fn edge_addr(&self) -> Option<SocketAddr> {
+        self.edge.as_ref().map(|(_, addr)| *addr)
     }
 
     /// The shared state (tests inspect the key ring and the database).
@@ -302,10 +321,44 @@ impl Application {
         tracing::info!(address = %self.local_addr, "edgepass listening");
         let sweeper = tokio::spawn(sweep_sessions(self.state.clone()));
         let image_sweeper = tokio::spawn(sweep_images(self.state.clone()));
+        // One stop signal for both servers; it also fires if the API server ends on its own (the
+        // sender is dropped), so the edge never outlives it.
+        let (stopping, stop_edge) = tokio::sync::watch::channel(());
+        let edge = self.edge.map(|(acceptor, address)| {
+            tracing::info!(
+                %address,
+                cdn_base_url = %self.state.config.cdn.base_url,
+                "local edge (CloudFront stand-in) listening"
+            );
+            let keys: Arc<dyn edge::TrustedKeys> = self.state.cdn.clone();
+            let endpoint = Edge::new(self.state.clone(), keys, address);
+            let mut stop_edge = stop_edge;
+            tokio::spawn(Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+                endpoint,
+                async move {
+                    let _ = stop_edge.changed().await;
+                },
+                Some(SHUTDOWN_GRACE),
+            ))
+        });
         let app = http::routes(self.state.clone());
         let result = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(app, stop, Some(SHUTDOWN_GRACE))
+            .run_with_graceful_shutdown(
+                app,
+                async move {
+                    stop.await;
+                    let _ = stopping.send(());
+                },
+                Some(SHUTDOWN_GRACE),
+            )
             .await;
+        if let Some(edge) = edge {
+            match edge.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "the local edge failed"),
+                Err(error) => tracing::warn!(%error, "the local edge's task failed"),
+            }
+        }
         sweeper.abort();
         image_sweeper.abort();
         tracing::info!("edgepass stopped");

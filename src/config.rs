@@ -88,6 +88,8 @@ pub enum CdnKeySource {
 pub struct CdnConfig {
     /// The CDN origin viewers use, e.g. `https://cdn.example.com` (no trailing slash).
     pub base_url: String,
+    /// Whether `base_url` was derived from the local edge's address (not configured).
+    pub base_url_derived: bool,
     /// The signing key.
     pub key: CdnKeySource,
     /// The algorithm; `None` follows the key (SHA-1 for RSA, SHA-256 for ECDSA).
@@ -195,6 +197,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Take the client address from the last `X-Forwarded-For` hop (behind a load balancer).
     pub trust_forwarded_for: bool,
+    /// Where the local edge (the CloudFront stand-in) listens; `None` runs no edge.
+    pub edge_listen: Option<SocketAddr>,
     /// Image storage.
     pub storage: StorageConfig,
     /// Upload rules.
@@ -294,6 +298,23 @@ fn file_settings(path: &str) -> Result<BTreeMap<String, String>, ConfigError> {
         settings.insert(name, value);
     }
     Ok(settings)
+}
+
+/// Where the local edge listens unless told otherwise.
+pub const DEFAULT_EDGE_LISTEN: SocketAddr =
+    SocketAddr::V4(std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 8081));
+
+/// The local edge's address: `EDGEPASS_EDGE_LISTEN` if set (`off` runs none), else the default address
+/// with the embedded store and no edge with a real bucket, where CloudFront serves the images.
+fn edge_listen(s: &Settings, storage: &StorageConfig) -> Result<Option<SocketAddr>, ConfigError> {
+    match s.text("EDGEPASS_EDGE_LISTEN").map(str::trim) {
+        Some(off) if off.eq_ignore_ascii_case("off") => Ok(None),
+        Some(_) => s.parsed(
+            "EDGEPASS_EDGE_LISTEN",
+            "an address such as 127.0.0.1:8081, or off",
+        ),
+        None => Ok((*storage == StorageConfig::Embedded).then_some(DEFAULT_EDGE_LISTEN)),
+    }
 }
 
 fn origin_of(url: &str, variable: &str) -> Result<String, ConfigError> {
@@ -420,6 +441,23 @@ impl Config {
                 ));
             }
         };
+        let storage = match s.text("EDGEPASS_S3_BUCKET") {
+            None => StorageConfig::Embedded,
+            Some(bucket) => StorageConfig::S3 {
+                bucket: bucket.trim().to_owned(),
+                region: s
+                    .text("EDGEPASS_S3_REGION")
+                    .unwrap_or("us-east-1")
+                    .trim()
+                    .to_owned(),
+                endpoint_url: match s.text("EDGEPASS_S3_ENDPOINT_URL") {
+                    Some(url) => Some(origin_of(url, "EDGEPASS_S3_ENDPOINT_URL")?),
+                    None => None,
+                },
+                force_path_style: s.bool("EDGEPASS_S3_FORCE_PATH_STYLE")?.unwrap_or(false),
+            },
+        };
+        let edge_listen = edge_listen(s, &storage)?;
         let base_url = match s.text("EDGEPASS_CDN_BASE_URL") {
             Some(url) => {
                 let trimmed = url.trim().trim_end_matches('/');
@@ -433,13 +471,14 @@ impl Config {
                 }
                 trimmed.to_owned()
             }
-            None => "http://127.0.0.1:8081".to_owned(),
+            None => format!("http://{}", edge_listen.unwrap_or(DEFAULT_EDGE_LISTEN)),
         };
         let cookie_max_age_secs = s
             .parsed::<u64>("EDGEPASS_CDN_COOKIE_MAX_AGE_SECS", "a whole number of seconds")?
             .map(|v| i64::try_from(v).unwrap_or(i64::MAX));
         let cdn = CdnConfig {
             base_url,
+            base_url_derived: s.text("EDGEPASS_CDN_BASE_URL").is_none() && edge_listen.is_some(),
             key,
             algorithm,
             cookie_ttl_secs: s.positive("EDGEPASS_CDN_COOKIE_TTL_SECS", 3600)?,
@@ -468,22 +507,6 @@ impl Config {
                     format!("{other:?} is not human or json"),
                 ));
             }
-        };
-        let storage = match s.text("EDGEPASS_S3_BUCKET") {
-            None => StorageConfig::Embedded,
-            Some(bucket) => StorageConfig::S3 {
-                bucket: bucket.trim().to_owned(),
-                region: s
-                    .text("EDGEPASS_S3_REGION")
-                    .unwrap_or("us-east-1")
-                    .trim()
-                    .to_owned(),
-                endpoint_url: match s.text("EDGEPASS_S3_ENDPOINT_URL") {
-                    Some(url) => Some(origin_of(url, "EDGEPASS_S3_ENDPOINT_URL")?),
-                    None => None,
-                },
-                force_path_style: s.bool("EDGEPASS_S3_FORCE_PATH_STYLE")?.unwrap_or(false),
-            },
         };
         let uploads = UploadConfig {
             url_ttl_secs: s.positive("EDGEPASS_UPLOAD_URL_TTL_SECS", 300)?,
@@ -542,6 +565,7 @@ impl Config {
             limits,
             log_format,
             trust_forwarded_for: s.bool("EDGEPASS_TRUST_FORWARDED_FOR")?.unwrap_or(false),
+            edge_listen,
         })
     }
 
@@ -560,6 +584,17 @@ impl Config {
                 if let Some(i) = stale.iter().position(|s| s == origin) {
                     *origin = fresh[i].clone();
                 }
+            }
+        }
+        self
+    }
+
+    /// Settles the CDN base URL derived from the edge's address once the edge's real port is known.
+    pub fn with_bound_edge_port(mut self, port: u16) -> Self {
+        if let Some(edge) = &mut self.edge_listen {
+            edge.set_port(port);
+            if self.cdn.base_url_derived {
+                self.cdn.base_url = format!("http://{edge}");
             }
         }
         self
@@ -629,6 +664,44 @@ mod tests {
     }
 
     #[test]
+    fn the_local_edge_runs_with_the_embedded_store_and_the_cdn_url_follows_it() {
+        let local = Config::from_env(&BTreeMap::new()).expect("config");
+        assert_eq!(local.edge_listen, Some(DEFAULT_EDGE_LISTEN));
+        assert_eq!(local.cdn.base_url, "http://127.0.0.1:8081");
+
+        let bound = Config::from_env(&env(&[("EDGEPASS_EDGE_LISTEN", "127.0.0.1:0")]))
+            .expect("config")
+            .with_bound_edge_port(43211);
+        assert_eq!(bound.edge_listen, Some("127.0.0.1:43211".parse().expect("addr")));
+        assert_eq!(bound.cdn.base_url, "http://127.0.0.1:43211");
+
+        let explicit_cdn = Config::from_env(&env(&[
+            ("EDGEPASS_EDGE_LISTEN", "127.0.0.1:0"),
+            ("EDGEPASS_CDN_BASE_URL", "https://cdn.example.com"),
+        ]))
+        .expect("config")
+        .with_bound_edge_port(43211);
+        assert_eq!(explicit_cdn.cdn.base_url, "https://cdn.example.com");
+
+        let off = Config::from_env(&env(&[("EDGEPASS_EDGE_LISTEN", "OFF")])).expect("config");
+        assert_eq!(off.edge_listen, None);
+        assert_eq!(off.cdn.base_url, "http://127.0.0.1:8081");
+
+        let s3 = Config::from_env(&env(&[("EDGEPASS_S3_BUCKET", "images")])).expect("config");
+        assert_eq!(s3.edge_listen, None, "CloudFront serves a real bucket");
+        let s3_with_edge = Config::from_env(&env(&[
+            ("EDGEPASS_S3_BUCKET", "images"),
+            ("EDGEPASS_EDGE_LISTEN", "127.0.0.1:9081"),
+        ]))
+        .expect("config");
+        assert_eq!(
+            s3_with_edge.edge_listen,
+            Some("127.0.0.1:9081".parse().expect("addr"))
+        );
+        assert_eq!(s3_with_edge.cdn.base_url, "http://127.0.0.1:9081");
+    }
+
+    #[test]
     fn production_settings_are_read() {
         let config = Config::from_env(&env(&[
             ("EDGEPASS_LISTEN", "0.0.0.0:9000"),
@@ -679,6 +752,7 @@ mod tests {
             ("EDGEPASS_CDN_COOKIE_TTL_SECS", "an hour"),
             ("EDGEPASS_CDN_BIND_VIEWER_IP", "maybe"),
             ("EDGEPASS_LOG_FORMAT", "xml"),
+            ("EDGEPASS_EDGE_LISTEN", "8081"),
             ("EDGEPASS_SHARED_URL_TTL_SECS", "0"),
             ("EDGEPASS_URL_BATCH_MAX", "many"),
             ("EDGEPASS_CDN_PRIVATE_KEY", "-----BEGIN"),

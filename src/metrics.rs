@@ -32,6 +32,15 @@ pub struct RouteLabels {
     pub route: String,
 }
 
+/// Labels of a request to the local edge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EdgeLabels {
+    /// The behavior it matched: `users`, `public` or `default`.
+    pub behavior: String,
+    /// What became of it: `served`, `partial`, `not_modified`, `denied`, `no_such_object`, …
+    pub outcome: String,
+}
+
 fn latency_histogram() -> Histogram {
     // 0.25 ms to about 4 s.
     Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
@@ -70,6 +79,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     cookies_minted: Counter,
+    edge_requests: Family<EdgeLabels, Counter>,
 }
 
 impl Metrics {
@@ -95,12 +105,19 @@ impl Metrics {
             "CloudFront cookie sets minted",
             cookies_minted.clone(),
         );
+        let edge_requests = Family::<EdgeLabels, Counter>::default();
+        registry.register(
+            "edgepass_edge_requests",
+            "Requests answered by the local edge, by behavior and outcome",
+            edge_requests.clone(),
+        );
         registry.register_collector(Box::new(MemoCollector(cdn)));
         Self {
             registry,
             requests,
             latency,
             cookies_minted,
+            edge_requests,
         }
     }
 
@@ -124,6 +141,16 @@ impl Metrics {
     /// Counts one minted cookie set.
     pub fn cookies_minted(&self) {
         self.cookies_minted.inc();
+    }
+
+    /// Counts one request answered by the local edge.
+    pub fn edge_request(&self, behavior: &str, outcome: &str) {
+        self.edge_requests
+            .get_or_create(&EdgeLabels {
+                behavior: behavior.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
     }
 
     /// The Prometheus text exposition.

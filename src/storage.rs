@@ -2,6 +2,7 @@
 //!
 //! The same code talks to AWS S3, to any S3-compatible service, and to local mode's embedded store.
 
+use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::Client;
@@ -10,6 +11,7 @@ use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use tokio::io::AsyncRead;
 
 use crate::images::{ContentType, ImageKey};
 
@@ -75,6 +77,40 @@ pub struct ObjectInfo {
     pub size: u64,
     /// The stored `Content-Type`.
     pub content_type: Option<String>,
+}
+
+/// Everything HEAD tells the edge about a stored object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectMeta {
+    /// Size in bytes.
+    pub size: u64,
+    /// The stored `Content-Type`.
+    pub content_type: Option<String>,
+    /// The entity tag, quoted as S3 sends it (`"…"`).
+    pub etag: Option<String>,
+    /// When the object was last written.
+    pub last_modified: Option<SystemTime>,
+    /// The stored `Cache-Control`.
+    pub cache_control: Option<String>,
+}
+
+/// An object's bytes (or a range of them) as they arrive from the store.
+pub struct ObjectBody {
+    /// The entity tag of what is being read.
+    pub etag: Option<String>,
+    /// How many bytes the body holds.
+    pub length: u64,
+    /// The bytes, streamed.
+    pub reader: Pin<Box<dyn AsyncRead + Send>>,
+}
+
+impl std::fmt::Debug for ObjectBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectBody")
+            .field("etag", &self.etag)
+            .field("length", &self.length)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The bucket edgepass keeps images in.
@@ -227,24 +263,78 @@ impl Storage {
 
     /// Size and type of the object at `key`; `None` when there is none.
     pub async fn head(&self, key: &ImageKey) -> Result<Option<ObjectInfo>, StorageError> {
+        Ok(self.describe(key.as_str()).await?.map(|meta| ObjectInfo {
+            size: meta.size,
+            content_type: meta.content_type,
+        }))
+    }
+
+    /// HEAD of any key in the bucket (the local edge serves whatever is there); `None` when there is
+    /// no such object.
+    pub async fn describe(&self, key: &str) -> Result<Option<ObjectMeta>, StorageError> {
         match self
             .client
             .head_object()
             .bucket(&self.bucket)
-            .key(key.as_str())
+            .key(key)
             .send()
             .await
         {
-            Ok(head) => Ok(Some(ObjectInfo {
+            Ok(head) => Ok(Some(ObjectMeta {
                 size: head
                     .content_length()
                     .and_then(|n| u64::try_from(n).ok())
                     .unwrap_or(0),
                 content_type: head.content_type().map(str::to_owned),
+                etag: head.e_tag().map(str::to_owned),
+                last_modified: head.last_modified().and_then(|t| SystemTime::try_from(*t).ok()),
+                cache_control: head.cache_control().map(str::to_owned),
             })),
             Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(error) => Err(StorageError::from_sdk("HeadObject", error)),
         }
+    }
+
+    /// Streams the object at `key`, or the inclusive byte range `range` of it, provided it is still
+    /// the version whose entity tag is `etag`. `None` when the object is gone or has changed since
+    /// (the caller looks again).
+    ///
+    /// S3 enforces `If-Match` itself; stores that ignore it (s3s-fs) are caught by comparing the entity
+    /// tag they answer with.
+    pub async fn read(
+        &self,
+        key: &str,
+        range: Option<(u64, u64)>,
+        etag: Option<&str>,
+    ) -> Result<Option<ObjectBody>, StorageError> {
+        let mut request = self.client.get_object().bucket(&self.bucket).key(key);
+        if let Some((first, last)) = range {
+            request = request.range(format!("bytes={first}-{last}"));
+        }
+        if let Some(etag) = etag {
+            request = request.if_match(etag);
+        }
+        let output = match request.send().await {
+            Ok(output) => output,
+            Err(error)
+                if error.as_service_error().is_some_and(|e| e.is_no_such_key())
+                    || matches!(error.code(), Some("PreconditionFailed" | "NotFound")) =>
+            {
+                return Ok(None);
+            }
+            Err(error) => return Err(StorageError::from_sdk("GetObject", error)),
+        };
+        if etag.is_some() && output.e_tag() != etag {
+            return Ok(None);
+        }
+        Ok(Some(ObjectBody {
+            etag: output.e_tag().map(str::to_owned),
+            length: output
+                .content_length()
+                .and_then(|n| u64::try_from(n).ok())
+                .unwrap_or(0),
+            reader: Box::pin(output.body.into_async_read()),
+        }))
     }
 
     /// The first `len` bytes of the object at `key` (fewer if it is shorter).

@@ -19,6 +19,10 @@ pub(crate) struct ServeArgs {
     /// Folder for local state (EDGEPASS_DATA_DIR; default ./edgepass-data).
     #[arg(long)]
     data_dir: Option<String>,
+    /// Address of the local edge, the CloudFront stand-in, or `off` (EDGEPASS_EDGE_LISTEN; default
+    /// 127.0.0.1:8081 with the embedded store).
+    #[arg(long)]
+    edge_listen: Option<String>,
 }
 
 fn load_config(mut env: BTreeMap<String, String>, args: &ServeArgs) -> Result<Config, UsageError> {
@@ -27,6 +31,9 @@ fn load_config(mut env: BTreeMap<String, String>, args: &ServeArgs) -> Result<Co
     }
     if let Some(dir) = &args.data_dir {
         env.insert("EDGEPASS_DATA_DIR".to_owned(), dir.clone());
+    }
+    if let Some(edge) = &args.edge_listen {
+        env.insert("EDGEPASS_EDGE_LISTEN".to_owned(), edge.clone());
     }
     let config = Config::from_env(&env)?;
     let filter = env

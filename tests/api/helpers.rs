@@ -66,6 +66,8 @@ pub(crate) struct Rows {
 pub(crate) struct TestApp {
     /// The port it listens on.
     pub(crate) port: u16,
+    /// The port of its local edge (the CloudFront stand-in), if it runs one.
+    pub(crate) edge_port: Option<u16>,
     /// Its shared state: configuration, database, key ring, metrics.
     pub(crate) state: AppState,
     /// Its clock, which moves only when a test says so.
@@ -124,6 +126,7 @@ impl TestApp {
         let data_dir = dir.path().join("data");
         let mut env = BTreeMap::from([
             ("EDGEPASS_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+            ("EDGEPASS_EDGE_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
             (
                 "EDGEPASS_DATA_DIR".to_owned(),
                 data_dir.to_str().expect("utf-8 path").to_owned(),
@@ -145,6 +148,7 @@ impl TestApp {
         let app = Application::build_with_clock(config, Arc::new(clock.clone())).await?;
         let state = app.state().clone();
         let port = app.port();
+        let edge_port = app.edge_addr().map(|addr| addr.port());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
@@ -156,6 +160,7 @@ impl TestApp {
             .expect("http client");
         Ok(Self {
             port,
+            edge_port,
             state,
             clock,
             client,
@@ -177,6 +182,12 @@ impl TestApp {
     /// `http://127.0.0.1:{port}{path}`.
     pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// `http://127.0.0.1:{edge port}{path}`: a URL on the local edge.
+    pub(crate) fn edge_url(&self, path: &str) -> String {
+        let port = self.edge_port.expect("this edgepass runs a local edge");
+        format!("http://127.0.0.1:{port}{path}")
     }
 
     /// The service's own origin as a browser on this machine sends it.

@@ -7,6 +7,7 @@
 mod auth;
 mod cdn;
 mod csrf;
+mod edge;
 mod errors;
 mod gallery;
 mod health;

@@ -45,6 +45,8 @@ async fn a_login_in_flight_when_the_stop_signal_comes_still_completes() {
 async fn after_the_stop_no_new_connections_are_served() {
     let mut app = TestApp::spawn().await;
     let addr = app.addr();
+    let edge = std::net::SocketAddr::from(([127, 0, 0, 1], app.edge_port.expect("a local edge")));
+    assert!(tokio::net::TcpStream::connect(edge).await.is_ok());
 
     app.stop();
     tokio::time::timeout(Duration::from_secs(10), app.stopped())
@@ -55,5 +57,9 @@ async fn after_the_stop_no_new_connections_are_served() {
     assert!(
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "the listener is closed"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(edge).await.is_err(),
+        "the local edge stopped with it"
     );
 }

@@ -1,0 +1,41 @@
+//! The local edge: local mode's stand-in for the CloudFront distribution, on a loopback port of its own.
+//!
+//! It has the distribution's behaviors (`users/*` needs a valid signed URL or signed cookies, `public/*`
+//! needs nothing, anything else is denied), decides signatures with the signing core's verifier as
+//! CloudFront does, answers refusals with CloudFront's 403 and XML body, and streams allowed objects
+//! from the store with their validators, conditional requests and single byte ranges.
+
+mod behavior;
+mod conditional;
+mod denial;
+mod object;
+mod server;
+
+pub use behavior::{BadPath, Behavior, is_servable, object_key};
+pub use conditional::{Precondition, Span, Validators, preconditions, span};
+pub use denial::Refusal;
+pub use server::{Edge, bind};
+
+use crate::cdn_cookies::CdnCookies;
+use crate::signing::{Denial, Grant, KeyLookup, ViewerRequest, verify};
+
+/// The keys the edge trusts, asked at every request, so a ring that gains or retires keys (rotation)
+/// is followed without restarting the edge.
+pub trait TrustedKeys: Send + Sync + 'static {
+    /// Decides `request` against the keys trusted now.
+    fn decide(&self, request: &ViewerRequest<'_>) -> Result<Grant, Denial>;
+}
+
+/// The service's key ring: every key in it verifies, whichever one signs.
+impl TrustedKeys for CdnCookies {
+    fn decide(&self, request: &ViewerRequest<'_>) -> Result<Grant, Denial> {
+        verify(self.keys(), request)
+    }
+}
+
+/// Any fixed set of keys (a `KeyRing`, a list of public keys).
+impl<K: KeyLookup + Send + Sync + 'static> TrustedKeys for K {
+    fn decide(&self, request: &ViewerRequest<'_>) -> Result<Grant, Denial> {
+        verify(self, request)
+    }
+}
