@@ -8,6 +8,8 @@
 (() => {
   // Refresh the CloudFront cookies this long before they expire (seconds), at most.
   const COOKIE_REFRESH_MARGIN = 120;
+  // Cookies with less life left than this (seconds) are renewed before the page shows any image.
+  const COOKIE_MINIMUM_LIFE = 5;
   // Ask again for shared images' signed URLs this long before they end (seconds), at most.
   const SHARED_REFRESH_MARGIN = 30;
 
@@ -111,6 +113,7 @@
       : error.message;
     el.errorText.textContent = text;
     el.error.hidden = false;
+    say('');
   }
 
   function clearError() {
@@ -205,7 +208,7 @@
   // Background tabs run timers late: catch up when the page is seen again.
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState !== 'visible' || !state.user) return;
-    if (state.cdnExpiresAt === null || serverNow() > state.cdnExpiresAt - COOKIE_REFRESH_MARGIN) {
+    if (state.cdnExpiresAt === null || serverNow() > state.cdnExpiresAt - COOKIE_MINIMUM_LIFE) {
       refreshCookies();
     }
   });
@@ -437,7 +440,7 @@
     el.account.hidden = false;
     el.signedOut.hidden = true;
     el.signedIn.hidden = false;
-    if (cdnExpiresAt && cdnExpiresAt - serverNow() > COOKIE_REFRESH_MARGIN) {
+    if (cdnExpiresAt && cdnExpiresAt - serverNow() > COOKIE_MINIMUM_LIFE) {
       scheduleCookieRefresh(cdnExpiresAt);
     } else {
       await refreshCookies();
