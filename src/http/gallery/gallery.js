@@ -222,7 +222,13 @@
     const img = node.querySelector('img');
     img.alt = image.name;
     if (image.url && img.getAttribute('src') !== image.url) img.src = image.url;
-    field(node, 'name').textContent = image.name;
+    const name = field(node, 'name');
+    name.textContent = image.name;
+    // Every card has the same buttons: each names its image to assistive technology.
+    name.id = `image-name-${image.id}`;
+    for (const control of node.querySelectorAll('button, summary')) {
+      control.setAttribute('aria-describedby', name.id);
+    }
     field(node, 'visibility').textContent = image.visibility === 'public'
       ? 'Public: anyone with the URL'
       : 'Private';
