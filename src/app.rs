@@ -97,6 +97,8 @@ pub struct AppInner {
     pub invalidations: Cdn,
     /// Local mode's embedded store, kept running as long as the state lives.
     pub local_store: Option<Arc<LocalStore>>,
+    /// The origin browsers upload to (the presigned PUT URLs'), allowed by the gallery page's CSP.
+    pub upload_origin: String,
 }
 
 impl Deref for AppState {
@@ -276,6 +278,7 @@ impl Application {
             config.session.cookie_secure,
         )?);
         let (storage, local_store) = connect_storage(&config).await?;
+        let upload_origin = storage.upload_origin().await?;
         let invalidations = match &config.distribution_id {
             Some(distribution_id) => {
                 Cdn::connect(&CdnTarget {
@@ -298,6 +301,7 @@ impl Application {
             storage,
             invalidations,
             local_store,
+            upload_origin,
         }));
         Ok(Self {
             state,

@@ -205,6 +205,13 @@ impl CdnCookies {
         format!("{}{cdn_path}", self.base_url)
     }
 
+    /// The CDN's origin (`scheme://host[:port]`, the base URL without its path), which pages that show
+    /// its images allow in their Content-Security-Policy.
+    pub fn origin(&self) -> &str {
+        // base_path is the tail of base_url after the authority.
+        &self.base_url[..self.base_url.len() - self.base_path.len()]
+    }
+
     /// The longest a signed object URL minted with `ttl_secs` stays valid: the lifetime plus one window.
     pub fn longest_object_url_life(&self, ttl_secs: u64) -> u64 {
         ttl_secs.saturating_add(self.window.as_secs())

@@ -242,6 +242,25 @@ impl Storage {
         })
     }
 
+    /// The origin (`scheme://host[:port]`) that presigned uploads go to, as browsers see it: the page
+    /// must allow it in its Content-Security-Policy. Found by presigning a PUT (nothing is sent), so
+    /// path-style and virtual-hosted addressing and custom endpoints all come out as the SDK builds them.
+    pub async fn upload_origin(&self) -> Result<String, StorageError> {
+        let config = PresigningConfig::expires_in(Duration::from_secs(60))
+            .map_err(|e| StorageError::Failed(format!("presigning: {e}")))?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key("origin-probe")
+            .presigned(config)
+            .await
+            .map_err(|e| StorageError::from_sdk("presign PutObject", e))?;
+        origin_of(request.uri()).map(str::to_owned).ok_or_else(|| {
+            StorageError::Failed(format!("presigned URL without an origin: {}", request.uri()))
+        })
+    }
+
     /// Size and type of the object at `key`; `None` when there is none.
     pub async fn head(&self, key: &ImageKey) -> Result<Option<ObjectInfo>, StorageError> {
         Ok(self.describe(key.as_str()).await?.map(|meta| ObjectInfo {
@@ -366,4 +385,11 @@ impl Storage {
             Err(error) => Err(StorageError::from_sdk("DeleteObject", error)),
         }
     }
+}
+
+/// The `scheme://authority` part of an absolute URL.
+fn origin_of(url: &str) -> Option<&str> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.find(['/', '?', '#']).map_or(rest, |end| &rest[..end]);
+    (!scheme.is_empty() && !authority.is_empty()).then(|| &url[..scheme.len() + 3 + authority.len()])
 }

@@ -1,10 +1,11 @@
-//! The HTTP surface: the JSON API (described at `/openapi.json`, browsable at `/docs`), share links
-//! (`/s/{token}`, outside `/api` so they stay short and need no session), health and
-//! metrics, and the middleware order.
+//! The HTTP surface: the JSON API (described at `/openapi.json`, browsable at `/docs`), the demo
+//! gallery page at `/`, share links (`/s/{token}`, outside `/api` so they stay short and need no
+//! session), health and metrics, and the middleware order.
 
 mod auth;
 mod client;
 mod dto;
+mod gallery;
 mod health;
 mod images;
 mod links;
@@ -54,7 +55,7 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
     let api = api_service();
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
-    Route::new()
+    gallery::routes(Route::new())
         .nest("/api", api.around(middleware::refuse_cross_origin))
         .at("/openapi.json", spec)
         .nest("/docs", docs)

@@ -9,6 +9,7 @@ mod cdn;
 mod csrf;
 mod edge;
 mod errors;
+mod gallery;
 mod health;
 mod helpers;
 mod images;

@@ -1,0 +1,529 @@
+// The edgepass demo gallery: plain JavaScript over the JSON API, no build step.
+//
+// Own images are shown with their plain CDN URL ({cdn}/users/{id}/...): the CloudFront cookies that
+// edgepass sets at sign-in open them, so the page refreshes those cookies before they expire. Images
+// shared with the user come with short-lived signed URLs, which the page asks for again before they end.
+'use strict';
+
+(() => {
+  // Refresh the CloudFront cookies this long before they expire (seconds), at most.
+  const COOKIE_REFRESH_MARGIN = 120;
+  // Cookies with less life left than this (seconds) are renewed before the page shows any image.
+  const COOKIE_MINIMUM_LIFE = 5;
+  // Ask again for shared images' signed URLs this long before they end (seconds), at most.
+  const SHARED_REFRESH_MARGIN = 30;
+
+  const $ = (id) => document.getElementById(id);
+  const el = {
+    account: $('account'),
+    accountEmail: $('account-email'),
+    logout: $('logout'),
+    error: $('error'),
+    errorText: $('error-text'),
+    errorClose: $('error-close'),
+    status: $('status'),
+    signedOut: $('signed-out'),
+    signedIn: $('signed-in'),
+    authForm: $('auth-form'),
+    uploadForm: $('upload-form'),
+    uploadFile: $('upload-file'),
+    mine: $('mine'),
+    mineEmpty: $('mine-empty'),
+    mineMore: $('mine-more'),
+    shared: $('shared'),
+    sharedEmpty: $('shared-empty'),
+    sharedMore: $('shared-more'),
+    sharedRefresh: $('shared-refresh'),
+    imageCard: $('image-card'),
+    sharedCard: $('shared-card'),
+  };
+
+  const state = {
+    user: null,
+    cdnExpiresAt: null,
+    cookieTimer: null,
+    sharedTimer: null,
+    mineCursor: null,
+    sharedCursor: null,
+    // Server time minus local time (ms), from the Date header, so timers follow edgepass's clock.
+    clockOffset: 0,
+  };
+
+  // ---- talking to the API ----
+
+  class ApiError extends Error {
+    constructor(status, code, message) {
+      super(message);
+      this.status = status;
+      this.code = code;
+    }
+  }
+
+  function serverNow() {
+    return (Date.now() + state.clockOffset) / 1000;
+  }
+
+  function noteServerTime(response) {
+    const date = Date.parse(response.headers.get('date') || '');
+    if (!Number.isNaN(date)) state.clockOffset = date - Date.now();
+  }
+
+  // Calls the API on this origin with the session cookie; returns the parsed JSON (null for 204) or
+  // throws an ApiError carrying the API's {error, message}.
+  async function api(method, path, body) {
+    const init = { method, credentials: 'same-origin', headers: { accept: 'application/json' } };
+    if (body !== undefined) {
+      init.headers['content-type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch (cause) {
+      throw new ApiError(0, 'network', `edgepass could not be reached (${cause.message})`);
+    }
+    noteServerTime(response);
+    if (response.status === 204) return null;
+    const text = await response.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      data = null;
+    }
+    if (!response.ok) {
+      const code = (data && data.error) || `http_${response.status}`;
+      const message = (data && data.message) || `${response.status} ${response.statusText}`;
+      throw new ApiError(response.status, code, message);
+    }
+    return data;
+  }
+
+  const enc = encodeURIComponent;
+
+  // ---- messages ----
+
+  function showError(error) {
+    if (error instanceof ApiError && error.status === 401 && state.user) {
+      signedOut('Your session has ended; please sign in again.');
+      return;
+    }
+    const text = error instanceof ApiError && error.code !== 'network'
+      ? `${error.message} (${error.code})`
+      : error.message;
+    el.errorText.textContent = text;
+    el.error.hidden = false;
+    say('');
+  }
+
+  function clearError() {
+    el.error.hidden = true;
+    el.errorText.textContent = '';
+  }
+
+  function say(text) {
+    el.status.textContent = text;
+  }
+
+  // Runs an action started by the user: clears the last error, disables the control while it runs and
+  // shows whatever goes wrong.
+  async function act(control, work) {
+    clearError();
+    if (control) control.disabled = true;
+    try {
+      await work();
+    } catch (error) {
+      showError(error);
+    } finally {
+      if (control) control.disabled = false;
+    }
+  }
+
+  // ---- formatting ----
+
+  function formatBytes(n) {
+    if (n < 1024) return `${n} B`;
+    if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+    return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  }
+
+  function formatTime(epochSeconds) {
+    return new Date(epochSeconds * 1000).toLocaleString();
+  }
+
+  function field(root, name) {
+    return root.querySelector(`[data-field="${name}"]`);
+  }
+
+  function role(root, name) {
+    return root.querySelector(`[data-role="${name}"]`);
+  }
+
+  function action(root, name) {
+    return root.querySelector(`[data-action="${name}"]`);
+  }
+
+  function item(text, buttonLabel, onClick) {
+    const li = document.createElement('li');
+    const span = document.createElement('span');
+    span.textContent = text;
+    li.append(span);
+    if (buttonLabel) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = buttonLabel;
+      button.addEventListener('click', () => act(button, onClick));
+      li.append(' ', button);
+    }
+    return li;
+  }
+
+  // ---- the CloudFront cookies ----
+
+  function scheduleCookieRefresh(expiresAt) {
+    state.cdnExpiresAt = expiresAt;
+    clearTimeout(state.cookieTimer);
+    const left = expiresAt - serverNow();
+    const margin = Math.min(COOKIE_REFRESH_MARGIN, Math.max(1, left / 4));
+    const delayMs = Math.max(0, (left - margin) * 1000);
+    state.cookieTimer = setTimeout(refreshCookies, Math.min(delayMs, 2 ** 31 - 1));
+  }
+
+  async function refreshCookies() {
+    if (!state.user) return;
+    try {
+      const grant = await api('POST', '/api/cdn/cookies');
+      scheduleCookieRefresh(grant.expires_at);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) {
+        signedOut('Your session has ended; please sign in again.');
+        return;
+      }
+      showError(error);
+      clearTimeout(state.cookieTimer);
+      state.cookieTimer = setTimeout(refreshCookies, 30000);
+    }
+  }
+
+  // Background tabs run timers late: catch up when the page is seen again.
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState !== 'visible' || !state.user) return;
+    if (state.cdnExpiresAt === null || serverNow() > state.cdnExpiresAt - COOKIE_MINIMUM_LIFE) {
+      refreshCookies();
+    }
+  });
+
+  // ---- own images ----
+
+  function renderImage(image, card) {
+    const node = card || el.imageCard.content.firstElementChild.cloneNode(true);
+    node.dataset.imageId = image.id;
+    node.dataset.visibility = image.visibility;
+    const img = node.querySelector('img');
+    img.alt = image.name;
+    if (image.url && img.getAttribute('src') !== image.url) img.src = image.url;
+    const name = field(node, 'name');
+    name.textContent = image.name;
+    // Every card has the same buttons: each names its image to assistive technology.
+    name.id = `image-name-${image.id}`;
+    for (const control of node.querySelectorAll('button, summary')) {
+      control.setAttribute('aria-describedby', name.id);
+    }
+    field(node, 'visibility').textContent = image.visibility === 'public'
+      ? 'Public: anyone with the URL'
+      : 'Private';
+    field(node, 'size').textContent = formatBytes(image.byte_size);
+    const link = field(node, 'link');
+    link.href = image.url || '#';
+    const toggle = action(node, 'toggle-visibility');
+    toggle.textContent = image.visibility === 'public' ? 'Make private' : 'Make public';
+    if (!card) wireImageCard(node);
+    return node;
+  }
+
+  function wireImageCard(node) {
+    const id = () => node.dataset.imageId;
+    const toggle = action(node, 'toggle-visibility');
+    toggle.addEventListener('click', () => act(toggle, async () => {
+      const visibility = node.dataset.visibility === 'public' ? 'private' : 'public';
+      const image = await api('PATCH', `/api/images/${enc(id())}`, { visibility });
+      renderImage(image, node);
+      say(`${image.name} is now ${image.visibility}.`);
+    }));
+
+    const remove = action(node, 'delete');
+    remove.addEventListener('click', () => act(remove, async () => {
+      const name = field(node, 'name').textContent;
+      if (!window.confirm(`Delete ${name}? This cannot be undone.`)) return;
+      await api('DELETE', `/api/images/${enc(id())}`);
+      node.remove();
+      el.mineEmpty.hidden = el.mine.children.length > 0;
+      say(`${name} was deleted.`);
+    }));
+
+    const sharing = role(node, 'sharing');
+    sharing.addEventListener('toggle', () => {
+      if (sharing.open) act(null, () => loadSharing(node));
+    });
+
+    const shareForm = role(node, 'share-form');
+    shareForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const submit = shareForm.querySelector('button');
+      act(submit, async () => {
+        const user = shareForm.elements.user.value.trim();
+        await api('PUT', `/api/images/${enc(id())}/shares/${enc(user)}`);
+        shareForm.reset();
+        say(`Shared with ${user}.`);
+        await loadShares(node);
+      });
+    });
+
+    const linkForm = role(node, 'link-form');
+    linkForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const submit = linkForm.querySelector('button');
+      act(submit, async () => {
+        const expiresIn = Number(linkForm.elements.expires_in.value);
+        const link = await api('POST', `/api/images/${enc(id())}/links`, { expires_in: expiresIn });
+        const box = role(node, 'new-link');
+        field(box, 'new-link').value = link.url;
+        box.hidden = false;
+        say(`Share link created; it works until ${formatTime(link.expires_at)}.`);
+        await loadLinks(node);
+      });
+    });
+
+    const copy = action(node, 'copy-link');
+    copy.addEventListener('click', () => act(copy, async () => {
+      const input = field(node, 'new-link');
+      try {
+        await navigator.clipboard.writeText(input.value);
+        say('Link copied.');
+      } catch {
+        input.focus();
+        input.select();
+        say('Select the link and copy it.');
+      }
+    }));
+  }
+
+  async function loadSharing(node) {
+    await Promise.all([loadShares(node), loadLinks(node)]);
+  }
+
+  async function loadShares(node) {
+    const id = node.dataset.imageId;
+    const { shares } = await api('GET', `/api/images/${enc(id)}/shares`);
+    const list = role(node, 'shares');
+    list.replaceChildren(...shares.map((share) => {
+      const until = share.expires_at ? ` until ${formatTime(share.expires_at)}` : '';
+      const text = `${share.user.email}${share.expired ? ' (expired)' : until}`;
+      return item(text, `Revoke ${share.user.email}`, async () => {
+        await api('DELETE', `/api/images/${enc(id)}/shares/${share.user.id}`);
+        say(`${share.user.email} can no longer get new URLs for this image.`);
+        await loadShares(node);
+      });
+    }));
+    if (shares.length === 0) list.replaceChildren(item('Nobody yet.'));
+  }
+
+  async function loadLinks(node) {
+    const id = node.dataset.imageId;
+    const { links } = await api('GET', `/api/images/${enc(id)}/links`);
+    const list = role(node, 'links');
+    list.replaceChildren(...links.map((link) => {
+      let text;
+      if (link.revoked_at) text = `Link ${link.id}: revoked ${formatTime(link.revoked_at)}`;
+      else if (!link.active) text = `Link ${link.id}: expired ${formatTime(link.expires_at)}`;
+      else text = `Link ${link.id}: works until ${formatTime(link.expires_at)}`;
+      if (!link.active) return item(text);
+      return item(text, `Revoke link ${link.id}`, async () => {
+        await api('DELETE', `/api/links/${link.id}`);
+        say(`Link ${link.id} was revoked.`);
+        await loadLinks(node);
+      });
+    }));
+    if (links.length === 0) list.replaceChildren(item('No links yet.'));
+  }
+
+  async function loadMine(more) {
+    const query = more && state.mineCursor ? `?cursor=${enc(state.mineCursor)}` : '';
+    const page = await api('GET', `/api/images${query}`);
+    const cards = page.images.map((image) => renderImage(image));
+    if (more) el.mine.append(...cards);
+    else el.mine.replaceChildren(...cards);
+    state.mineCursor = page.next_cursor || null;
+    el.mineMore.hidden = !state.mineCursor;
+    el.mineEmpty.hidden = el.mine.children.length > 0;
+  }
+
+  // ---- shared with me ----
+
+  function renderShared(image) {
+    const node = el.sharedCard.content.firstElementChild.cloneNode(true);
+    node.dataset.imageId = image.id;
+    const img = node.querySelector('img');
+    img.alt = image.name;
+    img.src = image.url;
+    field(node, 'name').textContent = image.name;
+    field(node, 'owner').textContent = `From user ${image.owner_id} · ${formatBytes(image.byte_size)}`;
+    return node;
+  }
+
+  // Shows the first page again (signed URLs are short-lived: every refresh brings fresh ones) and plans
+  // the next refresh before the earliest of them ends.
+  async function loadShared(more) {
+    const query = more && state.sharedCursor ? `?cursor=${enc(state.sharedCursor)}` : '';
+    const page = await api('GET', `/api/shared-with-me${query}`);
+    const cards = page.images.map(renderShared);
+    if (more) el.shared.append(...cards);
+    else el.shared.replaceChildren(...cards);
+    state.sharedCursor = page.next_cursor || null;
+    el.sharedMore.hidden = !state.sharedCursor;
+    el.sharedEmpty.hidden = el.shared.children.length > 0;
+    if (!more) scheduleSharedRefresh(page.images);
+  }
+
+  function scheduleSharedRefresh(images) {
+    clearTimeout(state.sharedTimer);
+    const ends = images.map((image) => image.url_expires_at).filter((t) => t);
+    if (ends.length === 0) return;
+    const left = Math.min(...ends) - serverNow();
+    const margin = Math.min(SHARED_REFRESH_MARGIN, Math.max(1, left / 4));
+    state.sharedTimer = setTimeout(
+      () => act(null, () => loadShared(false)),
+      Math.max(1000, (left - margin) * 1000),
+    );
+  }
+
+  // ---- uploads ----
+
+  // The store's error code from its XML answer, if any.
+  function storeErrorCode(xml) {
+    const match = /<Code>([^<]*)<\/Code>/.exec(xml);
+    return match ? match[1] : '';
+  }
+
+  async function upload(file) {
+    say(`Uploading ${file.name}…`);
+    const ticket = await api('POST', '/api/images', {
+      content_type: file.type,
+      byte_size: file.size,
+      name: file.name,
+    });
+    const headers = {};
+    for (const [name, value] of Object.entries(ticket.upload_headers)) {
+      // The browser sets these itself and refuses to let scripts do it.
+      if (name.toLowerCase() !== 'content-length' && name.toLowerCase() !== 'host') headers[name] = value;
+    }
+    let stored;
+    try {
+      stored = await fetch(ticket.upload_url, {
+        method: 'PUT', headers, body: file, credentials: 'omit', referrerPolicy: 'no-referrer',
+      });
+    } catch (cause) {
+      throw new ApiError(0, 'network', `the upload did not reach the store (${cause.message})`);
+    }
+    if (!stored.ok) {
+      const code = storeErrorCode(await stored.text());
+      throw new ApiError(stored.status, code || `http_${stored.status}`,
+        `the store refused the upload (${stored.status}${code ? ` ${code}` : ''})`);
+    }
+    const image = await api('POST', `/api/images/${enc(ticket.id)}/complete`);
+    el.mine.prepend(renderImage(image));
+    el.mineEmpty.hidden = true;
+    say(`${image.name} uploaded.`);
+  }
+
+  // ---- signing in and out ----
+
+  // Shows the signed-in view; when the CloudFront cookies are missing or about to end, fresh ones come
+  // first, so that the images loaded next are not refused.
+  async function signedIn(user, cdnExpiresAt) {
+    state.user = user;
+    el.accountEmail.textContent = user.email;
+    el.account.hidden = false;
+    el.signedOut.hidden = true;
+    el.signedIn.hidden = false;
+    if (cdnExpiresAt && cdnExpiresAt - serverNow() > COOKIE_MINIMUM_LIFE) {
+      scheduleCookieRefresh(cdnExpiresAt);
+    } else {
+      await refreshCookies();
+    }
+  }
+
+  function signedOut(message) {
+    state.user = null;
+    state.cdnExpiresAt = null;
+    clearTimeout(state.cookieTimer);
+    clearTimeout(state.sharedTimer);
+    el.account.hidden = true;
+    el.signedIn.hidden = true;
+    el.signedOut.hidden = false;
+    el.mine.replaceChildren();
+    el.shared.replaceChildren();
+    say(message || '');
+  }
+
+  async function loadEverything() {
+    await Promise.all([loadMine(false), loadShared(false)]);
+  }
+
+  el.authForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const submitter = event.submitter || el.authForm.querySelector('button[value="login"]');
+    const register = submitter.value === 'register';
+    act(submitter, async () => {
+      const body = {
+        email: el.authForm.elements.email.value.trim(),
+        password: el.authForm.elements.password.value,
+      };
+      const session = await api('POST', register ? '/api/auth/register' : '/api/auth/login', body);
+      el.authForm.reset();
+      await signedIn(session.user, session.cdn.expires_at);
+      say(register ? `Welcome, ${session.user.email}.` : `Signed in as ${session.user.email}.`);
+      await loadEverything();
+    });
+  });
+
+  el.logout.addEventListener('click', () => act(el.logout, async () => {
+    await api('POST', '/api/auth/logout');
+    signedOut('Signed out.');
+  }));
+
+  el.uploadForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const submit = el.uploadForm.querySelector('button');
+    const file = el.uploadFile.files[0];
+    if (!file) return;
+    act(submit, async () => {
+      await upload(file);
+      el.uploadForm.reset();
+    });
+  });
+
+  el.mineMore.addEventListener('click', () => act(el.mineMore, () => loadMine(true)));
+  el.sharedMore.addEventListener('click', () => act(el.sharedMore, () => loadShared(true)));
+  el.sharedRefresh.addEventListener('click', () => act(el.sharedRefresh, () => loadShared(false)));
+  el.errorClose.addEventListener('click', clearError);
+
+  // ---- start ----
+
+  async function start() {
+    try {
+      const me = await api('GET', '/api/me');
+      await signedIn(me.user, me.cdn_expires_at);
+      await loadEverything();
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) signedOut('');
+      else {
+        signedOut('');
+        showError(error);
+      }
+    }
+    document.body.dataset.ready = 'true';
+  }
+
+  start();
+})();

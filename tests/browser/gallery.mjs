@@ -1,0 +1,599 @@
+#!/usr/bin/env node
+// The demo gallery in a real browser: Debian's Chromium, driven through playwright-core, against a
+// freshly started `edgepass serve` in local mode (its API on one free port, its local edge, the
+// CloudFront stand-in, on another).
+//
+// Usage: node tests/browser/gallery.mjs        (tests/browser/run finds the binary and calls this)
+//
+// Environment:
+//   EDGEPASS_BIN          the edgepass binary to start (required)
+//   EDGEPASS_SCREENSHOTS  folder for the screenshots and the server's log (required)
+//   EDGEPASS_TOOLS        where scripts/setup installed playwright-core (default <repo>/.tools)
+//   EDGEPASS_CHROMIUM     the browser (default /usr/bin/chromium)
+//
+// Alice, Bob and an anonymous visitor each get a browser context of their own (their own cookies).
+// Every step saves a screenshot NN-step.png; on a failure every open page is saved as
+// NN-failed-WHO.png, the server's log tail is printed, and the exit status is 1. The server is stopped
+// in every case.
+
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { writePng } from "./png.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const toolsDir = path.resolve(process.env.EDGEPASS_TOOLS || path.join(here, "..", "..", ".tools"));
+const binary = process.env.EDGEPASS_BIN;
+const shots = process.env.EDGEPASS_SCREENSHOTS;
+const chromiumPath = process.env.EDGEPASS_CHROMIUM || "/usr/bin/chromium";
+// Playwright's wait for each element or page, short so that a deviation fails fast.
+const ACTION_TIMEOUT_MS = 10_000;
+const STARTUP_TIMEOUT_MS = 30_000;
+const PASSWORD = "correct horse battery staple";
+// The CloudFront cookies' lifetime for this run (see Server.start).
+const COOKIE_TTL_SECS = 8;
+
+function fail(message) {
+  throw new Error(message);
+}
+
+if (!binary || !fs.existsSync(binary)) {
+  console.error(`browser test: EDGEPASS_BIN (${binary}) is not an edgepass binary`);
+  process.exit(2);
+}
+if (!shots) {
+  console.error("browser test: EDGEPASS_SCREENSHOTS is not set");
+  process.exit(2);
+}
+if (!fs.existsSync(chromiumPath)) {
+  console.error(`browser test: ${chromiumPath} is missing (scripts/setup browser installs it)`);
+  process.exit(2);
+}
+
+let chromium;
+try {
+  const require = createRequire(path.join(toolsDir, "browser", "package.json"));
+  ({ chromium } = require("playwright-core"));
+} catch (error) {
+  console.error(
+    `browser test: cannot load playwright-core from ${toolsDir}/browser (run scripts/setup): ${error.message}`,
+  );
+  process.exit(2);
+}
+
+// ---- the server ----
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+class Server {
+  constructor() {
+    this.process = null;
+    this.exited = null;
+    this.logPath = path.join(shots, "server.log");
+  }
+
+  async start() {
+    this.apiPort = await freePort();
+    this.edgePort = await freePort();
+    this.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "edgepass-browser-"));
+    this.base = `http://127.0.0.1:${this.apiPort}`;
+    this.edge = `http://127.0.0.1:${this.edgePort}`;
+    const log = fs.openSync(this.logPath, "w");
+    this.process = spawn(binary, ["serve"], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME || os.tmpdir(),
+        RUST_LOG: process.env.RUST_LOG || "info",
+        // The log goes to a file: no colour codes.
+        NO_COLOR: "1",
+        EDGEPASS_LISTEN: `127.0.0.1:${this.apiPort}`,
+        EDGEPASS_EDGE_LISTEN: `127.0.0.1:${this.edgePort}`,
+        EDGEPASS_DATA_DIR: this.dataDir,
+        // CloudFront cookies that last seconds, not an hour, so that the scenario sees the page renew
+        // them before they expire (and the renewed ones open the images).
+        EDGEPASS_CDN_COOKIE_TTL_SECS: String(COOKIE_TTL_SECS),
+        EDGEPASS_CDN_EXPIRY_WINDOW_SECS: "1",
+      },
+      stdio: ["ignore", log, log],
+    });
+    fs.closeSync(log);
+    this.exited = new Promise((resolve) => this.process.once("exit", (code, signal) => resolve({ code, signal })));
+    const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+    let gone = null;
+    this.exited.then((how) => { gone = how; });
+    while (Date.now() < deadline) {
+      if (gone) fail(`edgepass exited during start-up (${JSON.stringify(gone)}); see ${this.logPath}`);
+      try {
+        const reply = await fetch(`${this.base}/healthz`);
+        if (reply.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    fail(`edgepass did not answer /healthz within ${STARTUP_TIMEOUT_MS / 1000} s; see ${this.logPath}`);
+  }
+
+  async stop() {
+    if (this.process && this.process.exitCode === null && this.process.signalCode === null) {
+      this.process.kill("SIGTERM");
+      const stopped = await Promise.race([
+        this.exited.then(() => true),
+        new Promise((r) => setTimeout(() => r(false), 10_000)),
+      ]);
+      if (!stopped) {
+        console.error("browser test: edgepass ignored SIGTERM for 10 s; killing it");
+        this.process.kill("SIGKILL");
+        await this.exited;
+      }
+    }
+    if (this.dataDir) fs.rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  logTail(lines = 40) {
+    try {
+      return fs.readFileSync(this.logPath, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+    } catch {
+      return "(no log)";
+    }
+  }
+}
+
+// ---- the browser side ----
+
+const launchArgs = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
+
+// A person with a browser context of their own (own cookies) and one tab.
+class Visitor {
+  constructor(name, context, page) {
+    this.name = name;
+    this.context = context;
+    this.page = page;
+    this.problems = [];
+    // The CloudFront cookie sets the page received: {from: API path, expiresAt}.
+    this.grants = [];
+  }
+
+  static async open(browser, name, viewport) {
+    const context = await browser.newContext({ viewport });
+    context.setDefaultTimeout(ACTION_TIMEOUT_MS);
+    // With routing on, Playwright turns the HTTP cache off: every check below asks the edge again
+    // instead of seeing a copy the browser kept.
+    await context.route("**/*", (route) => route.continue());
+    const page = await context.newPage();
+    const visitor = new Visitor(name, context, page);
+    page.on("pageerror", (error) => visitor.problems.push(`script error: ${error.message}`));
+    page.on("response", async (response) => {
+      const where = new URL(response.url()).pathname;
+      if (!response.ok() || !/^\/api\/(auth\/(register|login)|cdn\/cookies)$/.test(where)) return;
+      const body = await response.json().catch(() => null);
+      const grant = body && (body.cdn || body);
+      if (grant && grant.expires_at) visitor.grants.push({ from: where, expiresAt: grant.expires_at });
+    });
+    page.on("console", (message) => {
+      if (message.type() === "error" && /Content Security Policy/i.test(message.text())) {
+        visitor.problems.push(`CSP violation: ${message.text()}`);
+      }
+    });
+    return visitor;
+  }
+
+  // Fails when the page reported script errors or CSP violations since the last check.
+  checkQuiet() {
+    if (this.problems.length) {
+      const problems = this.problems.splice(0);
+      fail(`${this.name}'s page reported:\n  ${problems.join("\n  ")}`);
+    }
+  }
+
+  async openGallery(base) {
+    const response = await this.page.goto(`${base}/`);
+    if (response.status() !== 200) fail(`${this.name}: GET / answered ${response.status()}`);
+    await this.page.locator('body[data-ready="true"]').waitFor();
+  }
+
+  async register(email) {
+    const page = this.page;
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel(/^Password/).fill(PASSWORD);
+    await page.getByRole("button", { name: "Register" }).click();
+    await this.expectSignedIn(email);
+  }
+
+  async expectSignedIn(email) {
+    await this.page.locator("#account-email", { hasText: email }).waitFor();
+    await this.expectNoError();
+  }
+
+  async expectNoError() {
+    const error = this.page.locator("#error");
+    if (await error.isVisible()) fail(`${this.name}'s page shows an error: ${await error.innerText()}`);
+  }
+
+  // Navigates this visitor's tab to `url` (the browser sends whatever cookies it holds for it) and
+  // returns the final response.
+  async visit(url) {
+    const response = await this.page.goto(url);
+    if (!response) fail(`${this.name}: no response for ${url}`);
+    return response;
+  }
+
+  async expectDenied(url, status, why) {
+    const response = await this.visit(url);
+    if (response.status() !== status) {
+      fail(`${why}: expected ${status} for ${url}, got ${response.status()}: ${(await response.text()).slice(0, 300)}`);
+    }
+    return response;
+  }
+
+  // Opens `url` in this tab and checks that Chromium decoded an image from it.
+  async expectImage(url, why) {
+    const response = await this.visit(url);
+    if (response.status() !== 200) {
+      fail(`${why}: expected 200 for ${url}, got ${response.status()}: ${(await response.text()).slice(0, 300)}`);
+    }
+    const type = response.headers()["content-type"] || "";
+    if (!type.startsWith("image/")) fail(`${why}: ${url} came back as ${type || "no content type"}`);
+    const width = await this.page.evaluate(async () => {
+      const img = document.querySelector("img");
+      if (!img) return 0;
+      await img.decode().catch(() => {});
+      return img.naturalWidth;
+    });
+    if (!(width > 0)) fail(`${why}: Chromium did not decode an image from ${url}`);
+    return response;
+  }
+}
+
+// Waits until the <img> matched by `locator` has loaded (naturalWidth > 0); fails with the URL
+// otherwise.
+async function expectLoaded(locator, why) {
+  await locator.waitFor();
+  const loaded = await locator
+    .evaluate(
+      (img, timeout) =>
+        new Promise((resolve) => {
+          const done = () => resolve(img.complete && img.naturalWidth > 0);
+          if (img.complete) done();
+          else {
+            img.addEventListener("load", done, { once: true });
+            img.addEventListener("error", done, { once: true });
+            setTimeout(done, timeout);
+          }
+        }),
+      ACTION_TIMEOUT_MS,
+    );
+  if (!loaded) fail(`${why}: the image ${await locator.getAttribute("src")} did not load in the page`);
+}
+
+// ---- the scenario ----
+
+const steps = [];
+let stepNumber = 0;
+const visitors = [];
+
+async function screenshot(visitor, name) {
+  const file = path.join(shots, name);
+  await visitor.page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+// Runs one step, then saves `who`'s page as NN-name.png.
+async function step(name, who, work) {
+  stepNumber += 1;
+  const label = `${String(stepNumber).padStart(2, "0")}-${name}`;
+  const started = Date.now();
+  await work();
+  for (const visitor of visitors) visitor.checkQuiet();
+  await screenshot(who, `${label}.png`);
+  steps.push(label);
+  console.log(`  ok ${label} (${Date.now() - started} ms)`);
+}
+
+async function scenario(server, browser) {
+  const png = writePng(path.join(shots, "upload.png"), 96, 64);
+  const alice = await Visitor.open(browser, "Alice", { width: 390, height: 844 });
+  const bob = await Visitor.open(browser, "Bob", { width: 1024, height: 768 });
+  const anonymous = await Visitor.open(browser, "a visitor without cookies", { width: 800, height: 600 });
+  visitors.push(alice, bob, anonymous);
+  const aliceEmail = "alice@example.com";
+  const bobEmail = "bob@example.com";
+
+  let imageId;
+  let privateUrl;
+  let publicUrl;
+  let card;
+
+  await step("alice-opens-the-gallery", alice, async () => {
+    await alice.openGallery(server.base);
+    await alice.page.getByRole("heading", { name: "Sign in or create an account" }).waitFor();
+  });
+
+  await step("alice-registers", alice, async () => {
+    await alice.register(aliceEmail);
+  });
+
+  await step("alice-uploads-an-image", alice, async () => {
+    await alice.page.getByLabel(/^Image file/).setInputFiles(png);
+    await alice.page.getByRole("button", { name: "Upload" }).click();
+    card = alice.page.locator("#mine li[data-image-id]").first();
+    await card.waitFor();
+    await alice.expectNoError();
+    imageId = await card.getAttribute("data-image-id");
+    privateUrl = await card.locator("img").getAttribute("src");
+    const expected = new RegExp(`^${server.edge}/users/\\d+/${imageId}\\.png$`);
+    if (!expected.test(privateUrl)) {
+      fail(`the page shows ${privateUrl}; expected a plain edge link matching ${expected}`);
+    }
+    await expectLoaded(card.locator("img"), "Alice's own image through the plain edge link");
+  });
+
+  await step("bob-registers", bob, async () => {
+    await bob.openGallery(server.base);
+    await bob.register(bobEmail);
+    await bob.page.getByText("Nothing has been shared with you.").waitFor();
+  });
+
+  await step("bob-is-refused-alices-image", bob, async () => {
+    const response = await bob.expectDenied(privateUrl, 403, "Bob opening Alice's private image");
+    const body = await response.text();
+    if (!body.includes("<Error>")) fail(`the edge's 403 is not CloudFront-like XML: ${body.slice(0, 200)}`);
+  });
+
+  await step("alice-makes-it-public", alice, async () => {
+    await card.getByRole("button", { name: "Make public" }).click();
+    await alice.page.locator(`#mine li[data-image-id="${imageId}"][data-visibility="public"]`).waitFor();
+    await alice.expectNoError();
+    publicUrl = await card.locator("img").getAttribute("src");
+    if (publicUrl !== `${server.edge}/public/${imageId}.png`) {
+      fail(`the public image's URL is ${publicUrl}, expected ${server.edge}/public/${imageId}.png`);
+    }
+    await expectLoaded(card.locator("img"), "the public image in Alice's page");
+  });
+
+  await step("bob-loads-the-public-url-without-cookies", bob, async () => {
+    const response = await bob.expectImage(publicUrl, "Bob loading the public URL");
+    // Bob's CloudFront cookies are scoped to his own prefix; only edgepass's session cookie (not
+    // isolated by port) may ride along, and the edge ignores it.
+    const cookie = (await response.request().allHeaders()).cookie || "";
+    if (/CloudFront-/.test(cookie)) fail("Bob's CloudFront cookies were sent for the public URL: the test proves nothing");
+  });
+
+  await step("alice-makes-it-private-again", alice, async () => {
+    await card.getByRole("button", { name: "Make private" }).click();
+    await alice.page.locator(`#mine li[data-image-id="${imageId}"][data-visibility="private"]`).waitFor();
+    await alice.expectNoError();
+    const src = await card.locator("img").getAttribute("src");
+    if (src !== privateUrl) fail(`after going private the page shows ${src}, expected ${privateUrl}`);
+    await expectLoaded(card.locator("img"), "Alice's private image after the round trip");
+  });
+
+  await step("the-public-url-is-refused-at-once", bob, async () => {
+    await bob.expectDenied(publicUrl, 403, "the public URL right after the image went private");
+  });
+
+  await step("alice-shares-with-bob", alice, async () => {
+    await card.locator("summary", { hasText: "Sharing" }).click();
+    await card.getByText("Nobody yet.").waitFor();
+    await card.getByLabel(/^Share with/).fill(bobEmail);
+    await card.getByRole("button", { name: "Share", exact: true }).click();
+    await card.getByRole("button", { name: `Revoke ${bobEmail}` }).waitFor();
+    await alice.expectNoError();
+  });
+
+  let sharedUrl;
+  await step("bob-sees-it-shared-with-him", bob, async () => {
+    await bob.openGallery(server.base);
+    const shared = bob.page.locator(`#shared li[data-image-id="${imageId}"]`);
+    await shared.waitFor();
+    sharedUrl = await shared.locator("img").getAttribute("src");
+    const url = new URL(sharedUrl);
+    if (`${url.origin}${url.pathname}` !== privateUrl) fail(`Bob's shared URL ${sharedUrl} is not for ${privateUrl}`);
+    for (const parameter of ["Signature", "Key-Pair-Id"]) {
+      if (!url.searchParams.has(parameter)) fail(`Bob's shared URL has no ${parameter}: ${sharedUrl}`);
+    }
+    await expectLoaded(shared.locator("img"), "the shared image in Bob's page");
+  });
+
+  await step("alice-revokes-bobs-share", alice, async () => {
+    await card.getByRole("button", { name: `Revoke ${bobEmail}` }).click();
+    await card.getByText("Nobody yet.").waitFor();
+    await alice.expectNoError();
+  });
+
+  await step("bob-gets-no-new-url", bob, async () => {
+    await bob.page.getByRole("button", { name: "Refresh" }).click();
+    await bob.page.getByText("Nothing has been shared with you.").waitFor();
+    await bob.page.locator(`#shared li[data-image-id="${imageId}"]`).waitFor({ state: "detached" });
+    const batch = await bob.page.evaluate(async (id) => {
+      const reply = await fetch("/api/urls", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ids: [id] }),
+      });
+      return { status: reply.status, body: await reply.json() };
+    }, imageId);
+    if (batch.status !== 200) fail(`POST /api/urls from Bob's page answered ${batch.status}: ${JSON.stringify(batch.body)}`);
+    if (!batch.body.not_found.includes(imageId) || batch.body.urls[imageId]) {
+      fail(`after revocation the API still gives Bob a URL: ${JSON.stringify(batch.body)}`);
+    }
+  });
+
+  let linkUrl;
+  await step("alice-creates-a-share-link", alice, async () => {
+    await card.getByLabel(/^Share link valid for/).selectOption({ label: "1 hour" });
+    await card.getByRole("button", { name: "Create share link" }).click();
+    const input = card.getByLabel(/^New link/);
+    await input.waitFor();
+    linkUrl = await input.inputValue();
+    if (!linkUrl.startsWith(`${server.base}/s/`)) fail(`the share link is ${linkUrl}, expected ${server.base}/s/…`);
+    await card.getByRole("button", { name: /^Revoke link / }).waitFor();
+    await alice.expectNoError();
+  });
+
+  await step("the-link-opens-the-image-without-cookies", anonymous, async () => {
+    const response = await anonymous.expectImage(linkUrl, "following the share link");
+    const landed = new URL(anonymous.page.url());
+    if (`${landed.origin}${landed.pathname}` !== privateUrl || !landed.searchParams.has("Signature")) {
+      fail(`the share link led to ${anonymous.page.url()}, expected a signed URL for ${privateUrl}`);
+    }
+    const cookie = (await response.request().allHeaders()).cookie;
+    if (cookie) fail("the visitor sent cookies: the test proves nothing");
+  });
+
+  await step("alice-revokes-the-link", alice, async () => {
+    await card.getByRole("button", { name: /^Revoke link / }).click();
+    await card.getByText(/: revoked /).waitFor();
+    await alice.expectNoError();
+  });
+
+  await step("the-revoked-link-is-gone", anonymous, async () => {
+    const response = await anonymous.expectDenied(linkUrl, 410, "the share link after revocation");
+    const body = await response.json().catch(() => null);
+    if (!body || body.error !== "gone") fail(`the revoked link's answer is not the JSON error "gone": ${JSON.stringify(body)}`);
+  });
+
+  await step("the-page-renews-the-cloudfront-cookies", alice, async () => {
+    const first = alice.grants.find((g) => g.from === "/api/auth/register");
+    if (!first) fail("no CloudFront cookie grant seen in Alice's registration");
+    const deadline = Date.now() + (COOKIE_TTL_SECS + 5) * 1000;
+    while (!alice.grants.some((g) => g.from === "/api/cdn/cookies" && g.expiresAt > first.expiresAt)) {
+      if (Date.now() > deadline) fail("the page did not renew the CloudFront cookies (no POST /api/cdn/cookies)");
+      await alice.page.waitForTimeout(200);
+    }
+    // Past the first cookies' expiry, only renewed ones can open the image.
+    const wait = first.expiresAt * 1000 + 1000 - Date.now();
+    if (wait > 0) await alice.page.waitForTimeout(wait);
+    const width = await alice.page.evaluate(
+      (url) => new Promise((resolve) => {
+        const img = new Image();
+        img.onload = () => resolve(img.naturalWidth);
+        img.onerror = () => resolve(0);
+        img.src = url;
+      }),
+      privateUrl,
+    );
+    if (!(width > 0)) fail(`after the first CloudFront cookies expired, ${privateUrl} no longer loads in Alice's page`);
+    await alice.expectNoError();
+  });
+
+  await step("alice-logs-out", alice, async () => {
+    await alice.page.getByRole("button", { name: "Log out" }).click();
+    await alice.page.getByRole("heading", { name: "Sign in or create an account" }).waitFor();
+  });
+
+  await step("alices-own-link-is-refused-after-logout", alice, async () => {
+    await alice.expectDenied(privateUrl, 403, "Alice's own image link after logging out");
+  });
+
+  await step("alice-signs-in-with-the-keyboard", alice, async () => {
+    await alice.openGallery(server.base);
+    const page = alice.page;
+    await page.getByLabel("Email").focus();
+    await page.keyboard.type(aliceEmail);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(PASSWORD);
+    await page.keyboard.press("Enter");
+    await alice.expectSignedIn(aliceEmail);
+    card = page.locator(`#mine li[data-image-id="${imageId}"]`);
+    await expectLoaded(card.locator("img"), "Alice's image after signing in again");
+  });
+
+  await step("alice-deletes-the-image", alice, async () => {
+    alice.page.once("dialog", (dialog) => dialog.accept());
+    await card.getByRole("button", { name: "Delete" }).focus();
+    await alice.page.keyboard.press("Enter");
+    await card.waitFor({ state: "detached" });
+    await alice.page.getByText("You have no images yet.").waitFor();
+    await alice.expectNoError();
+    const gone = await alice.page.evaluate(async (id) => (await fetch(`/api/images/${id}`)).status, imageId);
+    if (gone !== 404) fail(`GET /api/images/{id} after deletion answered ${gone}, expected 404`);
+  });
+
+  await step("an-api-error-is-shown", alice, async () => {
+    await alice.page.getByLabel(/^Image file/).setInputFiles({
+      name: "notes.txt",
+      mimeType: "text/plain",
+      buffer: Buffer.from("not an image"),
+    });
+    await alice.page.getByRole("button", { name: "Upload" }).click();
+    const error = alice.page.getByRole("alert");
+    await error.waitFor();
+    const text = await error.innerText();
+    if (!/invalid_input/.test(text) || !/content_type/.test(text)) {
+      fail(`the page's error does not carry the API's error and message: ${text}`);
+    }
+    if (await alice.page.locator("#mine li[data-image-id]").count()) fail("a refused upload left an image behind");
+  });
+}
+
+// ---- main ----
+
+async function main() {
+  fs.mkdirSync(shots, { recursive: true });
+  console.log(`browser test: screenshots in ${shots}`);
+  const server = new Server();
+  // Interrupted: the server goes too (the browser is a child of this process and dies with it).
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.once(signal, () => {
+      console.error(`browser test: ${signal}; stopping edgepass`);
+      if (server.process) server.process.kill("SIGTERM");
+      if (server.dataDir) fs.rmSync(server.dataDir, { recursive: true, force: true });
+      process.exit(1);
+    });
+  }
+  let browser;
+  const started = Date.now();
+  try {
+    await server.start();
+    console.log(`browser test: edgepass on ${server.base}, its edge on ${server.edge}`);
+    browser = await chromium.launch({ executablePath: chromiumPath, args: launchArgs });
+    console.log(`browser test: Chromium ${browser.version()}`);
+    await scenario(server, browser);
+    console.log(`browser test: ${steps.length} steps passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return 0;
+  } catch (error) {
+    const label = String(stepNumber).padStart(2, "0");
+    console.error(`\nbrowser test FAILED at step ${label}: ${error.message}`);
+    for (const visitor of visitors) {
+      try {
+        const file = await screenshot(visitor, `${label}-failed-${visitor.name.split(" ")[0].toLowerCase()}.png`);
+        console.error(`  ${visitor.name}'s page: ${file} (at ${visitor.page.url()})`);
+      } catch {
+        // the page may be gone
+      }
+    }
+    console.error(`--- the last lines of edgepass's log (${server.logPath}) ---\n${server.logTail()}`);
+    return 1;
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    await server.stop();
+  }
+}
+
+process.exit(await main());
