@@ -106,12 +106,13 @@ impl Gallery {
             env.insert((*name).to_owned(), value.clone());
         }
         let config = Config::from_env(&env).expect("configuration");
-        // Start on a window boundary, so every cold step below starts a fresh window.
+        // The real time: the embedded store checks upload URLs against it. Moving one window later
+        // always moves every expiry (rounded up to the window) by one window, wherever it starts.
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .expect("clock after 1970")
             .as_secs();
-        let clock = ManualClock::new(now - now % WINDOW_SECS);
+        let clock = ManualClock::new(now);
         let app = Application::build_with_clock(config, Arc::new(clock.clone()))
             .await
             .expect("edgepass starts");
