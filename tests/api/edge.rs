@@ -7,7 +7,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use crate::helpers::{
-    PASSWORD, RSA_KEY_PAIR_ID, RawReply, Reply, TestApp, browser, read_reply, real_now, rsa_key_file, send,
+    RSA_KEY_PAIR_ID, RawReply, Reply, TestApp, read_reply, real_now, rsa_key_file, send, signed_up_browser,
 };
 
 /// A PNG signature followed by enough bytes that ranges have something to cut.
@@ -130,15 +130,7 @@ struct Other {
 
 impl Other {
     async fn sign_up(app: &TestApp, email: &str) -> Self {
-        let (client, jar) = browser();
-        let reply = send(
-            client
-                .post(app.url("/api/auth/register"))
-                .json(&json!({ "email": email, "password": PASSWORD })),
-        )
-        .await;
-        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
-        let id = reply.json()["user"]["id"].as_i64().expect("user id");
+        let (id, client, jar) = signed_up_browser(app, email).await;
         Self { id, client, jar }
     }
 

@@ -86,6 +86,25 @@ pub(crate) struct TestApp {
     _dir: tempfile::TempDir,
 }
 
+/// A browser of its own, signed up as `email` with [`PASSWORD`]: (user id, client, its cookies).
+pub(crate) async fn signed_up_browser(app: &TestApp, email: &str) -> (i64, reqwest::Client, Arc<Jar>) {
+    let (client, jar) = browser();
+    let reply = send(
+        client
+            .post(app.url("/api/auth/register"))
+            .json(&json!({ "email": email, "password": PASSWORD })),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::CREATED,
+        "register {email}: {}",
+        reply.text()
+    );
+    let id = reply.json()["user"]["id"].as_i64().expect("user id");
+    (id, client, jar)
+}
+
 /// A browser-like client with its own cookie jar.
 pub(crate) fn browser() -> (reqwest::Client, Arc<Jar>) {
     let jar = Arc::new(Jar::default());

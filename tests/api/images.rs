@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, browser, put_to, put_upload, real_now, send};
+use crate::helpers::{TestApp, put_to, put_upload, real_now, send, signed_up_browser};
 
 /// The first bytes of a 1×1 PNG.
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89";
@@ -85,15 +85,7 @@ async fn unreachable_storage() -> Storage {
 
 /// Another browser, signed up as `email`.
 async fn second_user(app: &TestApp, email: &str) -> reqwest::Client {
-    let (client, _jar) = browser();
-    let reply = send(
-        client
-            .post(app.url("/api/auth/register"))
-            .json(&json!({ "email": email, "password": PASSWORD })),
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
-    client
+    signed_up_browser(app, email).await.1
 }
 
 // Uploads.

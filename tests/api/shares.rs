@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, Reply, TestApp, browser, real_now, send};
+use crate::helpers::{Reply, TestApp, real_now, send, signed_up_browser};
 
 /// The first bytes of a 1×1 PNG.
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89";
@@ -29,15 +29,7 @@ struct User {
 
 impl User {
     async fn sign_up(app: &TestApp, email: &str) -> Self {
-        let (client, _jar) = browser();
-        let reply = send(
-            client
-                .post(app.url("/api/auth/register"))
-                .json(&json!({ "email": email, "password": PASSWORD })),
-        )
-        .await;
-        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
-        let id = reply.json()["user"]["id"].as_i64().expect("user id");
+        let (id, client, _jar) = signed_up_browser(app, email).await;
         Self { id, client }
     }
 

@@ -57,8 +57,12 @@ async fn create_public_key(client: &Client, name: &str, pem: &str) -> String {
 }
 
 async fn create_key_group(client: &Client, items: &[&str]) -> String {
+    create_key_group_named(client, "edgepass-signers", items).await
+}
+
+async fn create_key_group_named(client: &Client, name: &str, items: &[&str]) -> String {
     let config = KeyGroupConfig::builder()
-        .name("edgepass-signers")
+        .name(name)
         .comment("tests")
         .set_items(Some(items.iter().map(|s| (*s).to_owned()).collect()))
         .build()
@@ -326,7 +330,7 @@ async fn retire_refuses_a_key_not_in_the_group_and_the_group_s_last_key() {
     .await;
     assert_one_line_refusal(&unknown, "key KNOTREGISTERED is not in key group");
 
-    let lone = create_key_group_named(&client, "edgepass-lone", &old).await;
+    let lone = create_key_group_named(&client, "edgepass-lone", &[&old]).await;
     let last = edgepass(&moto, &signing_with(&new), &retire_args(&old, &lone, long_ago)).await;
     assert_one_line_refusal(&last, "is the only key in key group");
 
@@ -339,21 +343,6 @@ async fn retire_refuses_a_key_not_in_the_group_and_the_group_s_last_key() {
     assert_one_line_refusal(&no_group, "there is no key group");
 
     assert_eq!(group_items(&client, &group).await, [old, new]);
-}
-
-async fn create_key_group_named(client: &Client, name: &str, item: &str) -> String {
-    let config = KeyGroupConfig::builder()
-        .name(name)
-        .items(item)
-        .build()
-        .expect("key group config");
-    let created = client
-        .create_key_group()
-        .key_group_config(config)
-        .send()
-        .await
-        .expect("CreateKeyGroup");
-    created.key_group().expect("key group").id().to_owned()
 }
 
 #[tokio::test]
