@@ -20,7 +20,7 @@ pub struct GenerateError(KeyKind);
 
 /// A freshly generated key pair as PEM text.
 pub struct KeyPairPem {
-    /// The private key, PKCS#8 (`BEGIN PRIVATE KEY`); wiped from memory when dropped.
+    /// The private key as PKCS#8 PEM; wiped from memory when dropped.
     pub private_pem: Zeroizing<String>,
     /// The public key, SubjectPublicKeyInfo (`BEGIN PUBLIC KEY`), the form CloudFront's CreatePublicKey takes.
     pub public_pem: String,
