@@ -154,11 +154,9 @@ async fn signed_url(app: &TestApp, client: &reqwest::Client, image: &str) -> Str
 fn tampered(url: &str) -> String {
     let start = url.find("Signature=").expect("a signature") + "Signature=".len();
     let end = url[start..].find('&').map_or(url.len(), |i| start + i);
-    // The last characters may be padding (`_`); change one that carries bits.
-    let position = url[start..end]
-        .rfind(|c: char| c != '_')
-        .expect("signature characters")
-        + start;
+    // A character in the middle carries six bits of the signature. The last ones would not do: padding
+    // (`_`) or a character whose unused low bits must stay zero, so changing it is malformed base64.
+    let position = start + (end - start) / 2;
     let replacement = if &url[position..=position] == "A" {
         "B"
     } else {
