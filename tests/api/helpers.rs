@@ -30,6 +30,9 @@ use tokio::task::JoinHandle;
 /// expire exactly one lifetime later.
 pub(crate) const EPOCH: u64 = 1_800_000_000;
 
+/// The first bytes of a 1×1 PNG: what the upload check sniffs (signature and header).
+pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89";
+
 /// A password every account in the tests uses unless a test says otherwise.
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
 

@@ -11,10 +11,8 @@ use reqwest::{Method, StatusCode};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, put_to, put_upload, real_now, send, signed_up_browser};
+use crate::helpers::{PNG, TestApp, put_to, put_upload, real_now, send, signed_up_browser};
 
-/// The first bytes of a 1×1 PNG.
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89";
 /// The first bytes of a JFIF JPEG.
 const JPEG: &[u8] = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9";
 /// A page that runs script if a browser renders it.

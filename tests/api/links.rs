@@ -9,10 +9,7 @@ use reqwest::{Method, StatusCode};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, Reply, TestApp, browser, real_now, send};
-
-/// The first bytes of a 1×1 PNG.
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89";
+use crate::helpers::{PASSWORD, PNG, Reply, TestApp, browser, real_now, send};
 
 /// edgepass with its clock at the real time, since the embedded store checks upload URLs against it.
 async fn spawn_with(settings: &[(&str, &str)]) -> TestApp {

@@ -12,13 +12,10 @@ use std::path::{Path, PathBuf};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, RSA_KEY_PAIR_ID, Reply, TestApp, real_now, rsa_key_file, send};
+use crate::helpers::{PASSWORD, PNG, RSA_KEY_PAIR_ID, Reply, TestApp, real_now, rsa_key_file, send};
 
 /// Key B's CloudFront id (any id CloudFront could have issued).
 const KEY_B: &str = "KROTATEDTOB2EXAMPLE";
-
-/// A 1×1 PNG.
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89";
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -7,10 +7,7 @@ use reqwest::{Method, StatusCode};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-use crate::helpers::{Reply, TestApp, real_now, send, signed_up_browser};
-
-/// The first bytes of a 1×1 PNG.
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89";
+use crate::helpers::{PNG, Reply, TestApp, real_now, send, signed_up_browser};
 
 /// edgepass with its clock at the real time, since the embedded store checks upload URLs against it.
 async fn spawn() -> TestApp {
