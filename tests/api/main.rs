@@ -12,6 +12,7 @@ mod errors;
 mod gallery;
 mod health;
 mod helpers;
+mod hostile;
 mod images;
 mod links;
 mod rotation;

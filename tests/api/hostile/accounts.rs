@@ -1,0 +1,1 @@
+//! Hostile-client tests: accounts.
