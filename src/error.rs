@@ -48,6 +48,9 @@ pub enum AppError {
     /// The uploaded file is not what was declared (the message says how); it was deleted.
     #[error("{0}")]
     UploadRejected(String),
+    /// The uploaded file was replaced while it was being checked; nothing was kept from it.
+    #[error("{0}")]
+    UploadChanged(String),
     /// The upload has not been completed, so the image cannot change yet.
     #[error("the upload has not been completed yet")]
     NotReady,
@@ -90,6 +93,7 @@ impl AppError {
             Self::QuotaExceeded(_) => "quota_exceeded",
             Self::NotUploaded(_) => "not_uploaded",
             Self::UploadRejected(_) => "upload_rejected",
+            Self::UploadChanged(_) => "upload_changed",
             Self::NotReady => "not_ready",
             Self::Gone(_) => "gone",
             Self::Busy => "busy",
@@ -172,6 +176,7 @@ impl ResponseError for AppError {
             Self::EmailTaken
             | Self::QuotaExceeded(_)
             | Self::NotUploaded(_)
+            | Self::UploadChanged(_)
             | Self::NotReady
             | Self::Busy => StatusCode::CONFLICT,
             Self::UploadRejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -266,6 +271,7 @@ mod tests {
             (AppError::QuotaExceeded("x".to_owned()), 409, "quota_exceeded"),
             (AppError::NotUploaded("x".to_owned()), 409, "not_uploaded"),
             (AppError::UploadRejected("x".to_owned()), 422, "upload_rejected"),
+            (AppError::UploadChanged("x".to_owned()), 409, "upload_changed"),
             (AppError::NotReady, 409, "not_ready"),
             (AppError::Busy, 409, "busy"),
             (AppError::Gone("x".to_owned()), 410, "gone"),

@@ -10,6 +10,7 @@ use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::types::MetadataDirective;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use tokio::io::AsyncRead;
 
@@ -92,6 +93,27 @@ pub struct ObjectMeta {
     pub last_modified: Option<SystemTime>,
     /// The stored `Cache-Control`.
     pub cache_control: Option<String>,
+    /// The stored `Content-Disposition` (S3 and CloudFront send it with the object).
+    pub content_disposition: Option<String>,
+}
+
+/// The response headers edgepass stores with an object it writes. A copy replaces whatever the source
+/// carried, so nothing an uploader sent along with the bytes is ever served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ObjectHeaders<'a> {
+    /// `Content-Type`.
+    pub content_type: &'a str,
+    /// `Cache-Control`.
+    pub cache_control: &'a str,
+}
+
+/// How a conditional copy ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Copied {
+    /// The destination holds the source's bytes.
+    Done,
+    /// The source is gone, or no longer the version the condition named: nothing was written.
+    SourceChanged,
 }
 
 /// An object's bytes (or a range of them) as they arrive from the store.
@@ -289,6 +311,7 @@ impl Storage {
                 etag: head.e_tag().map(str::to_owned),
                 last_modified: head.last_modified().and_then(|t| SystemTime::try_from(*t).ok()),
                 cache_control: head.cache_control().map(str::to_owned),
+                content_disposition: head.content_disposition().map(str::to_owned),
             })),
             Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(error) => Err(StorageError::from_sdk("HeadObject", error)),
@@ -357,17 +380,71 @@ impl Storage {
         Ok(bytes.iter().take(len).copied().collect())
     }
 
-    /// Copies `from` to `to` within the bucket (idempotent: copying again gives the same object).
-    pub async fn copy(&self, from: &ImageKey, to: &ImageKey) -> Result<(), StorageError> {
-        self.client
+    /// Copies `from` to `to` within the bucket with `headers` instead of the source's own (idempotent:
+    /// copying again gives the same object).
+    pub async fn copy(
+        &self,
+        from: &ImageKey,
+        to: &ImageKey,
+        headers: ObjectHeaders<'_>,
+    ) -> Result<(), StorageError> {
+        match self.copy_object(from, to, headers, None).await? {
+            Copied::Done => Ok(()),
+            Copied::SourceChanged => Err(StorageError::Failed(format!(
+                "CopyObject: {from} vanished during the copy"
+            ))),
+        }
+    }
+
+    /// Copies `from` to `to` with `headers`, provided `from` is still the version whose entity tag is
+    /// `etag` (`x-amz-copy-source-if-match`): bytes written after they were checked are never copied.
+    pub async fn copy_if_unchanged(
+        &self,
+        from: &ImageKey,
+        to: &ImageKey,
+        headers: ObjectHeaders<'_>,
+        etag: &str,
+    ) -> Result<Copied, StorageError> {
+        self.copy_object(from, to, headers, Some(etag)).await
+    }
+
+    async fn copy_object(
+        &self,
+        from: &ImageKey,
+        to: &ImageKey,
+        headers: ObjectHeaders<'_>,
+        etag: Option<&str>,
+    ) -> Result<Copied, StorageError> {
+        let mut request = self
+            .client
             .copy_object()
             .bucket(&self.bucket)
             .copy_source(format!("{}/{}", self.bucket, from.as_str()))
             .key(to.as_str())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| StorageError::from_sdk("CopyObject", e))
+            .metadata_directive(MetadataDirective::Replace)
+            .content_type(headers.content_type)
+            .cache_control(headers.cache_control);
+        if let Some(etag) = etag {
+            request = request.copy_source_if_match(etag);
+        }
+        let output = match request.send().await {
+            Ok(output) => output,
+            Err(error) if matches!(error.code(), Some("PreconditionFailed" | "NoSuchKey")) => {
+                return Ok(Copied::SourceChanged);
+            }
+            Err(error) => return Err(StorageError::from_sdk("CopyObject", error)),
+        };
+        // S3 enforces the condition itself; a store that ignores it (moto) is caught by the entity tag
+        // of what it copied, which for a single-part object is that of the source. What it wrote is
+        // then removed again before anything records it.
+        let copied = output.copy_object_result().and_then(|result| result.e_tag());
+        if let (Some(expected), Some(copied)) = (etag, copied)
+            && copied != expected
+        {
+            self.delete(to).await?;
+            return Ok(Copied::SourceChanged);
+        }
+        Ok(Copied::Done)
     }
 
     /// Deletes the object at `key`; deleting what is not there succeeds.

@@ -23,7 +23,7 @@ pub struct NewImage<'a> {
     pub id: &'a ImageId,
     /// The uploader.
     pub owner: UserId,
-    /// The private key the upload URL points at.
+    /// The staging key the upload URL points at.
     pub key: &'a ImageKey,
     /// The declared type.
     pub content_type: ContentType,
@@ -218,10 +218,17 @@ async fn set_status(db: &impl ConnectionTrait, id: &str, from: &[Status], to: St
     Ok(result.rows_affected > 0)
 }
 
-/// A verified upload becomes `ready`; false when it is no longer pending (swept, deleted, or completed
-/// by a concurrent request).
-pub async fn mark_ready(db: &impl ConnectionTrait, id: &str) -> Result<bool, DbErr> {
-    set_status(db, id, &[Status::Pending], Status::Ready).await
+/// A verified upload, copied to `key`, becomes `ready`; false when it is no longer pending (swept,
+/// deleted, or completed by a concurrent request).
+pub async fn mark_ready(db: &impl ConnectionTrait, id: &str, key: &ImageKey) -> Result<bool, DbErr> {
+    let result = image::Entity::update_many()
+        .col_expr(image::Column::Status, Expr::value(Status::Ready))
+        .col_expr(image::Column::ObjectKey, Expr::value(key.as_str()))
+        .filter(image::Column::Id.eq(id))
+        .filter(image::Column::Status.eq(Status::Pending))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
 }
 
 /// A pending upload becomes `rejected` (hidden, swept once its URL has expired); false when it is no
@@ -246,13 +253,23 @@ pub async fn abandoned_uploads(
 }
 
 /// Claims an abandoned upload for sweeping (it becomes `rejected`); false when it was completed or
-/// removed meanwhile, so a concurrent completion and the sweeper never both win.
-pub async fn claim_abandoned(db: &impl ConnectionTrait, id: &str, cutoff: u64) -> Result<bool, DbErr> {
+/// removed meanwhile, or a completion holds it at `now`, so a completion and the sweeper never both win.
+pub async fn claim_abandoned(
+    db: &impl ConnectionTrait,
+    id: &str,
+    cutoff: u64,
+    now: u64,
+) -> Result<bool, DbErr> {
     let result = image::Entity::update_many()
         .col_expr(image::Column::Status, Expr::value(Status::Rejected))
         .filter(image::Column::Id.eq(id))
         .filter(image::Column::Status.is_in([Status::Pending, Status::Rejected]))
         .filter(image::Column::UploadExpiresAt.lte(cutoff as i64))
+        .filter(
+            Condition::any()
+                .add(image::Column::LeaseUntil.is_null())
+                .add(image::Column::LeaseUntil.lte(now as i64)),
+        )
         .exec(db)
         .await?;
     Ok(result.rows_affected > 0)

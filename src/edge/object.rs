@@ -85,6 +85,10 @@ pub(super) async fn serve(
                 meta.content_type.as_deref().unwrap_or(DEFAULT_CONTENT_TYPE),
             )
             .header(header::ACCEPT_RANGES, "bytes");
+        // S3 answers with the stored `Content-Disposition` and CloudFront passes it on.
+        if let Some(disposition) = &meta.content_disposition {
+            builder = builder.header(header::CONTENT_DISPOSITION, disposition);
+        }
         let (status, outcome, length) = match range {
             None => (StatusCode::OK, "served", meta.size),
             Some((first, last)) => {

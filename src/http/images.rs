@@ -230,7 +230,8 @@ impl ImagesApi {
         }
         let name = ImageName::parse(&name).map_err(AppError::from)?;
         let id = ImageId::generate().map_err(AppError::internal)?;
-        let key = ImageKey::private(owner, &id, content_type);
+        // The URL names the staging key, which nothing serves; completing copies what it checked.
+        let key = ImageKey::staging(owner, &id);
         let now = state.now();
         // Signed at the service's own time, so the URL's expiry is the one recorded on the row.
         let upload = state
@@ -290,7 +291,9 @@ impl ImagesApi {
     /// Check the uploaded file (size, type, and its first bytes) and make the image ready.
     ///
     /// 409 `not_uploaded` while nothing is stored; 422 `upload_rejected` (and the file is deleted)
-    /// when the file is not what was declared. Completing a ready image returns it again.
+    /// when the file is not what was declared; 409 `upload_changed` when the file was replaced during
+    /// the check (the upload stays pending: complete again); 409 `busy` while another request holds
+    /// the image. Completing a ready image returns it again.
     #[oai(path = "/images/:id/complete", method = "post")]
     async fn complete(
         &self,
@@ -298,11 +301,11 @@ impl ImagesApi {
         auth: SessionAuth,
         id: Path<String>,
     ) -> poem::Result<Json<ImageView>> {
-        let image = shown_image(&state, &auth, &id.0).await?;
-        let completion = lifecycle::complete_upload(services(&state), image, state.now())
-            .await
-            .map_err(AppError::from)?;
-        match completion {
+        let id = parse_id(&id.0)?;
+        let (image, until) = leased(&state, auth.0.id, &id, false).await?;
+        let completion = lifecycle::complete_upload(services(&state), image, state.now()).await;
+        release(&state, &id, until).await;
+        match completion.map_err(AppError::from)? {
             Completion::Ready(image) => Ok(Json(view(&state, &image)?)),
             Completion::NotUploaded { expired: false } => Err(AppError::NotUploaded(
                 "nothing has been uploaded yet: PUT the file to the upload URL first".to_owned(),
@@ -315,6 +318,12 @@ impl ImagesApi {
             Completion::Rejected(reason) => {
                 Err(AppError::UploadRejected(format!("upload rejected and deleted: {reason}")).into())
             }
+            Completion::Changed => Err(AppError::UploadChanged(
+                "the file was replaced while it was checked and was not kept; complete again to check \
+                 what is there now"
+                    .to_owned(),
+            )
+            .into()),
             Completion::Gone => Err(AppError::NotFound.into()),
         }
     }

@@ -59,6 +59,13 @@ impl ImageKey {
         Self(format!("public/{id}.{}", content_type.extension()))
     }
 
+    /// An upload in progress: `staging/{owner}/{id}`, the only key a presigned URL ever names. No
+    /// behavior serves it (the default one denies) and a lifecycle rule expires it; the upload check
+    /// copies its bytes to the image's own key.
+    pub fn staging(owner: UserId, id: &ImageId) -> Self {
+        Self(format!("staging/{owner}/{id}"))
+    }
+
     /// The object key.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -107,6 +114,10 @@ mod tests {
         assert_eq!(
             ImageKey::public(&id, ContentType::Jpeg).as_str(),
             "public/abcdefghijklmnopqrstuvwxyz.jpg"
+        );
+        assert_eq!(
+            ImageKey::staging(UserId(42), &id).as_str(),
+            "staging/42/abcdefghijklmnopqrstuvwxyz"
         );
     }
 }

@@ -1,12 +1,18 @@
 //! What happens to an image after the request that starts it: checking an upload, moving the object
 //! between its private and public keys, deleting it, and sweeping what was left unfinished.
 //!
+//! An upload lands at its staging key, which nothing serves. Completing it checks the staged bytes and
+//! copies them to the private key only if they are still the bytes it checked (by entity tag), with
+//! edgepass's own headers; every copy replaces the headers, so nothing the uploader sent is served.
+//! No presigned URL ever names a private or public key.
+//!
 //! Each step is idempotent and the row records where the object is ([`Location`]), so a step cut short
 //! (store unreachable, process gone) leaves a state that repeating the request, or the next sweep,
 //! finishes. A move copies before it deletes, so at every point at least one complete copy exists.
 //! Moves and deletions run under the row's lease, so two of them never interleave on one image.
 
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use tokio::io::AsyncReadExt;
 
 use super::{ContentType, ImageId, ImageKey};
 use crate::cdn::{Cdn, CdnError};
@@ -14,7 +20,7 @@ use crate::db;
 use crate::db::audit::{self, Action};
 use crate::db::entity::image::{self, Location, Status, Visibility};
 use crate::domain::UserId;
-use crate::storage::{Storage, StorageError};
+use crate::storage::{Copied, ObjectHeaders, Storage, StorageError};
 
 /// How long a move or deletion holds an image before another request or the sweeper may take over
 /// (the holder is then presumed gone). Well above the store's 30-second operation timeout times the
@@ -27,6 +33,13 @@ pub const UPLOAD_GRACE_SECS: u64 = 60;
 
 /// Rows handled per kind and sweep; the next sweep takes the rest.
 const SWEEP_BATCH: u64 = 100;
+
+/// `Cache-Control` stored with a private image: a browser may keep it as long as a cookie set usually
+/// lives (the local edge's default for `users/`).
+pub const PRIVATE_CACHE_CONTROL: &str = "private, max-age=3600";
+/// `Cache-Control` stored with a public image: short, so that making it private again soon stops shared
+/// caches and browsers from showing it (the local edge's default for `public/`).
+pub const PUBLIC_CACHE_CONTROL: &str = "public, max-age=60";
 
 /// What the lifecycle steps talk to.
 #[derive(Clone, Copy, Debug)]
@@ -51,8 +64,8 @@ pub enum LifecycleError {
     /// The database failed.
     #[error("database: {0}")]
     Db(#[from] DbErr),
-    /// The stored bytes are not of the declared type (checked again before an image goes public,
-    /// since its upload URL may have been used again after the first check).
+    /// The stored bytes are not of the declared type (checked again before an image goes public:
+    /// the upload URLs of images completed before uploads were staged named their private key).
     #[error("{0}")]
     Mismatch(String),
     /// A row edgepass could not have written, or an object missing from both of its keys.
@@ -65,11 +78,13 @@ pub enum LifecycleError {
     },
 }
 
-/// An image's type and both of its keys, derived from its row.
+/// An image's type and all of its keys, derived from its row.
 #[derive(Clone, Debug)]
 pub struct ImageKeys {
     /// The declared type.
     pub content_type: ContentType,
+    /// `staging/{owner}/{id}`, where the upload URL puts the bytes.
+    pub staging: ImageKey,
     /// `users/{owner}/{id}.{ext}`.
     pub private: ImageKey,
     /// `public/{id}.{ext}`.
@@ -86,9 +101,11 @@ impl ImageKeys {
         let id = ImageId::parse(&image.id).ok_or_else(|| inconsistent("malformed id"))?;
         let content_type =
             ContentType::parse(&image.content_type).map_err(|_| inconsistent("unknown content type"))?;
+        let owner = UserId(image.owner_id);
         Ok(Self {
             content_type,
-            private: ImageKey::private(UserId(image.owner_id), &id, content_type),
+            staging: ImageKey::staging(owner, &id),
+            private: ImageKey::private(owner, &id, content_type),
             public: ImageKey::public(&id, content_type),
         })
     }
@@ -98,6 +115,18 @@ impl ImageKeys {
         match visibility {
             Visibility::Private => &self.private,
             Visibility::Public => &self.public,
+        }
+    }
+
+    /// The headers stored with the image at the key of `visibility`: its verified type, and the
+    /// caching that visibility allows.
+    pub fn headers(&self, visibility: Visibility) -> ObjectHeaders<'static> {
+        ObjectHeaders {
+            content_type: self.content_type.mime(),
+            cache_control: match visibility {
+                Visibility::Private => PRIVATE_CACHE_CONTROL,
+                Visibility::Public => PUBLIC_CACHE_CONTROL,
+            },
         }
     }
 }
@@ -126,61 +155,181 @@ pub enum Completion {
     },
     /// The stored file is not what was declared; it was deleted and the image rejected.
     Rejected(String),
+    /// The staged file was replaced while it was checked: nothing was copied and the upload stays
+    /// pending, so completing it again checks what is there now.
+    Changed,
     /// The image went away meanwhile (deleted, or swept after its URL expired).
     Gone,
 }
 
-/// Checks a pending upload (size and type as stored, then the first bytes) and makes it ready, or
-/// deletes what was stored and rejects it. A ready image stays as it is.
+/// What checking a pending upload found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// The staged bytes are what was declared: the version with this entity tag may be copied.
+    Passed {
+        /// The entity tag of the version checked.
+        etag: String,
+    },
+    /// Completing ends here.
+    Settled(Completion),
+}
+
+/// Checks a pending upload and makes it ready (see [`check_upload`] and [`copy_checked`]). A ready
+/// image stays as it is. The caller holds the lease.
+///
+/// Each step can be repeated: a completion cut short after the copy finds the staging key gone (or
+/// still there, and checks and copies it again) and the checked bytes at the private key, which only
+/// a completion writes.
 pub async fn complete_upload(
     s: Services<'_>,
     image: image::Model,
     now: u64,
 ) -> Result<Completion, LifecycleError> {
+    match check_upload(s, &image, now).await? {
+        Check::Settled(completion) => Ok(completion),
+        Check::Passed { etag } => copy_checked(s, &image, &etag).await,
+    }
+}
+
+/// The first step of completing: checks the staged object (size and type as stored, then its first
+/// bytes, all of one version), or rejects the upload and deletes what it left. The caller holds the
+/// lease.
+pub async fn check_upload(s: Services<'_>, image: &image::Model, now: u64) -> Result<Check, LifecycleError> {
     match image.status {
-        Status::Ready => return Ok(Completion::Ready(image)),
-        Status::Rejected | Status::Deleting => return Ok(Completion::Gone),
+        Status::Ready => return Ok(Check::Settled(Completion::Ready(image.clone()))),
+        Status::Rejected | Status::Deleting => return Ok(Check::Settled(Completion::Gone)),
         Status::Pending => {}
     }
-    let keys = ImageKeys::of(&image)?;
-    let Some(stored) = s.storage.head(&keys.private).await? else {
+    let keys = ImageKeys::of(image)?;
+    if image.object_key != keys.staging.as_str() {
+        // Its URL names the private key itself, so nothing there was necessarily checked.
+        let reason = "the upload was started before uploads were staged; start a new upload";
+        return reject_upload(s, image, &keys, reason.to_owned()).await;
+    }
+    let Some(staged) = s.storage.describe(keys.staging.as_str()).await? else {
+        if s.storage.head(&keys.private).await?.is_some() {
+            // An earlier completion copied the checked bytes and was cut short after deleting the
+            // staging key.
+            return Ok(Check::Settled(mark_ready(s, image, &keys).await?));
+        }
         let expired = now >= image.upload_expires_at as u64;
         if expired {
             // Anything the store still accepts with the old URL is swept with the row.
             db::images::reject(s.db, &image.id).await?;
         }
-        return Ok(Completion::NotUploaded { expired });
+        return Ok(Check::Settled(Completion::NotUploaded { expired }));
+    };
+    let Some(etag) = staged.etag else {
+        return Err(LifecycleError::Inconsistent {
+            id: image.id.clone(),
+            what: "the store gave the staged object no entity tag".to_owned(),
+        });
     };
     let declared = keys.content_type;
-    let mismatch = if stored.size != image.byte_size as u64 {
+    let mismatch = if staged.size != image.byte_size as u64 {
         Some(format!(
             "the stored file has {} bytes, not the declared {}",
-            stored.size, image.byte_size
+            staged.size, image.byte_size
         ))
-    } else if stored.content_type.as_deref() != Some(declared.mime()) {
+    } else if staged.content_type.as_deref() != Some(declared.mime()) {
         Some(format!(
             "the file was stored as {}, not the declared {declared}",
-            stored.content_type.as_deref().unwrap_or("no type")
+            staged.content_type.as_deref().unwrap_or("no type")
         ))
     } else {
-        let head = s
-            .storage
-            .read_prefix(&keys.private, ContentType::SNIFF_LEN)
-            .await?;
+        let Some(head) = first_bytes(s.storage, &keys.staging, &etag).await? else {
+            return Ok(Check::Settled(Completion::Changed));
+        };
         content_mismatch(declared, &head)
     };
-    if let Some(reason) = mismatch {
-        // Rejected first: if deleting the object fails, the sweeper still removes it with the row.
-        if db::images::reject(s.db, &image.id).await? {
-            s.storage.delete(&keys.private).await?;
-        }
-        return Ok(Completion::Rejected(reason));
+    match mismatch {
+        Some(reason) => reject_upload(s, image, &keys, reason).await,
+        None => Ok(Check::Passed { etag }),
     }
-    db::images::mark_ready(s.db, &image.id).await?;
+}
+
+/// The second step of completing: copies the staged version `etag` (the one [`check_upload`] passed)
+/// to the private key with edgepass's headers, deletes the staging key, and makes the image ready.
+/// When the staged object is no longer that version nothing is copied and the upload stays pending.
+/// The caller holds the lease.
+pub async fn copy_checked(
+    s: Services<'_>,
+    image: &image::Model,
+    etag: &str,
+) -> Result<Completion, LifecycleError> {
+    let keys = ImageKeys::of(image)?;
+    let copied = s
+        .storage
+        .copy_if_unchanged(
+            &keys.staging,
+            &keys.private,
+            keys.headers(Visibility::Private),
+            etag,
+        )
+        .await?;
+    if copied == Copied::SourceChanged {
+        return Ok(Completion::Changed);
+    }
+    s.storage.delete(&keys.staging).await?;
+    mark_ready(s, image, &keys).await
+}
+
+/// The first [`ContentType::SNIFF_LEN`] bytes of the object at `key`, if it is still the version
+/// `etag` names.
+async fn first_bytes(
+    storage: &Storage,
+    key: &ImageKey,
+    etag: &str,
+) -> Result<Option<Vec<u8>>, LifecycleError> {
+    let len = ContentType::SNIFF_LEN as u64;
+    let Some(body) = storage.read(key.as_str(), Some((0, len - 1)), Some(etag)).await? else {
+        return Ok(None);
+    };
+    let mut head = Vec::new();
+    body.reader
+        .take(len)
+        .read_to_end(&mut head)
+        .await
+        .map_err(|e| StorageError::Failed(format!("GetObject body: {e}")))?;
+    Ok(Some(head))
+}
+
+/// Records the checked upload, now at the private key, as ready.
+async fn mark_ready(
+    s: Services<'_>,
+    image: &image::Model,
+    keys: &ImageKeys,
+) -> Result<Completion, LifecycleError> {
+    db::images::mark_ready(s.db, &image.id, &keys.private).await?;
     match db::images::find(s.db, &image.id).await? {
         Some(row) if row.status == Status::Ready => Ok(Completion::Ready(row)),
-        _ => Ok(Completion::Gone),
+        _ => {
+            // Removed meanwhile (its lease had run out): the copy must not outlive the row.
+            s.storage.delete(&keys.private).await?;
+            Ok(Completion::Gone)
+        }
     }
+}
+
+/// Rejects a pending upload and deletes whatever it left in the bucket.
+async fn reject_upload(
+    s: Services<'_>,
+    image: &image::Model,
+    keys: &ImageKeys,
+    reason: String,
+) -> Result<Check, LifecycleError> {
+    // Rejected first: if deleting the objects fails, the sweeper still removes them with the row.
+    if db::images::reject(s.db, &image.id).await? {
+        delete_upload_objects(s.storage, keys).await?;
+    }
+    Ok(Check::Settled(Completion::Rejected(reason)))
+}
+
+/// Deletes what an unfinished upload may have left: the staged bytes, and a copy at the private key
+/// from a completion cut short (or the upload itself, for rows from before uploads were staged).
+async fn delete_upload_objects(storage: &Storage, keys: &ImageKeys) -> Result<(), StorageError> {
+    storage.delete(&keys.staging).await?;
+    storage.delete(&keys.private).await
 }
 
 async fn reload(db: &DatabaseConnection, id: &str) -> Result<image::Model, LifecycleError> {
@@ -235,7 +384,9 @@ pub async fn copy_to_destination(s: Services<'_>, image: &image::Model) -> Resul
             return Err(LifecycleError::Mismatch(reason));
         }
     }
-    s.storage.copy(from, to).await?;
+    // The headers are edgepass's own again: images completed before uploads were staged may carry
+    // what their uploader sent.
+    s.storage.copy(from, to, keys.headers(target)).await?;
     Ok(())
 }
 
@@ -297,15 +448,15 @@ pub async fn change_visibility(
     finish_move(s, image, now).await
 }
 
-/// Deletes the image. A pending upload is rejected and its object deleted (the row goes with the
-/// sweep, after its URL has expired); a ready image is marked `deleting` and finished by
-/// [`finish_delete`]. The caller holds the lease.
+/// Deletes the image. A pending upload is rejected and its staged object deleted (the row goes with
+/// the sweep, after its URL has expired, with anything PUT meanwhile); a ready image is marked
+/// `deleting` and finished by [`finish_delete`]. The caller holds the lease.
 pub async fn delete_image(s: Services<'_>, image: image::Model, now: u64) -> Result<(), LifecycleError> {
     match image.status {
         Status::Pending | Status::Rejected => {
             let keys = ImageKeys::of(&image)?;
             db::images::reject(s.db, &image.id).await?;
-            s.storage.delete(&keys.private).await?;
+            delete_upload_objects(s.storage, &keys).await?;
             Ok(())
         }
         Status::Ready => {
@@ -317,10 +468,12 @@ pub async fn delete_image(s: Services<'_>, image: image::Model, now: u64) -> Res
     }
 }
 
-/// Deletes both keys, invalidates the public path if a public copy may have been served, and removes
-/// the row with an audit event. The caller holds the lease.
+/// Deletes both keys (and the staging key, which a PUT with the upload URL after completion may have
+/// filled again), invalidates the public path if a public copy may have been served, and removes the
+/// row with an audit event. The caller holds the lease.
 pub async fn finish_delete(s: Services<'_>, image: image::Model, now: u64) -> Result<(), LifecycleError> {
     let keys = ImageKeys::of(&image)?;
+    s.storage.delete(&keys.staging).await?;
     s.storage.delete(&keys.private).await?;
     s.storage.delete(&keys.public).await?;
     let invalidated = if image.location == Location::Private {
@@ -359,13 +512,13 @@ pub struct Swept {
     pub failures: u64,
 }
 
-/// Removes uploads whose URL expired more than [`UPLOAD_GRACE_SECS`] before `now` (row and object),
-/// and finishes moves and deletions that nobody holds.
+/// Removes uploads whose URL expired more than [`UPLOAD_GRACE_SECS`] before `now` (row and objects,
+/// staged or not), and finishes moves and deletions that nobody holds.
 pub async fn sweep(s: Services<'_>, now: u64) -> Result<Swept, DbErr> {
     let mut swept = Swept::default();
     let cutoff = now.saturating_sub(UPLOAD_GRACE_SECS);
     for image in db::images::abandoned_uploads(s.db, cutoff, SWEEP_BATCH).await? {
-        match sweep_upload(s, &image, cutoff).await {
+        match sweep_upload(s, &image, cutoff, now).await {
             Ok(true) => swept.uploads += 1,
             Ok(false) => {}
             Err(error) => {
@@ -402,13 +555,18 @@ pub async fn sweep(s: Services<'_>, now: u64) -> Result<Swept, DbErr> {
     Ok(swept)
 }
 
-/// Claims one abandoned upload, deletes its object, then its row; false when it was completed or
-/// removed meanwhile.
-async fn sweep_upload(s: Services<'_>, image: &image::Model, cutoff: u64) -> Result<bool, LifecycleError> {
-    if !db::images::claim_abandoned(s.db, &image.id, cutoff).await? {
+/// Claims one abandoned upload, deletes its objects, then its row; false when it was completed or
+/// removed meanwhile, or is being completed.
+async fn sweep_upload(
+    s: Services<'_>,
+    image: &image::Model,
+    cutoff: u64,
+    now: u64,
+) -> Result<bool, LifecycleError> {
+    if !db::images::claim_abandoned(s.db, &image.id, cutoff, now).await? {
         return Ok(false);
     }
-    s.storage.delete(&ImageKeys::of(image)?.private).await?;
+    delete_upload_objects(s.storage, &ImageKeys::of(image)?).await?;
     Ok(db::images::delete_rejected(s.db, &image.id).await?)
 }
 

@@ -38,6 +38,11 @@ fn private_png(owner: i64, id: &str) -> ImageKey {
     ImageKey::private(UserId(owner), &image_id(id), ContentType::Png)
 }
 
+/// Where the upload URL of `owner`'s image puts its bytes.
+fn staging(owner: i64, id: &str) -> ImageKey {
+    ImageKey::staging(UserId(owner), &image_id(id))
+}
+
 /// Where a PNG is kept while public.
 fn public_png(id: &str) -> ImageKey {
     ImageKey::public(&image_id(id), ContentType::Png)
@@ -110,8 +115,8 @@ async fn an_upload_put_to_its_presigned_url_completes_into_a_ready_private_image
     );
     let url = ticket["upload_url"].as_str().expect("url");
     assert!(
-        url.contains(&format!("/users/{alice}/{id}.png?")),
-        "the URL names the private key: {url}"
+        url.contains(&format!("/staging/{alice}/{id}?")),
+        "the URL names the staging key: {url}"
     );
     let pending = app.get(&format!("/api/images/{id}")).await;
     assert_eq!(pending.status, StatusCode::OK);
@@ -145,6 +150,15 @@ async fn an_upload_put_to_its_presigned_url_completes_into_a_ready_private_image
             size: PNG.len() as u64,
             content_type: Some("image/png".to_owned())
         })
+    );
+    assert_eq!(
+        stored(&app, &staging(alice, &id)).await,
+        None,
+        "copied, then deleted"
+    );
+    assert_eq!(
+        app.image_row(&id).await.map(|r| r.object_key),
+        Some(format!("users/{alice}/{id}.png"))
     );
 }
 
@@ -262,6 +276,7 @@ async fn a_png_declared_as_jpeg_is_rejected_at_completion_and_deleted() {
     );
     let key = ImageKey::private(UserId(alice), &image_id(&id), ContentType::Jpeg);
     assert_eq!(stored(&app, &key).await, None);
+    assert_eq!(stored(&app, &staging(alice, &id)).await, None);
     assert_eq!(
         app.get(&format!("/api/images/{id}")).await.status,
         StatusCode::NOT_FOUND
@@ -298,6 +313,7 @@ async fn html_or_svg_declared_as_png_is_rejected_at_completion_and_deleted() {
             reply.text()
         );
         assert_eq!(stored(&app, &private_png(alice, &id)).await, None, "{what}");
+        assert_eq!(stored(&app, &staging(alice, &id)).await, None, "{what}");
         assert_eq!(
             app.image_row(&id).await.map(|r| r.status),
             Some(Status::Rejected),
@@ -799,20 +815,27 @@ async fn changing_direction_midway_keeps_exactly_one_copy() {
 }
 
 #[tokio::test]
-async fn bytes_put_again_after_completion_are_checked_before_going_public() {
+async fn bytes_written_to_the_private_key_through_a_url_from_before_staging_are_checked_before_going_public()
+{
     let app = spawn().await;
     let alice = app.signed_up("alice@example.com").await;
-    let ticket = app
-        .start_upload("image/png", PNG.len() as u64, "a.png")
+    let id = id_of(&app.upload("image/png", PNG, "a.png").await);
+    // Before uploads were staged, upload URLs named the private key and stayed valid after completion.
+    let legacy = app
+        .state
+        .storage
+        .presign_put(
+            &private_png(alice, &id),
+            ContentType::Png,
+            PNG.len() as u64,
+            std::time::Duration::from_secs(300),
+            std::time::SystemTime::now(),
+        )
         .await
-        .json();
-    let id = id_of(&ticket);
-    assert_eq!(put_upload(&ticket, "image/png", PNG).await, StatusCode::OK);
-    assert_eq!(app.complete_upload(&id).await.status, StatusCode::OK);
-    // The URL is still valid: same type and length, other bytes.
+        .expect("presign");
     let mut html = HTML[..PNG.len()].to_vec();
     html[0] = b'<';
-    assert_eq!(put_upload(&ticket, "image/png", &html).await, StatusCode::OK);
+    assert_eq!(put_to(&legacy.url, "image/png", &html).await, StatusCode::OK);
 
     let refused = app.set_visibility(&id, "public").await;
 
@@ -940,6 +963,7 @@ async fn deleting_an_unfinished_upload_hides_it_and_deletes_what_was_uploaded() 
 
     assert_eq!(app.delete_image(&id).await.status, StatusCode::NO_CONTENT);
 
+    assert_eq!(stored(&app, &staging(alice, &id)).await, None);
     assert_eq!(stored(&app, &private_png(alice, &id)).await, None);
     app.get(&format!("/api/images/{id}"))
         .await
@@ -985,7 +1009,7 @@ async fn the_sweeper_removes_uploads_left_unfinished_after_their_url_expired_wit
     );
     assert_eq!(app.image_row(&never_put).await, None);
     assert_eq!(app.image_row(&put_only).await, None);
-    assert_eq!(stored(&app, &private_png(alice, &put_only)).await, None);
+    assert_eq!(stored(&app, &staging(alice, &put_only)).await, None);
     assert_eq!(app.image_row(&ready).await.map(|r| r.status), Some(Status::Ready));
     assert!(stored(&app, &private_png(alice, &ready)).await.is_some());
     assert_eq!(
@@ -1084,9 +1108,9 @@ async fn a_visibility_change_against_an_unreachable_store_returns_503_and_can_be
         ("EDGEPASS_AWS_SECRET_ACCESS_KEY", "secret"),
     ])
     .await;
-    app.signed_up("alice@example.com").await;
+    let alice = app.signed_up("alice@example.com").await;
     let id = id_of(&app.start_upload("image/png", 10, "a.png").await.json());
-    edgepass::db::images::mark_ready(app.db(), &id)
+    edgepass::db::images::mark_ready(app.db(), &id, &private_png(alice, &id))
         .await
         .expect("ready");
 

@@ -4,7 +4,7 @@ use std::time::{Duration, SystemTime};
 
 use edgepass::domain::UserId;
 use edgepass::images::{ContentType, ImageId, ImageKey};
-use edgepass::storage::{ObjectInfo, Storage, StorageError, StorageTarget};
+use edgepass::storage::{Copied, ObjectHeaders, ObjectInfo, Storage, StorageError, StorageTarget};
 
 use crate::moto::{Moto, free_port};
 
@@ -82,8 +82,18 @@ async fn the_storage_wrapper_uploads_reads_copies_and_deletes_objects_in_moto() 
     );
 
     let public = ImageKey::public(&ImageId::generate().expect("id"), ContentType::Jpeg);
-    storage.copy(&key, &public).await.expect("copy");
-    storage.copy(&key, &public).await.expect("copy again");
+    let headers = ObjectHeaders {
+        content_type: "image/jpeg",
+        cache_control: "public, max-age=60",
+    };
+    storage.copy(&key, &public, headers).await.expect("copy");
+    storage.copy(&key, &public, headers).await.expect("copy again");
+    let copy = storage
+        .describe(public.as_str())
+        .await
+        .expect("head")
+        .expect("copied");
+    assert_eq!(copy.cache_control.as_deref(), Some("public, max-age=60"));
     assert_eq!(storage.head(&public).await.expect("head"), Some(stored.clone()));
 
     storage.delete(&key).await.expect("delete");
@@ -111,4 +121,84 @@ async fn a_store_nobody_listens_on_is_unavailable() {
     assert!(matches!(head, Err(StorageError::Unavailable(_))), "{head:?}");
     let ping = storage.ping().await;
     assert!(matches!(ping, Err(StorageError::Unavailable(_))), "{ping:?}");
+}
+
+#[tokio::test]
+async fn a_copy_from_a_changed_source_is_undone_in_moto_and_the_uploaders_headers_are_replaced() {
+    // moto 5 ignores `x-amz-copy-source-if-match` (it checks only `…-if-none-match`): the wrapper
+    // catches the copy by its entity tag and removes it. S3 and the embedded store refuse it outright.
+    let moto = Moto::start().await;
+    let storage = storage_at(moto.endpoint()).await;
+    storage.ensure_bucket().await.expect("bucket");
+    let staged = ImageKey::staging(UserId(7), &ImageId::generate().expect("id"));
+    let target = new_key(ContentType::Jpeg);
+    let put = |body: Vec<u8>| {
+        let storage = storage.clone();
+        let staged = staged.clone();
+        async move {
+            let upload = storage
+                .presign_put(
+                    &staged,
+                    ContentType::Jpeg,
+                    body.len() as u64,
+                    Duration::from_secs(300),
+                    SystemTime::now(),
+                )
+                .await
+                .expect("presign");
+            let mut request = reqwest::Client::new()
+                .put(&upload.url)
+                .header("cache-control", "public, max-age=31536000, immutable")
+                .header("content-disposition", "attachment")
+                .body(body);
+            for (name, value) in &upload.headers {
+                request = request.header(name, value);
+            }
+            let status = request.send().await.expect("PUT").status();
+            assert_eq!(status, 200);
+        }
+    };
+    put(JPEG.to_vec()).await;
+    let checked = storage
+        .describe(staged.as_str())
+        .await
+        .expect("head")
+        .and_then(|meta| meta.etag)
+        .expect("an entity tag");
+    let mut other = JPEG.to_vec();
+    other[10] ^= 1;
+    put(other).await;
+    let headers = ObjectHeaders {
+        content_type: "image/jpeg",
+        cache_control: "private, max-age=3600",
+    };
+
+    let stale = storage
+        .copy_if_unchanged(&staged, &target, headers, &checked)
+        .await
+        .expect("copy");
+
+    assert_eq!(stale, Copied::SourceChanged);
+    assert_eq!(storage.head(&target).await.expect("head"), None);
+    let current = storage
+        .describe(staged.as_str())
+        .await
+        .expect("head")
+        .and_then(|meta| meta.etag)
+        .expect("an entity tag");
+    assert_eq!(
+        storage
+            .copy_if_unchanged(&staged, &target, headers, &current)
+            .await
+            .expect("copy"),
+        Copied::Done
+    );
+    let copy = storage
+        .describe(target.as_str())
+        .await
+        .expect("head")
+        .expect("copied");
+    assert_eq!(copy.content_type.as_deref(), Some("image/jpeg"));
+    assert_eq!(copy.cache_control.as_deref(), Some("private, max-age=3600"));
+    assert_eq!(copy.content_disposition, None);
 }

@@ -6,13 +6,19 @@ use std::time::{Duration, SystemTime};
 use edgepass::domain::UserId;
 use edgepass::images::{ContentType, ImageId, ImageKey};
 use edgepass::local_store::LocalStore;
-use edgepass::storage::{ObjectInfo, Storage, StorageTarget};
+use edgepass::storage::{Copied, ObjectHeaders, ObjectInfo, Storage, StorageTarget};
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00";
 
+/// The headers edgepass gives a private PNG.
+const OWN_HEADERS: ObjectHeaders<'static> = ObjectHeaders {
+    content_type: "image/png",
+    cache_control: "private, max-age=3600",
+};
+
 struct Fixture {
     _dir: tempfile::TempDir,
-    _store: LocalStore,
+    store: LocalStore,
     storage: Storage,
 }
 
@@ -33,7 +39,7 @@ async fn fixture() -> Fixture {
     storage.ensure_bucket().await.expect("bucket again");
     Fixture {
         _dir: dir,
-        _store: store,
+        store,
         storage,
     }
 }
@@ -86,8 +92,11 @@ async fn a_presigned_put_with_the_pinned_type_and_length_is_stored() {
     );
     assert_eq!(f.storage.read_prefix(&key, 8).await.expect("read"), &PNG[..8]);
     let public = ImageKey::public(&ImageId::generate().expect("id"), ContentType::Png);
-    f.storage.copy(&key, &public).await.expect("copy");
-    f.storage.copy(&key, &public).await.expect("copy again");
+    f.storage.copy(&key, &public, OWN_HEADERS).await.expect("copy");
+    f.storage
+        .copy(&key, &public, OWN_HEADERS)
+        .await
+        .expect("copy again");
     f.storage.delete(&key).await.expect("delete");
     f.storage.delete(&key).await.expect("delete again");
     assert_eq!(f.storage.head(&key).await.expect("head"), None);
@@ -147,4 +156,172 @@ fn flip_last_char(url: &str) -> String {
     let last = url.pop().expect("non-empty");
     url.push(if last == '0' { '1' } else { '0' });
     url
+}
+
+/// Presigns a PUT of `PNG` to `key` and sends it with the pinned headers plus `extra`; returns the status.
+async fn put_with(f: &Fixture, key: &ImageKey, body: &[u8], extra: &[(&str, &str)]) -> reqwest::StatusCode {
+    let upload = f
+        .storage
+        .presign_put(
+            key,
+            ContentType::Png,
+            body.len() as u64,
+            Duration::from_secs(300),
+            SystemTime::now(),
+        )
+        .await
+        .expect("presign");
+    let mut request = reqwest::Client::new().put(&upload.url).body(body.to_vec());
+    for (name, value) in upload
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain(extra.iter().copied())
+    {
+        request = request.header(name, value);
+    }
+    request.send().await.expect("PUT").status()
+}
+
+#[tokio::test]
+async fn the_store_refuses_a_copy_whose_source_is_no_longer_the_version_checked() {
+    let f = fixture().await;
+    let staged = ImageKey::staging(UserId(7), &ImageId::generate().expect("id"));
+    let target = key();
+    assert_eq!(put_with(&f, &staged, PNG, &[]).await, 200);
+    let checked = f
+        .storage
+        .describe(staged.as_str())
+        .await
+        .expect("head")
+        .and_then(|meta| meta.etag)
+        .expect("an entity tag");
+    let mut other = PNG.to_vec();
+    other[PNG.len() - 1] ^= 1;
+    assert_eq!(
+        put_with(&f, &staged, &other, &[]).await,
+        200,
+        "same length, other bytes"
+    );
+
+    let copied = f
+        .storage
+        .copy_if_unchanged(&staged, &target, OWN_HEADERS, &checked)
+        .await
+        .expect("copy");
+
+    assert_eq!(copied, Copied::SourceChanged);
+    assert_eq!(
+        f.storage.head(&target).await.expect("head"),
+        None,
+        "nothing was written"
+    );
+    let current = f
+        .storage
+        .describe(staged.as_str())
+        .await
+        .expect("head")
+        .and_then(|meta| meta.etag)
+        .expect("an entity tag");
+    assert_ne!(current, checked);
+    assert_eq!(
+        f.storage
+            .copy_if_unchanged(&staged, &target, OWN_HEADERS, &current)
+            .await
+            .expect("copy"),
+        Copied::Done
+    );
+    assert_eq!(f.storage.read_prefix(&target, 64).await.expect("read"), other);
+    f.storage.delete(&staged).await.expect("delete");
+    assert_eq!(
+        f.storage
+            .copy_if_unchanged(&staged, &key(), OWN_HEADERS, &current)
+            .await
+            .expect("copy"),
+        Copied::SourceChanged,
+        "a source that is gone is not the version checked either"
+    );
+}
+
+#[tokio::test]
+async fn a_copy_carries_edgepass_headers_and_none_of_the_uploaders() {
+    let f = fixture().await;
+    let staged = ImageKey::staging(UserId(7), &ImageId::generate().expect("id"));
+    let target = key();
+    let sent = [
+        ("cache-control", "public, max-age=31536000, immutable"),
+        ("content-disposition", "attachment; filename=\"a.html\""),
+    ];
+    assert_eq!(put_with(&f, &staged, PNG, &sent).await, 200);
+    let as_uploaded = f
+        .storage
+        .describe(staged.as_str())
+        .await
+        .expect("head")
+        .expect("staged");
+    assert_eq!(
+        (
+            as_uploaded.cache_control.as_deref(),
+            as_uploaded.content_disposition.as_deref()
+        ),
+        (Some(sent[0].1), Some(sent[1].1)),
+        "the store keeps what the uploader sent"
+    );
+
+    f.storage.copy(&staged, &target, OWN_HEADERS).await.expect("copy");
+
+    let copy = f
+        .storage
+        .describe(target.as_str())
+        .await
+        .expect("head")
+        .expect("copied");
+    assert_eq!(copy.content_type.as_deref(), Some("image/png"));
+    assert_eq!(copy.cache_control.as_deref(), Some("private, max-age=3600"));
+    assert_eq!(copy.content_disposition, None);
+}
+
+#[tokio::test]
+async fn the_embedded_store_itself_answers_412_to_a_copy_whose_source_if_match_fails() {
+    // The wrapper also compares the copied entity tag; this checks the store's own refusal, below it.
+    let f = fixture().await;
+    let staged = ImageKey::staging(UserId(7), &ImageId::generate().expect("id"));
+    let target = key();
+    assert_eq!(put_with(&f, &staged, PNG, &[]).await, 200);
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(f.store.endpoint())
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            f.store.access_key(),
+            f.store.secret_key(),
+            None,
+            None,
+            "test",
+        ))
+        .http_client(edgepass::storage::http_client())
+        .build();
+    let client = aws_sdk_s3::Client::from_conf(config);
+
+    let refused = client
+        .copy_object()
+        .bucket("edgepass")
+        .copy_source(format!("edgepass/{staged}"))
+        .copy_source_if_match("\"0123456789abcdef0123456789abcdef\"")
+        .key(target.as_str())
+        .send()
+        .await;
+
+    let error = refused.expect_err("a stale entity tag is refused");
+    assert_eq!(
+        aws_sdk_s3::error::ProvideErrorMetadata::code(&error),
+        Some("PreconditionFailed"),
+        "{error:?}"
+    );
+    assert_eq!(
+        f.storage.head(&target).await.expect("head"),
+        None,
+        "nothing was written"
+    );
 }

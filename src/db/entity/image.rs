@@ -116,7 +116,9 @@ pub struct Model {
     pub id: String,
     /// The owner.
     pub owner_id: i64,
-    /// The key the object was last known to be complete at (see [`Location::source`]).
+    /// While pending, the staging key its upload URL names (rows from before uploads were staged name
+    /// the private key: they are never completed, and swept); then the key the object was last known
+    /// to be complete at (see [`Location::source`]).
     pub object_key: String,
     /// The visibility the owner asked for last; equals the location once a move is finished.
     pub visibility: Visibility,
