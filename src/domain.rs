@@ -31,7 +31,55 @@ impl InvalidInput {
     }
 }
 
+/// The latest time edgepass accepts as an expiry: 9999-12-31T23:59:59Z, epoch seconds. Later times
+/// have no four-digit year for clients to show, and every accepted time stays a positive `i64` as stored.
+pub const LATEST_EXPIRY: u64 = 253_402_300_799;
+
+/// An expiry given as a time (`at`, epoch seconds) must lie after `now` and not after
+/// [`LATEST_EXPIRY`].
+pub fn expiry_at(field: &'static str, at: u64, now: u64) -> Result<u64, InvalidInput> {
+    if at <= now {
+        return Err(InvalidInput::new(field, "must be in the future"));
+    }
+    if at > LATEST_EXPIRY {
+        return Err(InvalidInput::new(
+            field,
+            format!("must be at most {LATEST_EXPIRY} (9999-12-31T23:59:59Z)"),
+        ));
+    }
+    Ok(at)
+}
+
+/// An expiry given as a lifetime (`secs` from `now`) must be at least 1 second and end by
+/// [`LATEST_EXPIRY`].
+pub fn expiry_in(field: &'static str, secs: u64, now: u64) -> Result<u64, InvalidInput> {
+    if secs == 0 {
+        return Err(InvalidInput::new(field, "must be at least 1 second"));
+    }
+    match now.checked_add(secs) {
+        Some(at) if at <= LATEST_EXPIRY => Ok(at),
+        _ => Err(InvalidInput::new(
+            field,
+            format!("must end by {LATEST_EXPIRY} (9999-12-31T23:59:59Z)"),
+        )),
+    }
+}
+
 /// An email address, trimmed and case-folded, so one mailbox is one account.
+///
+/// The grammar is the HTML standard's "valid email address" (what browsers accept in
+/// `<input type=email>`), with a dotted domain required:
+///
+/// ```text
+/// email  = local "@" label 1*("." label)
+/// local  = 1*64( ALPHA / DIGIT / "." / "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "/" / "="
+///               / "?" / "^" / "_" / "`" / "{" / "|" / "}" / "~" / "-" )
+/// label  = 1*63( ALPHA / DIGIT / "-" ), neither starting nor ending with "-"
+/// ```
+///
+/// at most 254 characters in all. Only ASCII is accepted: an internationalized domain is written in
+/// its `xn--` form, and no invisible or direction-changing character (Unicode general category Cf, such
+/// as U+202E) nor any control character can make two accounts look alike.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Email(String);
 

@@ -154,7 +154,8 @@ pub(crate) struct ShareView {
     pub user: UserView,
     /// When the image was first shared with them (epoch seconds).
     pub created_at: u64,
-    /// When the grant ends (epoch seconds); absent: until revoked.
+    /// When the grant ends (epoch seconds, at most 253402300799: 9999-12-31T23:59:59Z); absent: until
+    /// revoked.
     pub expires_at: Option<u64>,
     /// Whether the grant has ended (it stays listed until revoked).
     pub expired: bool,
@@ -220,7 +221,8 @@ pub(crate) struct UrlBatch {
 /// `POST /api/images/{id}/links`.
 #[derive(Debug, Object)]
 pub(crate) struct NewLink {
-    /// How long the link works, in seconds (at most the configured maximum, 7 days by default).
+    /// How long the link works, in seconds (at most the configured maximum, 7 days by default, and
+    /// ending by 9999-12-31T23:59:59Z).
     pub expires_in: u64,
 }
 

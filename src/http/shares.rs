@@ -23,7 +23,7 @@ use crate::app::AppState;
 use crate::db;
 use crate::db::audit::{self, Action};
 use crate::db::entity::{share, user};
-use crate::domain::{Email, InvalidInput, UserId};
+use crate::domain::{self, Email, InvalidInput, UserId};
 use crate::error::{AppError, AppResult};
 use crate::images::ImageId;
 
@@ -42,12 +42,13 @@ enum ShareRevoked {
 }
 
 /// The body of `PUT /api/images/{id}/shares/{user}`: at most one of the two; neither means "until
-/// revoked".
+/// revoked". The numbers are taken as JSON gives them so that a negative, fractional or huge one is
+/// refused as out of range (422) rather than as a malformed body.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ShareTerms {
-    expires_at: Option<u64>,
-    expires_in: Option<u64>,
+    expires_at: Option<serde_json::Number>,
+    expires_in: Option<serde_json::Number>,
 }
 
 /// The sharing endpoints.
@@ -78,21 +79,29 @@ fn grant_expiry(body: &[u8], now: u64) -> AppResult<Option<u64>> {
         serde_json::from_slice(body)
             .map_err(|error| AppError::BadRequest(format!("the body is not a share's terms: {error}")))?
     };
-    let invalid = |field, reason: &str| -> AppError {
-        InvalidInput {
+    let seconds = |field, number: serde_json::Number| {
+        number.as_u64().ok_or_else(|| InvalidInput {
             field,
-            reason: reason.to_owned(),
-        }
-        .into()
+            reason: "must be a whole number of seconds".to_owned(),
+        })
     };
-    match (terms.expires_at, terms.expires_in) {
-        (Some(_), Some(_)) => Err(invalid("expires_in", "give expires_at or expires_in, not both")),
-        (Some(at), None) if at <= now => Err(invalid("expires_at", "must be in the future")),
-        (Some(at), None) => Ok(Some(at)),
-        (None, Some(0)) => Err(invalid("expires_in", "must be at least 1 second")),
-        (None, Some(secs)) => Ok(Some(now.saturating_add(secs))),
-        (None, None) => Ok(None),
-    }
+    let expiry = match (terms.expires_at, terms.expires_in) {
+        (Some(_), Some(_)) => {
+            return Err(InvalidInput {
+                field: "expires_in",
+                reason: "give expires_at or expires_in, not both".to_owned(),
+            }
+            .into());
+        }
+        (Some(at), None) => Some(domain::expiry_at("expires_at", seconds("expires_at", at)?, now)?),
+        (None, Some(secs)) => Some(domain::expiry_in(
+            "expires_in",
+            seconds("expires_in", secs)?,
+            now,
+        )?),
+        (None, None) => None,
+    };
+    Ok(expiry)
 }
 
 fn share_view(share: &share::Model, grantee: &user::Model, now: u64) -> ShareView {

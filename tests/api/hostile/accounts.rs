@@ -1,1 +1,134 @@
-//! Hostile-client tests: accounts.
+//! Hostile-client tests: accounts. What one account can learn about another, how many accounts one
+//! client can make, which addresses name an account, who can read the data folder, and which times a
+//! grant or link can be given.
+
+use edgepass::db::entity::{share, share_link};
+use reqwest::{Method, StatusCode};
+use sea_orm::EntityTrait;
+use serde_json::json;
+
+use crate::helpers::{PASSWORD, PNG, Reply, TestApp, real_now, send, signed_up_browser};
+
+#[cfg(unix)]
+use std::os::unix::fs::PermissionsExt;
+#[cfg(unix)]
+use std::path::Path;
+
+/// 9999-12-31T23:59:59Z: the latest expiry edgepass accepts.
+const LATEST_EXPIRY: u64 = 253_402_300_799;
+
+/// edgepass with its clock at the real time, since the embedded store checks upload URLs against it.
+async fn spawn_for_uploads(settings: &[(&str, &str)]) -> TestApp {
+    TestApp::spawn_at(real_now(), settings).await
+}
+
+/// Alice (signed in on the app's browser) with one ready image, and Bob's user id.
+async fn alice_with_image_and_bob(app: &TestApp) -> (String, i64) {
+    app.signed_up("alice@example.com").await;
+    let image = app.upload("image/png", PNG, "a.png").await;
+    let image = image["id"].as_str().expect("image id").to_owned();
+    let (bob, _, _) = signed_up_browser(app, "bob@example.com").await;
+    (image, bob)
+}
+
+/// `PUT /api/images/{image}/shares/{user}` from Alice's browser with `body` sent as it is.
+async fn share_raw(app: &TestApp, image: &str, user: &str, body: &str) -> Reply {
+    let path = format!("/api/images/{image}/shares/{user}");
+    send(
+        app.request(Method::PUT, &path)
+            .header("content-type", "application/json")
+            .body(body.to_owned()),
+    )
+    .await
+}
+
+async fn grants(app: &TestApp) -> Vec<share::Model> {
+    share::Entity::find().all(app.db()).await.expect("share rows")
+}
+
+async fn links(app: &TestApp) -> Vec<share_link::Model> {
+    share_link::Entity::find().all(app.db()).await.expect("link rows")
+}
+
+// A9: absurd expiries.
+
+#[tokio::test]
+async fn a_grant_ending_after_the_year_9999_or_beyond_any_integer_is_refused_and_nothing_is_stored() {
+    let app = spawn_for_uploads(&[]).await;
+    let (image, _) = alice_with_image_and_bob(&app).await;
+    let now = app.now();
+
+    for terms in [
+        format!(r#"{{"expires_at": {}}}"#, u64::MAX),
+        r#"{"expires_at": 18446744073709551616}"#.to_owned(),
+        r#"{"expires_at": 1e300}"#.to_owned(),
+        r#"{"expires_at": -1}"#.to_owned(),
+        format!(r#"{{"expires_at": {}.5}}"#, now + 60),
+        format!(r#"{{"expires_at": {}}}"#, LATEST_EXPIRY + 1),
+        format!(r#"{{"expires_in": {}}}"#, u64::MAX),
+        r#"{"expires_in": 18446744073709551616}"#.to_owned(),
+        r#"{"expires_in": -60}"#.to_owned(),
+        format!(r#"{{"expires_in": {}}}"#, LATEST_EXPIRY - now + 1),
+    ] {
+        let reply = share_raw(&app, &image, "bob@example.com", &terms).await;
+        reply.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
+        assert!(
+            reply.json()["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("expires_")),
+            "the message names the field: {terms} → {}",
+            reply.text()
+        );
+    }
+    assert!(grants(&app).await.is_empty(), "nothing stored");
+}
+
+#[tokio::test]
+async fn a_grant_may_end_exactly_at_the_latest_expiry_and_is_stored_as_given() {
+    let app = spawn_for_uploads(&[]).await;
+    let (image, _) = alice_with_image_and_bob(&app).await;
+    let now = app.now();
+
+    let by_time = share_raw(
+        &app,
+        &image,
+        "bob@example.com",
+        &json!({ "expires_at": LATEST_EXPIRY }).to_string(),
+    )
+    .await;
+    assert_eq!(by_time.status, StatusCode::OK, "{}", by_time.text());
+    assert_eq!(by_time.json()["expires_at"], json!(LATEST_EXPIRY));
+    assert_eq!(grants(&app).await[0].expires_at, Some(LATEST_EXPIRY as i64));
+
+    let by_lifetime = share_raw(
+        &app,
+        &image,
+        "bob@example.com",
+        &json!({ "expires_in": LATEST_EXPIRY - now }).to_string(),
+    )
+    .await;
+    assert_eq!(by_lifetime.status, StatusCode::OK, "{}", by_lifetime.text());
+    assert_eq!(grants(&app).await[0].expires_at, Some(LATEST_EXPIRY as i64));
+}
+
+#[tokio::test]
+async fn a_share_link_cannot_end_after_the_year_9999_even_when_the_configured_maximum_allows_it() {
+    let app = spawn_for_uploads(&[("EDGEPASS_SHARE_LINK_MAX_TTL_SECS", &u64::MAX.to_string())]).await;
+    let (image, _) = alice_with_image_and_bob(&app).await;
+    let now = app.now();
+    let path = format!("/api/images/{image}/links");
+
+    for expires_in in [u64::MAX, i64::MAX as u64, LATEST_EXPIRY - now + 1] {
+        let reply = app.post_json(&path, &json!({ "expires_in": expires_in })).await;
+        reply.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
+    }
+    assert!(links(&app).await.is_empty(), "nothing stored");
+
+    let reply = app
+        .post_json(&path, &json!({ "expires_in": LATEST_EXPIRY - now }))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    assert_eq!(reply.json()["expires_at"], json!(LATEST_EXPIRY));
+    let stored: Vec<i64> = links(&app).await.iter().map(|l| l.expires_at).collect();
+    assert_eq!(stored, vec![LATEST_EXPIRY as i64]);
+}
