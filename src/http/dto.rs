@@ -18,7 +18,8 @@ pub(crate) struct Credentials {
 pub(crate) struct UserView {
     /// The user id; the user's images live under `users/{id}/` on the CDN.
     pub id: i64,
-    /// The case-folded email address.
+    /// The case-folded email address. Only ever the caller's own, or one the caller typed to name a
+    /// grantee.
     pub email: String,
 }
 

@@ -57,18 +57,43 @@ pub(crate) struct SharesApi;
 /// The account `text` names: a numeric user id or an email address. Anything else names nobody.
 async fn find_user(state: &AppState, text: &str) -> AppResult<user::Model> {
     let text = text.trim();
-    let found = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        match text.parse::<i64>() {
+    if is_user_id(text) {
+        let found = match text.parse::<i64>() {
             Ok(id) => db::users::find(&state.db, UserId(id)).await?,
             Err(_) => None,
+        };
+        return found.ok_or(AppError::NotFound);
+    }
+    match Email::parse(text) {
+        Ok(email) => find_grantee(state, &email).await,
+        Err(_) => Err(AppError::NotFound),
+    }
+}
+
+/// Whether `text` is written as a user id (all digits).
+fn is_user_id(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The account a new grant names. Grants name users by email only: the grant's answer shows the
+/// grantee's address, and it must never show one the caller did not type, or any user could read
+/// every account's address by sharing with user 1, 2, 3, …
+fn grantee_email(text: &str) -> AppResult<Email> {
+    let text = text.trim();
+    if is_user_id(text) {
+        return Err(InvalidInput {
+            field: "user",
+            reason: "name the user by their email address, not their user id".to_owned(),
         }
-    } else {
-        match Email::parse(text) {
-            Ok(email) => db::users::find_by_email(&state.db, &email).await?,
-            Err(_) => None,
-        }
-    };
-    found.ok_or(AppError::NotFound)
+        .into());
+    }
+    Ok(Email::parse(text)?)
+}
+
+async fn find_grantee(state: &AppState, email: &Email) -> AppResult<user::Model> {
+    db::users::find_by_email(&state.db, email)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// When a grant made at `now` under `terms` ends.
@@ -124,11 +149,14 @@ fn share_subject(image: &str, grantee: UserId) -> String {
 
 #[OpenApi(tag = "ApiTags::Sharing")]
 impl SharesApi {
-    /// Share one of the caller's images with another user, named by email or user id.
+    /// Share one of the caller's images with another user, named by email address (a user id gets
+    /// 422: the answer would show an address the caller never typed).
     ///
     /// The optional JSON body `{"expires_at": epoch}` or `{"expires_in": seconds}` ends the grant;
-    /// without it the grant lasts until revoked. Sharing again replaces the expiry. 404 for another
-    /// user's image or an unknown user; 422 for sharing with oneself.
+    /// without it the grant lasts until revoked; the end must lie after now and not after
+    /// 253402300799 (9999-12-31T23:59:59Z). Sharing again replaces the expiry. 404 for another user's
+    /// image or an unknown user; 422 for sharing with oneself, an invalid address or an out-of-range
+    /// time.
     #[oai(path = "/images/:id/shares/:user", method = "put")]
     async fn share(
         &self,
@@ -140,7 +168,7 @@ impl SharesApi {
     ) -> poem::Result<Json<ShareView>> {
         let owner = auth.0.id;
         let image = shown_image(&state, &auth, &id.0).await?;
-        let grantee = find_user(&state, &user.0).await?;
+        let grantee = find_grantee(&state, &grantee_email(&user.0)?).await?;
         if grantee.id == owner.0 {
             return Err(AppError::from(InvalidInput {
                 field: "user",
@@ -173,8 +201,9 @@ impl SharesApi {
         Ok(Json(share_view(&share, &grantee, now)))
     }
 
-    /// Revoke a user's grant of one of the caller's images: from this request on, they get no new URL
-    /// for it. Revoking a grant that does not exist is a no-op.
+    /// Revoke a user's grant of one of the caller's images (the user named by email address or user
+    /// id): from this request on, they get no new URL for it. Revoking a grant that does not exist is
+    /// a no-op.
     #[oai(path = "/images/:id/shares/:user", method = "delete")]
     async fn unshare(
         &self,

@@ -132,3 +132,53 @@ async fn a_share_link_cannot_end_after_the_year_9999_even_when_the_configured_ma
     let stored: Vec<i64> = links(&app).await.iter().map(|l| l.expires_at).collect();
     assert_eq!(stored, vec![LATEST_EXPIRY as i64]);
 }
+
+// A3: reading other accounts' email addresses through grants.
+
+#[tokio::test]
+async fn sharing_with_a_user_id_is_refused_and_never_answers_with_that_users_email() {
+    let app = spawn_for_uploads(&[]).await;
+    let (image, bob) = alice_with_image_and_bob(&app).await;
+    let (carol, _, _) = signed_up_browser(&app, "carol@example.com").await;
+
+    // The enumeration the review ran: every id in turn, written every way that parses as a number.
+    let mut names: Vec<String> = (1..=carol + 2).map(|id| id.to_string()).collect();
+    names.extend([format!("0{bob}"), format!("%20{bob}%20"), format!("{bob}%0A")]);
+    for name in &names {
+        let reply = share_raw(&app, &image, name, "").await;
+        reply.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
+        for email in ["bob@example.com", "carol@example.com"] {
+            assert!(!reply.text().contains(email), "{name} → {}", reply.text());
+        }
+    }
+    assert!(grants(&app).await.is_empty(), "no grant was made");
+}
+
+#[tokio::test]
+async fn the_grant_list_shows_only_addresses_the_owner_typed_and_revoking_by_id_shows_none() {
+    let app = spawn_for_uploads(&[]).await;
+    let (image, bob) = alice_with_image_and_bob(&app).await;
+    signed_up_browser(&app, "carol@example.com").await;
+
+    let shared = share_raw(&app, &image, "Bob@Example.com", "").await;
+    assert_eq!(shared.status, StatusCode::OK, "{}", shared.text());
+    assert_eq!(
+        shared.json()["user"],
+        json!({ "id": bob, "email": "bob@example.com" })
+    );
+    share_raw(&app, &image, "carol@example.com.", "")
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
+
+    let listed = app.get(&format!("/api/images/{image}/shares")).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text());
+    assert_eq!(listed.json()["shares"][0]["user"]["email"], "bob@example.com");
+    assert!(!listed.text().contains("carol"), "{}", listed.text());
+
+    // The gallery revokes by id: that answer carries no address at all.
+    let path = format!("/api/images/{image}/shares/{bob}");
+    let revoked = send(app.request(Method::DELETE, &path)).await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    assert!(revoked.body.is_empty());
+    assert!(grants(&app).await.is_empty());
+}
