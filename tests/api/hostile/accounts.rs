@@ -182,3 +182,44 @@ async fn the_grant_list_shows_only_addresses_the_owner_typed_and_revoking_by_id_
     assert!(revoked.body.is_empty());
     assert!(grants(&app).await.is_empty());
 }
+
+// A7: lookalike and unsafe addresses.
+
+#[tokio::test]
+async fn a_lookalike_address_with_an_invisible_or_direction_character_makes_no_second_account() {
+    let app = TestApp::spawn().await;
+    app.signed_up("alice@example.com").await;
+
+    for (lookalike, why) in [
+        ("alice@example.com\u{202E}", "text-direction"),
+        ("\u{202E}alice@example.com", "text-direction"),
+        ("alice\u{200B}@example.com", "formatting"),
+        ("alice@example.com\u{2066}", "formatting"),
+        ("alice@exam\u{AD}ple.com", "formatting"),
+        ("ali\u{7}ce@example.com", "control"),
+        ("аlice@example.com", "ASCII"),
+        ("<script>@example.com", "'<'"),
+        ("alice@<b>example.com", "domain"),
+    ] {
+        let reply = app.register(lookalike, PASSWORD).await;
+        reply.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
+        let message = reply.json()["message"].as_str().unwrap_or_default().to_owned();
+        assert!(message.contains(why), "{lookalike:?}: {message}");
+        assert!(reply.set_cookies().is_empty());
+    }
+    assert_eq!(app.rows().await.users, 1);
+}
+
+#[tokio::test]
+async fn a_lookalike_address_names_nobody_when_sharing_or_signing_in() {
+    let app = spawn_for_uploads(&[]).await;
+    let (image, _) = alice_with_image_and_bob(&app).await;
+
+    share_raw(&app, &image, "bob@example.com%E2%80%AE", "")
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
+    app.login("bob@example.com\u{202E}", PASSWORD)
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
+    assert!(grants(&app).await.is_empty());
+}
