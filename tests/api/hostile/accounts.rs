@@ -183,6 +183,155 @@ async fn the_grant_list_shows_only_addresses_the_owner_typed_and_revoking_by_id_
     assert!(grants(&app).await.is_empty());
 }
 
+// A6: registration throttling.
+
+const REGISTRATION_WINDOW: u64 = 3600;
+
+/// Three registrations per client address an hour.
+async fn strict_registrations(more: &[(&str, &str)]) -> TestApp {
+    let mut settings = vec![
+        ("EDGEPASS_REGISTRATIONS_PER_CLIENT", "3"),
+        ("EDGEPASS_REGISTRATION_WINDOW_SECS", "3600"),
+    ];
+    settings.extend_from_slice(more);
+    TestApp::spawn_with(&settings).await
+}
+
+/// `POST /api/auth/register` from a client without cookies, claiming `forwarded_for` if given.
+async fn register_from(app: &TestApp, email: &str, forwarded_for: Option<&str>) -> Reply {
+    let mut request = app
+        .raw_request(Method::POST, "/api/auth/register")
+        .json(&json!({ "email": email, "password": PASSWORD }));
+    if let Some(addr) = forwarded_for {
+        request = request.header("x-forwarded-for", addr);
+    }
+    send(request).await
+}
+
+/// Asserts a 429 for registration and returns its `Retry-After`.
+fn assert_registration_throttled(reply: &Reply) -> u64 {
+    reply.assert_error(StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+    assert!(reply.set_cookies().is_empty(), "no cookies when throttled");
+    assert!(
+        reply.json()["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("registered")),
+        "{}",
+        reply.text()
+    );
+    reply
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("Retry-After in seconds")
+}
+
+#[tokio::test]
+async fn one_address_registering_past_the_limit_gets_429_with_retry_after_and_no_account() {
+    let app = strict_registrations(&[]).await;
+    for n in 1..=3 {
+        let reply = register_from(&app, &format!("user{n}@example.com"), None).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    }
+    app.advance(1000);
+    let before = app.rows().await;
+
+    let refused = register_from(&app, "user4@example.com", None).await;
+
+    assert_eq!(
+        assert_registration_throttled(&refused),
+        REGISTRATION_WINDOW - 1000
+    );
+    assert_eq!(app.rows().await, before, "nothing written, not even the attempt");
+}
+
+#[tokio::test]
+async fn registrations_from_an_address_work_again_once_the_window_has_passed() {
+    let app = strict_registrations(&[]).await;
+    for n in 1..=3 {
+        register_from(&app, &format!("user{n}@example.com"), None).await;
+    }
+    app.advance(REGISTRATION_WINDOW - 1);
+    assert_eq!(
+        assert_registration_throttled(&register_from(&app, "late@example.com", None).await),
+        1
+    );
+
+    app.advance(1);
+    let reply = register_from(&app, "late@example.com", None).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+}
+
+#[tokio::test]
+async fn one_throttled_address_leaves_other_addresses_alone_behind_a_trusted_proxy() {
+    let app = strict_registrations(&[("EDGEPASS_TRUST_FORWARDED_FOR", "true")]).await;
+    let noisy = "10.0.0.1, 203.0.113.7";
+    for n in 1..=3 {
+        let reply = register_from(&app, &format!("user{n}@example.com"), Some(noisy)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    }
+    assert_registration_throttled(&register_from(&app, "user4@example.com", Some(noisy)).await);
+
+    let other = register_from(&app, "user4@example.com", Some("203.0.113.7, 198.51.100.9")).await;
+    assert_eq!(other.status, StatusCode::CREATED, "{}", other.text());
+}
+
+#[tokio::test]
+async fn a_forged_forwarded_for_does_not_evade_the_limit_when_it_is_not_trusted() {
+    let app = strict_registrations(&[]).await;
+    for n in 1..=3 {
+        let forged = format!("198.51.100.{n}");
+        let reply = register_from(&app, &format!("user{n}@example.com"), Some(&forged)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    }
+    assert_registration_throttled(&register_from(&app, "user4@example.com", Some("198.51.100.4")).await);
+}
+
+#[tokio::test]
+async fn refused_registrations_do_not_use_up_the_limit() {
+    let app = strict_registrations(&[]).await;
+    register_from(&app, "alice@example.com", None).await;
+    for _ in 0..5 {
+        register_from(&app, "Alice@example.com", None)
+            .await
+            .assert_error(StatusCode::CONFLICT, "email_taken");
+        register_from(&app, "<script>@example.com", None)
+            .await
+            .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
+    }
+    for email in ["bob@example.com", "carol@example.com"] {
+        let reply = register_from(&app, email, None).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{email}: {}", reply.text());
+    }
+    assert_registration_throttled(&register_from(&app, "dave@example.com", None).await);
+}
+
+#[tokio::test]
+async fn concurrent_registrations_from_one_address_cannot_exceed_the_limit() {
+    let app = strict_registrations(&[]).await;
+
+    let replies = register_at_once(&app, 8).await;
+
+    let created = replies.iter().filter(|r| r.status == StatusCode::CREATED).count();
+    assert!(created <= 3, "{created} accounts made");
+    for reply in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+        assert_registration_throttled(reply);
+    }
+    assert_eq!(app.rows().await.users, created as u64);
+}
+
+/// Sends `n` registrations at once, each for its own address.
+async fn register_at_once(app: &TestApp, n: usize) -> Vec<Reply> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let request = app
+            .raw_request(Method::POST, "/api/auth/register")
+            .json(&json!({ "email": format!("racer{i}@example.com"), "password": PASSWORD }));
+        tasks.spawn(send(request));
+    }
+    tasks.join_all().await
+}
+
 // A7: lookalike and unsafe addresses.
 
 #[tokio::test]
