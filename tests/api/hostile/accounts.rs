@@ -372,3 +372,104 @@ async fn a_lookalike_address_names_nobody_when_sharing_or_signing_in() {
         .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
     assert!(grants(&app).await.is_empty());
 }
+
+// A8: the data folder.
+
+/// The permission bits of `path`.
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).expect("metadata").permissions().mode() & 0o777
+}
+
+/// Sets the process's umask to the common 022, under which files are made 0644 and folders 0755 unless
+/// their maker says otherwise.
+#[cfg(unix)]
+fn common_umask() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: umask only replaces the process's file mode creation mask; 022 is the usual default, so
+    // tests running beside this one create their files as they normally would.
+    unsafe {
+        libc::umask(0o022);
+    }
+}
+
+/// Every path under `dir`, folders and files.
+#[cfg(unix)]
+fn everything_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).expect("read_dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                pending.push(path.clone());
+            }
+            found.push(path);
+        }
+    }
+    found
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_folder_and_the_files_edgepass_keeps_in_it_are_the_owners_alone_whatever_the_umask() {
+    common_umask();
+    let root = tempfile::tempdir().expect("dir");
+    let data = root.path().join("data");
+    let database = format!("sqlite://{}?mode=rwc", data.join("edgepass.db").display());
+    let app = spawn_for_uploads(&[
+        ("EDGEPASS_DATA_DIR", data.to_str().expect("utf-8")),
+        ("EDGEPASS_DATABASE_URL", &database),
+    ])
+    .await;
+    app.signed_up("alice@example.com").await;
+    app.upload("image/png", PNG, "a.png").await;
+
+    assert_eq!(mode(&data), 0o700, "the data folder");
+    assert_eq!(mode(&data.join("objects")), 0o700, "the object store's folder");
+    for file in ["edgepass.db", "cdn-signing-key.pem", "cdn-key-pair-id"] {
+        assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+    }
+    for companion in ["edgepass.db-wal", "edgepass.db-shm"] {
+        let path = data.join(companion);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{companion}");
+        }
+    }
+    // Everything edgepass keeps itself is owner-only; the store's objects and sidecars under objects/
+    // are out of other users' reach since they cannot enter the folders above them.
+    let objects = data.join("objects");
+    let everything = everything_under(&data);
+    assert!(
+        everything.iter().any(|p| p.starts_with(&objects) && p.is_file()),
+        "the store wrote the image: {everything:?}"
+    );
+    for path in everything.iter().filter(|p| !p.starts_with(&objects)) {
+        let wanted = if path.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(mode(path), wanted, "{}", path.display());
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_data_folder_left_open_by_an_older_version_is_narrowed_at_start_up() {
+    common_umask();
+    let root = tempfile::tempdir().expect("dir");
+    let data = root.path().join("data");
+    std::fs::create_dir(&data).expect("data folder");
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let db = data.join("edgepass.db");
+    std::fs::write(&db, b"").expect("database file");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let database = format!("sqlite://{}?mode=rwc", db.display());
+
+    let app = TestApp::spawn_with(&[
+        ("EDGEPASS_DATA_DIR", data.to_str().expect("utf-8")),
+        ("EDGEPASS_DATABASE_URL", &database),
+    ])
+    .await;
+    app.signed_up("alice@example.com").await;
+
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&db), 0o600);
+}
