@@ -21,7 +21,7 @@ use crate::local_store::{LocalStore, LocalStoreError};
 use crate::metrics::Metrics;
 use crate::signing::{KeyError, KeyPairId, KeyRing, KeyRingError, SigningKey, VerifyingKey};
 use crate::storage::{Storage, StorageError, StorageTarget};
-use crate::{db, http};
+use crate::{data_dir, db, http};
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
@@ -177,8 +177,13 @@ fn static_credentials(config: &Config) -> Option<(String, String)> {
 async fn connect_storage(config: &Config) -> Result<(Storage, Option<Arc<LocalStore>>), StartupError> {
     match &config.storage {
         StorageConfig::Embedded => {
-            let store =
-                LocalStore::start(&config.data_dir.join("objects"), config.allowed_origins.clone()).await?;
+            prepare_data_dir(config)?;
+            let objects = config.data_dir.join("objects");
+            data_dir::prepare(&objects).map_err(|source| StartupError::Io {
+                what: format!("EDGEPASS_DATA_DIR {}", objects.display()),
+                source,
+            })?;
+            let store = LocalStore::start(&objects, config.allowed_origins.clone()).await?;
             let storage = Storage::connect(&StorageTarget {
                 bucket: "edgepass".to_owned(),
                 region: "us-east-1".to_owned(),
@@ -213,13 +218,26 @@ async fn connect_storage(config: &Config) -> Result<(Storage, Option<Arc<LocalSt
     }
 }
 
-/// Connects to the database (creating the data folder for SQLite) and applies the migrations.
+/// The data folder, created or narrowed to its owner (see [`data_dir`]).
+fn prepare_data_dir(config: &Config) -> Result<(), StartupError> {
+    data_dir::prepare(&config.data_dir).map_err(|source| StartupError::Io {
+        what: format!("EDGEPASS_DATA_DIR {}", config.data_dir.display()),
+        source,
+    })
+}
+
+/// Connects to the database (creating the data folder and the database file, owner-only, for SQLite)
+/// and applies the migrations.
 pub async fn prepare_database(config: &Config) -> Result<DatabaseConnection, StartupError> {
-    if config.database_url.expose().starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartupError::Io {
-            what: format!("EDGEPASS_DATA_DIR {}", config.data_dir.display()),
-            source,
-        })?;
+    let url = config.database_url.expose();
+    if url.starts_with("sqlite:") {
+        prepare_data_dir(config)?;
+        if let Some(file) = data_dir::sqlite_file(url) {
+            data_dir::prepare_sqlite_file(&file).map_err(|source| StartupError::Io {
+                what: format!("EDGEPASS_DATABASE_URL {}", file.display()),
+                source,
+            })?;
+        }
     }
     let db = db::connect(config.database_url.expose()).await?;
     db::migrate(&db).await?;

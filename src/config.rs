@@ -216,6 +216,11 @@ pub struct Limits {
     pub login_failures_per_client: u64,
     /// The throttling window.
     pub login_window_secs: u64,
+    /// Registration attempts per client address within the registration window before registrations
+    /// are refused.
+    pub registrations_per_client: u64,
+    /// The registration throttling window.
+    pub registration_window_secs: u64,
 }
 
 /// The whole configuration.
@@ -540,6 +545,8 @@ impl Config {
             login_failures_per_account: s.positive("EDGEPASS_LOGIN_FAILURES_PER_ACCOUNT", 5)?,
             login_failures_per_client: s.positive("EDGEPASS_LOGIN_FAILURES_PER_CLIENT", 20)?,
             login_window_secs: s.positive("EDGEPASS_LOGIN_WINDOW_SECS", 900)?,
+            registrations_per_client: s.positive("EDGEPASS_REGISTRATIONS_PER_CLIENT", 10)?,
+            registration_window_secs: s.positive("EDGEPASS_REGISTRATION_WINDOW_SECS", 3600)?,
         };
         let log_format = match s
             .text("EDGEPASS_LOG_FORMAT")

@@ -66,6 +66,12 @@ pub enum AppError {
         /// Seconds until a login may succeed again.
         retry_after_secs: u64,
     },
+    /// Too many registrations from one client address recently.
+    #[error("too many accounts registered from this address; try again in {retry_after_secs} seconds")]
+    RegistrationThrottled {
+        /// Seconds until a registration may succeed again.
+        retry_after_secs: u64,
+    },
     /// A dependency (the database) is not reachable.
     #[error("service unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -97,7 +103,7 @@ impl AppError {
             Self::NotReady => "not_ready",
             Self::Gone(_) => "gone",
             Self::Busy => "busy",
-            Self::Throttled { .. } => "too_many_requests",
+            Self::Throttled { .. } | Self::RegistrationThrottled { .. } => "too_many_requests",
             Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal",
         }
@@ -181,7 +187,7 @@ impl ResponseError for AppError {
             | Self::Busy => StatusCode::CONFLICT,
             Self::UploadRejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Gone(_) => StatusCode::GONE,
-            Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Throttled { .. } | Self::RegistrationThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -199,7 +205,8 @@ impl ResponseError for AppError {
             return error_body(status, self.code(), message);
         }
         let mut response = error_body(status, self.code(), &self.to_string());
-        if let Self::Throttled { retry_after_secs } = self {
+        if let Self::Throttled { retry_after_secs } | Self::RegistrationThrottled { retry_after_secs } = self
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, (*retry_after_secs).into());
@@ -287,6 +294,11 @@ mod tests {
             ),
             (
                 AppError::Throttled { retry_after_secs: 3 },
+                429,
+                "too_many_requests",
+            ),
+            (
+                AppError::RegistrationThrottled { retry_after_secs: 3 },
                 429,
                 "too_many_requests",
             ),

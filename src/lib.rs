@@ -8,6 +8,7 @@ pub mod cdn_cookies;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod data_dir;
 pub mod db;
 pub mod domain;
 pub mod edge;

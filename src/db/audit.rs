@@ -11,7 +11,8 @@ use crate::domain::UserId;
 /// Audited actions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
-    /// An account was created.
+    /// An account was created (subject: the email). While one is being made, a provisional event
+    /// without an actor stands for it, so that registration throttling counts it.
     Register,
     /// A successful login.
     Login,
@@ -87,9 +88,10 @@ pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
     audit_event::Entity::delete_by_id(id).exec(db).await.map(|_| ())
 }
 
-/// Failed logins matching one key (an account or a client address) within a window.
+/// Events matching one key (failed logins of an account, or one client's failed logins or
+/// registrations) within a window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Failures {
+pub struct Recent {
     /// How many.
     pub count: u64,
     /// When the oldest of them happened (epoch seconds), if any.
@@ -114,7 +116,7 @@ pub async fn recent_failures(
     db: &impl ConnectionTrait,
     key: FailureKey<'_>,
     after: u64,
-) -> Result<Failures, DbErr> {
+) -> Result<Recent, DbErr> {
     let (column, value) = match key {
         FailureKey::Account(email) => (audit_event::Column::Subject, email.to_owned()),
         FailureKey::Client(addr) => (audit_event::Column::ClientAddr, addr.to_owned()),
@@ -138,15 +140,36 @@ pub async fn recent_failures(
             failures = failures.filter(audit_event::Column::Id.gt(id));
         }
     }
-    let count = failures.clone().count(db).await?;
-    let oldest_at: Option<i64> = failures
+    count_and_oldest(db, failures).await
+}
+
+/// Counts `action` events from client address `client` later than `after` (epoch seconds, exclusive).
+pub async fn recent_from_client(
+    db: &impl ConnectionTrait,
+    action: Action,
+    client: &str,
+    after: u64,
+) -> Result<Recent, DbErr> {
+    let events = audit_event::Entity::find()
+        .filter(audit_event::Column::Action.eq(action.as_str()))
+        .filter(audit_event::Column::ClientAddr.eq(client))
+        .filter(audit_event::Column::At.gt(after as i64));
+    count_and_oldest(db, events).await
+}
+
+async fn count_and_oldest(
+    db: &impl ConnectionTrait,
+    events: sea_orm::Select<audit_event::Entity>,
+) -> Result<Recent, DbErr> {
+    let count = events.clone().count(db).await?;
+    let oldest_at: Option<i64> = events
         .select_only()
         .column(audit_event::Column::At)
         .order_by_asc(audit_event::Column::At)
         .into_tuple()
         .one(db)
         .await?;
-    Ok(Failures {
+    Ok(Recent {
         count,
         oldest_at: oldest_at.map(|t| t as u64),
     })

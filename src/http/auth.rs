@@ -121,6 +121,14 @@ async fn finish_sign_in(
     })
 }
 
+/// Withdraws a registration that made no account, then answers with `error`.
+async fn withdrawn(state: &AppState, registration: throttle::Registration, error: AppError) -> AppError {
+    match registration.withdraw(&state.db).await {
+        Ok(()) => error,
+        Err(db_error) => db_error.into(),
+    }
+}
+
 /// Starts a session for `user` (inside `txn`) and sets its cookie.
 async fn start_session(
     state: &AppState,
@@ -137,6 +145,9 @@ async fn start_session(
 #[OpenApi(tag = "ApiTags::Auth")]
 impl AuthApi {
     /// Create an account and sign in to it (sets the session and CloudFront cookies).
+    ///
+    /// Each address may try a limited number of registrations in a window (10 an hour by default);
+    /// beyond that the answer is 429 with `Retry-After`.
     #[oai(path = "/auth/register", method = "post")]
     async fn register(
         &self,
@@ -148,15 +159,50 @@ impl AuthApi {
         let Credentials { email, password } = body.0;
         let email = Email::parse(&email).map_err(AppError::from)?;
         let password = Password::parse(password).map_err(AppError::from)?;
-        let hash = state.passwords.hash(&password).await.map_err(AppError::from)?;
+        // A taken address is answered before anything is counted or hashed.
+        if db::users::find_by_email(&state.db, &email)
+            .await
+            .map_err(AppError::from)?
+            .is_some()
+        {
+            return Err(AppError::EmailTaken.into());
+        }
         let client = client_addr(req, state.config.trust_forwarded_for).map(|ip| ip.to_string());
         let now = state.now();
+        let registration = match throttle::begin_registration(
+            &state.db,
+            &state.config.limits,
+            email.as_str(),
+            client.as_deref(),
+            now,
+        )
+        .await
+        .map_err(AppError::from)?
+        {
+            Ok(registration) => registration,
+            Err(Throttled { retry_after_secs }) => {
+                return Err(AppError::RegistrationThrottled { retry_after_secs }.into());
+            }
+        };
+        let hash = match state.passwords.hash(&password).await {
+            Ok(hash) => hash,
+            Err(error) => return Err(withdrawn(&state, registration, error.into()).await.into()),
+        };
         let txn = state.db.begin().await.map_err(AppError::from)?;
         let user = match db::users::create(&txn, &email, hash, now).await {
             Ok(user) => user,
-            Err(CreateUserError::EmailTaken) => return Err(AppError::EmailTaken.into()),
-            Err(CreateUserError::Db(error)) => return Err(AppError::from(error).into()),
+            Err(error) => {
+                txn.rollback().await.map_err(AppError::from)?;
+                let error = match error {
+                    CreateUserError::EmailTaken => AppError::EmailTaken,
+                    CreateUserError::Db(error) => error.into(),
+                };
+                return Err(withdrawn(&state, registration, error).await.into());
+            }
         };
+        // The account's own registration event, recorded in this transaction, takes the provisional
+        // one's place.
+        registration.withdraw(&txn).await.map_err(AppError::from)?;
         let view = finish_sign_in(
             &state,
             req,

@@ -58,7 +58,7 @@ async fn check_session(req: &Request, key: ApiKey) -> poem::Result<AuthUser> {
             .map_err(AppError::from)?;
         session_expires_at = now.saturating_add(state.config.session.ttl_secs);
     }
-    let email = Email::parse(&user.email).map_err(AppError::internal)?;
+    let email = Email::from_stored(user.email);
     Ok(AuthUser {
         id: UserId(user.id),
         email,

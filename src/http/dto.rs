@@ -18,7 +18,8 @@ pub(crate) struct Credentials {
 pub(crate) struct UserView {
     /// The user id; the user's images live under `users/{id}/` on the CDN.
     pub id: i64,
-    /// The case-folded email address.
+    /// The case-folded email address. Only ever the caller's own, or one the caller typed to name a
+    /// grantee.
     pub email: String,
 }
 
@@ -154,7 +155,8 @@ pub(crate) struct ShareView {
     pub user: UserView,
     /// When the image was first shared with them (epoch seconds).
     pub created_at: u64,
-    /// When the grant ends (epoch seconds); absent: until revoked.
+    /// When the grant ends (epoch seconds, at most 253402300799: 9999-12-31T23:59:59Z); absent: until
+    /// revoked.
     pub expires_at: Option<u64>,
     /// Whether the grant has ended (it stays listed until revoked).
     pub expired: bool,
@@ -220,7 +222,8 @@ pub(crate) struct UrlBatch {
 /// `POST /api/images/{id}/links`.
 #[derive(Debug, Object)]
 pub(crate) struct NewLink {
-    /// How long the link works, in seconds (at most the configured maximum, 7 days by default).
+    /// How long the link works, in seconds (at most the configured maximum, 7 days by default, and
+    /// ending by 9999-12-31T23:59:59Z).
     pub expires_in: u64,
 }
 

@@ -22,7 +22,7 @@ use crate::db;
 use crate::db::audit::{self, Action};
 use crate::db::entity::image::Status;
 use crate::db::entity::share_link;
-use crate::domain::{InvalidInput, UserId};
+use crate::domain::{self, InvalidInput, UserId};
 use crate::error::{AppError, AppResult};
 
 #[derive(Tags)]
@@ -95,7 +95,7 @@ impl LinksApi {
             .into());
         }
         let now = state.now();
-        let expires_at = now.saturating_add(expires_in);
+        let expires_at = domain::expiry_in("expires_in", expires_in, now).map_err(AppError::from)?;
         let token = session::new_token().map_err(AppError::internal)?;
         let txn = state.db.begin().await.map_err(AppError::from)?;
         let link = db::share_links::insert(&txn, &image.id, &token.hash, now, expires_at)

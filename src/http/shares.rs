@@ -23,7 +23,7 @@ use crate::app::AppState;
 use crate::db;
 use crate::db::audit::{self, Action};
 use crate::db::entity::{share, user};
-use crate::domain::{Email, InvalidInput, UserId};
+use crate::domain::{self, Email, InvalidInput, UserId};
 use crate::error::{AppError, AppResult};
 use crate::images::ImageId;
 
@@ -42,12 +42,13 @@ enum ShareRevoked {
 }
 
 /// The body of `PUT /api/images/{id}/shares/{user}`: at most one of the two; neither means "until
-/// revoked".
+/// revoked". The numbers are taken as JSON gives them so that a negative, fractional or huge one is
+/// refused as out of range (422) rather than as a malformed body.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ShareTerms {
-    expires_at: Option<u64>,
-    expires_in: Option<u64>,
+    expires_at: Option<serde_json::Number>,
+    expires_in: Option<serde_json::Number>,
 }
 
 /// The sharing endpoints.
@@ -56,18 +57,43 @@ pub(crate) struct SharesApi;
 /// The account `text` names: a numeric user id or an email address. Anything else names nobody.
 async fn find_user(state: &AppState, text: &str) -> AppResult<user::Model> {
     let text = text.trim();
-    let found = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        match text.parse::<i64>() {
+    if is_user_id(text) {
+        let found = match text.parse::<i64>() {
             Ok(id) => db::users::find(&state.db, UserId(id)).await?,
             Err(_) => None,
+        };
+        return found.ok_or(AppError::NotFound);
+    }
+    match Email::parse(text) {
+        Ok(email) => find_grantee(state, &email).await,
+        Err(_) => Err(AppError::NotFound),
+    }
+}
+
+/// Whether `text` is written as a user id (all digits).
+fn is_user_id(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The account a new grant names. Grants name users by email only: the grant's answer shows the
+/// grantee's address, and it must never show one the caller did not type, or any user could read
+/// every account's address by sharing with user 1, 2, 3, …
+fn grantee_email(text: &str) -> AppResult<Email> {
+    let text = text.trim();
+    if is_user_id(text) {
+        return Err(InvalidInput {
+            field: "user",
+            reason: "name the user by their email address, not their user id".to_owned(),
         }
-    } else {
-        match Email::parse(text) {
-            Ok(email) => db::users::find_by_email(&state.db, &email).await?,
-            Err(_) => None,
-        }
-    };
-    found.ok_or(AppError::NotFound)
+        .into());
+    }
+    Ok(Email::parse(text)?)
+}
+
+async fn find_grantee(state: &AppState, email: &Email) -> AppResult<user::Model> {
+    db::users::find_by_email(&state.db, email)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 /// When a grant made at `now` under `terms` ends.
@@ -78,21 +104,29 @@ fn grant_expiry(body: &[u8], now: u64) -> AppResult<Option<u64>> {
         serde_json::from_slice(body)
             .map_err(|error| AppError::BadRequest(format!("the body is not a share's terms: {error}")))?
     };
-    let invalid = |field, reason: &str| -> AppError {
-        InvalidInput {
+    let seconds = |field, number: serde_json::Number| {
+        number.as_u64().ok_or_else(|| InvalidInput {
             field,
-            reason: reason.to_owned(),
-        }
-        .into()
+            reason: "must be a whole number of seconds".to_owned(),
+        })
     };
-    match (terms.expires_at, terms.expires_in) {
-        (Some(_), Some(_)) => Err(invalid("expires_in", "give expires_at or expires_in, not both")),
-        (Some(at), None) if at <= now => Err(invalid("expires_at", "must be in the future")),
-        (Some(at), None) => Ok(Some(at)),
-        (None, Some(0)) => Err(invalid("expires_in", "must be at least 1 second")),
-        (None, Some(secs)) => Ok(Some(now.saturating_add(secs))),
-        (None, None) => Ok(None),
-    }
+    let expiry = match (terms.expires_at, terms.expires_in) {
+        (Some(_), Some(_)) => {
+            return Err(InvalidInput {
+                field: "expires_in",
+                reason: "give expires_at or expires_in, not both".to_owned(),
+            }
+            .into());
+        }
+        (Some(at), None) => Some(domain::expiry_at("expires_at", seconds("expires_at", at)?, now)?),
+        (None, Some(secs)) => Some(domain::expiry_in(
+            "expires_in",
+            seconds("expires_in", secs)?,
+            now,
+        )?),
+        (None, None) => None,
+    };
+    Ok(expiry)
 }
 
 fn share_view(share: &share::Model, grantee: &user::Model, now: u64) -> ShareView {
@@ -115,11 +149,14 @@ fn share_subject(image: &str, grantee: UserId) -> String {
 
 #[OpenApi(tag = "ApiTags::Sharing")]
 impl SharesApi {
-    /// Share one of the caller's images with another user, named by email or user id.
+    /// Share one of the caller's images with another user, named by email address (a user id gets
+    /// 422: the answer would show an address the caller never typed).
     ///
     /// The optional JSON body `{"expires_at": epoch}` or `{"expires_in": seconds}` ends the grant;
-    /// without it the grant lasts until revoked. Sharing again replaces the expiry. 404 for another
-    /// user's image or an unknown user; 422 for sharing with oneself.
+    /// without it the grant lasts until revoked; the end must lie after now and not after
+    /// 253402300799 (9999-12-31T23:59:59Z). Sharing again replaces the expiry. 404 for another user's
+    /// image or an unknown user; 422 for sharing with oneself, an invalid address or an out-of-range
+    /// time.
     #[oai(path = "/images/:id/shares/:user", method = "put")]
     async fn share(
         &self,
@@ -131,7 +168,7 @@ impl SharesApi {
     ) -> poem::Result<Json<ShareView>> {
         let owner = auth.0.id;
         let image = shown_image(&state, &auth, &id.0).await?;
-        let grantee = find_user(&state, &user.0).await?;
+        let grantee = find_grantee(&state, &grantee_email(&user.0)?).await?;
         if grantee.id == owner.0 {
             return Err(AppError::from(InvalidInput {
                 field: "user",
@@ -164,8 +201,9 @@ impl SharesApi {
         Ok(Json(share_view(&share, &grantee, now)))
     }
 
-    /// Revoke a user's grant of one of the caller's images: from this request on, they get no new URL
-    /// for it. Revoking a grant that does not exist is a no-op.
+    /// Revoke a user's grant of one of the caller's images (the user named by email address or user
+    /// id): from this request on, they get no new URL for it. Revoking a grant that does not exist is
+    /// a no-op.
     #[oai(path = "/images/:id/shares/:user", method = "delete")]
     async fn unshare(
         &self,

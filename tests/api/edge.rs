@@ -228,7 +228,7 @@ async fn signed_urls_work_without_cookies_and_win_over_cookies() {
     let (_, image) = owner_with_image(&app, "alice@example.com").await;
     let id = id_of(&image);
     let bob = Other::sign_up(&app, "bob@example.com").await;
-    let shared = send(app.request(Method::PUT, &format!("/api/images/{id}/shares/{}", bob.id))).await;
+    let shared = send(app.request(Method::PUT, &format!("/api/images/{id}/shares/bob@example.com"))).await;
     assert!(shared.status.is_success(), "{}", shared.text());
 
     // From POST /api/urls, and from GET /api/shared-with-me.

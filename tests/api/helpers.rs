@@ -153,6 +153,9 @@ impl TestApp {
                 "EDGEPASS_DATA_DIR".to_owned(),
                 data_dir.to_str().expect("utf-8 path").to_owned(),
             ),
+            // Every test's browsers come from 127.0.0.1, and some make more accounts than the production
+            // default of 10 an hour; the registration throttling tests set their own limit.
+            ("EDGEPASS_REGISTRATIONS_PER_CLIENT".to_owned(), "1000".to_owned()),
         ]);
         let database = match std::env::var(POSTGRES_VARIABLE) {
             Ok(admin_url) if !admin_url.trim().is_empty() => {

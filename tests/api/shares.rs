@@ -178,15 +178,15 @@ async fn sharing_an_image_by_email_returns_the_grant_lists_it_and_audits_it() {
 }
 
 #[tokio::test]
-async fn sharing_again_by_user_id_replaces_the_expiry_of_the_one_grant() {
+async fn sharing_again_replaces_the_expiry_of_the_one_grant() {
     let app = spawn().await;
-    let (_, image, bob) = alice_and_bob(&app).await;
+    let (_, image, _bob) = alice_and_bob(&app).await;
     let first = app.now();
 
     let reply = share(
         &app,
         &image,
-        &bob.id.to_string(),
+        "bob@example.com",
         Some(&json!({ "expires_in": 3600 })),
     )
     .await;
@@ -198,7 +198,7 @@ async fn sharing_again_by_user_id_replaces_the_expiry_of_the_one_grant() {
     let reply = share(
         &app,
         &image,
-        &bob.id.to_string(),
+        "bob@example.com",
         Some(&json!({ "expires_at": until })),
     )
     .await;
@@ -219,7 +219,7 @@ async fn sharing_again_by_user_id_replaces_the_expiry_of_the_one_grant() {
 async fn sharing_returns_404_for_another_users_image_or_an_unknown_user() {
     let app = spawn().await;
     let (_, image, bob) = alice_and_bob(&app).await;
-    let carol = User::sign_up(&app, "carol@example.com").await;
+    User::sign_up(&app, "carol@example.com").await;
 
     let path = format!("/api/images/{image}/shares/carol@example.com");
     bob.send(&app, Method::PUT, &path, None)
@@ -231,12 +231,10 @@ async fn sharing_returns_404_for_another_users_image_or_an_unknown_user() {
     bob.send(&app, Method::DELETE, &path, None)
         .await
         .assert_error(StatusCode::NOT_FOUND, "not_found");
-    for unknown in ["nobody@example.com", "999999", "not an address"] {
-        share(&app, &image, unknown, None)
-            .await
-            .assert_error(StatusCode::NOT_FOUND, "not_found");
-    }
-    share(&app, "aaaaaaaaaaaaaaaaaaaaaaaaaa", &carol.id.to_string(), None)
+    share(&app, &image, "nobody@example.com", None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found");
+    share(&app, "aaaaaaaaaaaaaaaaaaaaaaaaaa", "carol@example.com", None)
         .await
         .assert_error(StatusCode::NOT_FOUND, "not_found");
     assert!(grant_rows(&app).await.is_empty());
