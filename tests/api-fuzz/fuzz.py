@@ -4,13 +4,15 @@ Starts `edgepass serve` in local mode (SQLite and a generated key in a fresh tem
 API and the local edge on free loopback ports), gives it something to find: two users, and two real PNGs
 of the first one uploaded through the presigned PUT and completed, one shared with the second user and
 behind a share link, the other made public. Then schemathesis runs against the live `/openapi.json`
-twice, as an anonymous caller and as the first user, with these checks:
+twice, as an anonymous caller and as the first user (with those real ids mixed into half of the
+generated path values; the stateful phase also reuses ids it reads from responses), with these checks:
 
   not_a_server_error   no operation ever answers 5xx (or drops the connection)
   error_body_is_json   every 4xx and 5xx carries the JSON body {"error", "message"} (hooks.py)
 
-Prints the operations, test cases and failures of each run and exits 1 when either run failed (2 when
-the run could not be set up). The server is always stopped; its log is printed when something failed.
+Prints the operations, test cases and failures of each run, and the server's own count of its answers by
+status class (from its access log), and exits 1 when either run failed or the server answered any 5xx (2
+when the run could not be set up). The server is always stopped; its log is printed when something failed.
 """
 
 import argparse
@@ -218,8 +220,9 @@ def signed_in_config(scheme, token, known):
     """schemathesis configuration: the session, and real ids mixed into half of the generated path values.
 
     Random ids only ever reach the 404 of a lookup; the real ones (the caller's images, Bob's image, both
-    users' emails, the share link) take requests into the handlers behind it. Deleting an image is left
-    to random ids, so that the images stay for the rest of the run.
+    users' emails, the share link) take requests into the handlers behind it. `DELETE /images/{id}` gets
+    no real ids from here, so the images last longer into the run (its stateful phase may still delete
+    them with ids it read from a listing).
     """
     q = json.dumps  # a JSON string or number is a TOML one too
     lines = [f"[auth.openapi.{scheme}]", f"api_key = {q(token)}", ""]
@@ -233,7 +236,9 @@ def signed_in_config(scheme, token, known):
         (['include-path = "/images/{id}"', 'include-method-regex = "^(GET|PATCH)$"'], [ids]),
         (['include-path = "/links/{id}"'], [links]),
     ]:
-        lines += ["[[operations]]", *selector, "[operations.parameters]", *bindings, ""]
+        # An operation's own table replaces the run's auth, so each one carries the session cookie again.
+        session = f"{q('cookie.edgepass_session')} = {q(token)}"
+        lines += ["[[operations]]", *selector, "[operations.parameters]", *bindings, session, ""]
     return "\n".join(lines)
 
 
@@ -248,7 +253,7 @@ def session_scheme(base):
 
 
 def schemathesis_run(args, base, work, label, config=None):
-    """Runs schemathesis once; returns (exit status, figures) where figures counts what it did."""
+    """Runs schemathesis once; returns its exit status, what it did (see `figures`) and its output."""
     report_dir = os.path.join(work, f"report-{label}")
     command = [args.schemathesis]
     if config is not None:
@@ -310,7 +315,7 @@ def figures(report_dir):
                     if kind == "ScenarioFinished":
                         recorder = data.get("recorder", {})
                         label = recorder.get("label")
-                        if label and recorder.get("cases"):
+                        if label and recorder.get("cases") and data.get("phase") != "stateful":
                             operations.add(label)
                         cases += len(recorder.get("cases", {}))
                         for checks in recorder.get("checks", {}).values():
