@@ -332,7 +332,7 @@ def main():
     parser.add_argument("--bin", required=True, help="the edgepass binary")
     parser.add_argument("--schemathesis", required=True, help="the schemathesis command")
     parser.add_argument("--seconds", type=int, help="time budget of each run (schemathesis --max-time)")
-    parser.add_argument("--max-examples", type=int, help="test cases per operation and phase")
+    parser.add_argument("--max-examples", type=int, help="test cases per operation in the fuzzing phase")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
