@@ -68,8 +68,9 @@ def png(width, height, seed):
 class Server:
     """`edgepass serve` in local mode on free loopback ports, in a data folder under work."""
 
-    def __init__(self, binary, work):
+    def __init__(self, binary, work, database_url=None):
         self.binary = binary
+        self.database_url = database_url
         self.work = work
         self.log_path = os.path.join(work, "server.log")
         self.process = None
@@ -93,6 +94,8 @@ class Server:
                 EDGEPASS_METRICS_LISTEN="off",
                 EDGEPASS_DATA_DIR=data,
             )
+            if self.database_url:
+                env["EDGEPASS_DATABASE_URL"] = self.database_url
             with open(self.log_path, "wb") as log:
                 self.process = subprocess.Popen(
                     [self.binary, "serve"], env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
@@ -333,13 +336,14 @@ def main():
     parser.add_argument("--schemathesis", required=True, help="the schemathesis command")
     parser.add_argument("--seconds", type=int, help="time budget of each run (schemathesis --max-time)")
     parser.add_argument("--max-examples", type=int, help="test cases per operation in the fuzzing phase")
+    parser.add_argument("--database-url", help="the server's EDGEPASS_DATABASE_URL (default: SQLite)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
 
     work = tempfile.mkdtemp(prefix="edgepass-api-fuzz.")
-    server = Server(args.bin, work)
+    server = Server(args.bin, work, args.database_url)
     failed = False
     try:
         server.start()
