@@ -244,12 +244,30 @@ pub async fn prepare_database(config: &Config) -> Result<DatabaseConnection, Sta
     Ok(db)
 }
 
-/// A built service, bound to its port (and the local edge's), not yet serving.
+/// A built service, bound to its port (and the local edge's and the metrics'), not yet serving.
 pub struct Application {
     state: AppState,
     acceptor: TcpAcceptor,
     local_addr: SocketAddr,
     edge: Option<(TcpAcceptor, SocketAddr)>,
+    metrics: Option<(TcpAcceptor, SocketAddr)>,
+}
+
+/// Binds `address` for one of the service's listeners; `variable` names the setting in the error.
+async fn bind(address: SocketAddr, variable: &str) -> Result<(TcpAcceptor, SocketAddr), StartupError> {
+    let acceptor = TcpListener::bind(address.to_string())
+        .into_acceptor()
+        .await
+        .map_err(|source| StartupError::Io {
+            what: format!("{variable} {address}"),
+            source,
+        })?;
+    let bound = acceptor
+        .local_addr()
+        .first()
+        .and_then(|addr| addr.as_socket_addr().copied())
+        .unwrap_or(address);
+    Ok((acceptor, bound))
 }
 
 impl Application {
@@ -266,23 +284,16 @@ impl Application {
         if let Err(error) = passwords.warm_up().await {
             tracing::warn!(%error, "could not precompute the decoy password hash");
         }
-        let acceptor = TcpListener::bind(config.listen.to_string())
-            .into_acceptor()
-            .await
-            .map_err(|source| StartupError::Io {
-                what: format!("EDGEPASS_LISTEN {}", config.listen),
-                source,
-            })?;
-        let local_addr = acceptor
-            .local_addr()
-            .first()
-            .and_then(|addr| addr.as_socket_addr().copied())
-            .unwrap_or(config.listen);
+        let (acceptor, local_addr) = bind(config.listen, "EDGEPASS_LISTEN").await?;
         let edge = match config.edge_listen {
             Some(address) => Some(edge::bind(address).await.map_err(|source| StartupError::Io {
                 what: format!("EDGEPASS_EDGE_LISTEN {address}"),
                 source,
             })?),
+            None => None,
+        };
+        let metrics_listener = match config.metrics_listen {
+            Some(address) => Some(bind(address, "EDGEPASS_METRICS_LISTEN").await?),
             None => None,
         };
         let mut config = config.with_bound_port(local_addr.port());
@@ -326,6 +337,7 @@ impl Application {
             acceptor,
             local_addr,
             edge,
+            metrics: metrics_listener,
         })
     }
 
@@ -344,6 +356,11 @@ impl Application {
         self.edge.as_ref().map(|(_, addr)| *addr)
     }
 
+    /// The address `/metrics` is served on; `None` when it is not served.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, addr)| *addr)
+    }
+
     /// The shared state (tests inspect the key ring and the database).
     pub fn state(&self) -> &AppState {
         &self.state
@@ -359,9 +376,20 @@ impl Application {
         tracing::info!(address = %self.local_addr, "edgepass listening");
         let sweeper = tokio::spawn(sweep_sessions(self.state.clone()));
         let image_sweeper = tokio::spawn(sweep_images(self.state.clone()));
-        // One stop signal for both servers; it also fires if the API server ends on its own (the
-        // sender is dropped), so the edge never outlives it.
+        // One stop signal for every server; it also fires if the API server ends on its own (the
+        // sender is dropped), so neither the edge nor the metrics listener outlives it.
         let (stopping, stop_edge) = tokio::sync::watch::channel(());
+        let metrics = self.metrics.map(|(acceptor, address)| {
+            tracing::info!(%address, "metrics listening");
+            let mut stopped = stop_edge.clone();
+            tokio::spawn(Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+                http::metrics_routes(self.state.clone()),
+                async move {
+                    let _ = stopped.changed().await;
+                },
+                Some(SHUTDOWN_GRACE),
+            ))
+        });
         let edge = self.edge.map(|(acceptor, address)| {
             tracing::info!(
                 %address,
@@ -395,6 +423,13 @@ impl Application {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => tracing::warn!(%error, "the local edge failed"),
                 Err(error) => tracing::warn!(%error, "the local edge's task failed"),
+            }
+        }
+        if let Some(metrics) = metrics {
+            match metrics.await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "the metrics listener failed"),
+                Err(error) => tracing::warn!(%error, "the metrics listener's task failed"),
             }
         }
         sweeper.abort();

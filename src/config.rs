@@ -250,6 +250,8 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Where the local edge (the CloudFront stand-in) listens; `None` runs no edge.
     pub edge_listen: Option<SocketAddr>,
+    /// Where `/metrics` is served, apart from the API; `None` serves no metrics.
+    pub metrics_listen: Option<SocketAddr>,
     /// Image storage.
     pub storage: StorageConfig,
     /// Upload rules.
@@ -365,6 +367,23 @@ fn edge_listen(s: &Settings, storage: &StorageConfig) -> Result<Option<SocketAdd
             "an address such as 127.0.0.1:8081, or off",
         ),
         None => Ok((*storage == StorageConfig::Embedded).then_some(DEFAULT_EDGE_LISTEN)),
+    }
+}
+
+/// Where `/metrics` is served unless told otherwise: loopback, next to the API's and the edge's ports.
+pub const DEFAULT_METRICS_LISTEN: SocketAddr =
+    SocketAddr::V4(std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 8082));
+
+/// The metrics listener's address: `EDGEPASS_METRICS_LISTEN` if set (`off` serves no metrics), else the
+/// default loopback address.
+fn metrics_listen(s: &Settings) -> Result<Option<SocketAddr>, ConfigError> {
+    match s.text("EDGEPASS_METRICS_LISTEN").map(str::trim) {
+        Some(off) if off.eq_ignore_ascii_case("off") => Ok(None),
+        Some(_) => s.parsed(
+            "EDGEPASS_METRICS_LISTEN",
+            "an address such as 127.0.0.1:8082, or off",
+        ),
+        None => Ok(Some(DEFAULT_METRICS_LISTEN)),
     }
 }
 
@@ -620,6 +639,7 @@ impl Config {
             log_format,
             trust_forwarded_for: s.bool("EDGEPASS_TRUST_FORWARDED_FOR")?.unwrap_or(false),
             edge_listen,
+            metrics_listen: metrics_listen(s)?,
         })
     }
 
@@ -753,6 +773,24 @@ mod tests {
             Some("127.0.0.1:9081".parse().expect("addr"))
         );
         assert_eq!(s3_with_edge.cdn.base_url, "http://127.0.0.1:9081");
+    }
+
+    #[test]
+    fn metrics_are_served_on_loopback_by_default_elsewhere_when_told_and_not_at_all_when_off() {
+        let local = Config::from_env(&BTreeMap::new()).expect("config");
+        assert_eq!(local.metrics_listen, Some(DEFAULT_METRICS_LISTEN));
+        assert!(DEFAULT_METRICS_LISTEN.ip().is_loopback());
+
+        let moved =
+            Config::from_env(&env(&[("EDGEPASS_METRICS_LISTEN", " 10.0.0.5:9464 ")])).expect("config");
+        assert_eq!(moved.metrics_listen, Some("10.0.0.5:9464".parse().expect("addr")));
+
+        let off = Config::from_env(&env(&[("EDGEPASS_METRICS_LISTEN", "Off")])).expect("config");
+        assert_eq!(off.metrics_listen, None);
+
+        let bad = Config::from_env(&env(&[("EDGEPASS_METRICS_LISTEN", "metrics.local")]))
+            .expect_err("not an address");
+        assert_eq!(bad.variable, "EDGEPASS_METRICS_LISTEN");
     }
 
     #[test]

@@ -10,14 +10,13 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::cdn_cookies::CdnCookies;
-use crate::images::ImageId;
 
 /// Labels of a request.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     /// HTTP method.
     pub method: String,
-    /// The route, with ids replaced by `:id`, or `unmatched`.
+    /// The route template the router matched, or `unmatched`.
     pub route: String,
     /// Response status.
     pub status: u16,
@@ -161,26 +160,26 @@ impl Metrics {
     }
 }
 
-/// The route label for a path: numeric segments and image ids become `:id`, so ids never multiply the
-/// series, and a share link's token becomes `:token`, so the access log and the metrics never hold one.
-pub fn route_label(path: &str, matched: bool) -> String {
-    if path.starts_with("/s/") {
-        return "/s/:token".to_owned();
-    }
-    if !matched {
-        return "unmatched".to_owned();
-    }
-    path.split('/')
-        .map(|segment| {
-            let numeric = !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit());
-            if numeric || ImageId::parse(segment).is_some() {
-                ":id"
-            } else {
-                segment
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
+/// The route label of every request the router did not match (and of answers given before routing, such
+/// as a refused body size): one series whatever the path, so paths never multiply the series.
+pub const UNMATCHED: &str = "unmatched";
+
+/// The route label of a request: the name of the route the router matched (`/api/images/{id}/shares/{user}`),
+/// never the path itself, so neither ids nor the emails and tokens that paths carry become labels.
+pub fn route_label(template: Option<&str>) -> &str {
+    template.unwrap_or(UNMATCHED)
+}
+
+/// The method label: one of the methods edgepass answers, else `other`, since a client may send any
+/// token as a method.
+pub fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|known| *known == method)
+        .unwrap_or("other")
 }
 
 #[cfg(test)]
@@ -188,22 +187,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn route_labels_hide_ids() {
+    fn route_labels_are_the_matched_template_or_one_fixed_label() {
         assert_eq!(
-            route_label("/api/images/42/complete", true),
-            "/api/images/:id/complete"
+            route_label(Some("/api/images/{id}/shares/{user}")),
+            "/api/images/{id}/shares/{user}"
         );
-        assert_eq!(
-            route_label("/api/images/abcdefghijklmnopqrstuvwxyz", true),
-            "/api/images/:id"
-        );
-        assert_eq!(route_label("/api/me", true), "/api/me");
-        assert_eq!(route_label("/wp-admin/x", false), "unmatched");
-        assert_eq!(route_label("/s/c2VjcmV0LXRva2Vu", true), "/s/:token");
-        assert_eq!(
-            route_label("/s/c2VjcmV0LXRva2Vu", false),
-            "/s/:token",
-            "unknown tokens too"
-        );
+        assert_eq!(route_label(None), "unmatched");
+    }
+
+    #[test]
+    fn method_labels_are_the_known_methods_or_other() {
+        assert_eq!(method_label("GET"), "GET");
+        assert_eq!(method_label("DELETE"), "DELETE");
+        assert_eq!(method_label("get"), "other", "methods are case-sensitive");
+        assert_eq!(method_label("X-ALICE-AT-EXAMPLE-COM"), "other");
     }
 }

@@ -23,6 +23,10 @@ pub(crate) struct ServeArgs {
     /// 127.0.0.1:8081 with the embedded store).
     #[arg(long)]
     edge_listen: Option<String>,
+    /// Address `/metrics` is served on, apart from the API, or `off` (EDGEPASS_METRICS_LISTEN; default
+    /// 127.0.0.1:8082).
+    #[arg(long)]
+    metrics_listen: Option<String>,
 }
 
 fn load_config(mut env: BTreeMap<String, String>, args: &ServeArgs) -> Result<Config, UsageError> {
@@ -34,6 +38,9 @@ fn load_config(mut env: BTreeMap<String, String>, args: &ServeArgs) -> Result<Co
     }
     if let Some(edge) = &args.edge_listen {
         env.insert("EDGEPASS_EDGE_LISTEN".to_owned(), edge.clone());
+    }
+    if let Some(metrics) = &args.metrics_listen {
+        env.insert("EDGEPASS_METRICS_LISTEN".to_owned(), metrics.clone());
     }
     let config = Config::from_env(&env)?;
     let filter = env

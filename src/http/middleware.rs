@@ -2,12 +2,14 @@
 
 use std::time::Instant;
 
+use poem::error::NotFoundError;
 use poem::http::{Method, StatusCode};
-use poem::{Endpoint, IntoResponse, Request, Response};
+use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
 
+use super::route_name::route_name;
 use crate::app::AppState;
-use crate::error::{AppError, error_body};
-use crate::metrics::route_label;
+use crate::error::{AppError, error_body, json_error};
+use crate::metrics::{method_label, route_label};
 
 fn is_state_changing(method: &Method) -> bool {
     matches!(
@@ -17,28 +19,50 @@ fn is_state_changing(method: &Method) -> bool {
 }
 
 /// Logs and measures every request, after errors have become responses.
+///
+/// The request is named by the route template the router matched (which the router leaves on the
+/// answer), written as the API documents it (`/api/images/{id}`), never by its path: paths carry emails and share tokens, and each distinct one would be a new
+/// series kept for the life of the process.
 pub(crate) async fn observe<E: Endpoint>(next: E, req: Request) -> poem::Result<Response> {
     let started = Instant::now();
-    let method = req.method().to_string();
-    let path = req.uri().path().to_owned();
+    let method = method_label(req.method().as_str());
     let state = req.data::<AppState>().cloned();
     let response = next.get_response(req).await;
     let status = response.status();
-    let route = route_label(&path, status != StatusCode::NOT_FOUND);
+    let name = response
+        .data::<PathPattern>()
+        .map(|pattern| route_name(&pattern.0));
+    let route = route_label(name.as_deref());
     let elapsed = started.elapsed();
     if let Some(state) = state {
         state
             .metrics
-            .observe_request(&method, &route, status.as_u16(), elapsed.as_secs_f64());
+            .observe_request(method, route, status.as_u16(), elapsed.as_secs_f64());
     }
     tracing::info!(
         target: "edgepass::access",
-        %method,
-        %route,
+        method,
+        route,
         status = status.as_u16(),
         micros = elapsed.as_micros() as u64,
     );
     Ok(response)
+}
+
+/// Turns an error into its JSON answer ([`json_error`]) and keeps the route template the router left on
+/// the error, for [`observe`]. A path that no route matched keeps none, even when it fell into a nested
+/// router (`/api/…`), whose prefix the router would otherwise report.
+pub(crate) async fn json_error_keeping_route(error: poem::Error) -> Response {
+    let template = if error.is::<NotFoundError>() {
+        None
+    } else {
+        error.data::<PathPattern>().cloned()
+    };
+    let mut response = json_error(error).await;
+    if let Some(template) = template {
+        response.set_data(template);
+    }
+    response
 }
 
 /// Refuses bodies over the configured size, whether announced by `Content-Length` or streamed.
@@ -85,9 +109,9 @@ pub(crate) async fn refuse_cross_origin<E: Endpoint>(next: E, req: Request) -> p
             (None, None) => false,
         };
         if refused {
+            // No path: it may carry an email (`/shares/{email}`); the access log names the route.
             tracing::warn!(
-                origin = req.header("origin").unwrap_or("-"),
-                path = req.uri().path(),
+                origin = ?req.header("origin").unwrap_or("-"),
                 "refused a cross-origin request"
             );
             return Err(AppError::CrossOrigin.into());

@@ -1,6 +1,6 @@
 //! The HTTP surface: the JSON API (described at `/openapi.json`, browsable at `/docs`), the demo
 //! gallery page at `/`, share links (`/s/{token}`, outside `/api` so they stay short and need no
-//! session), health and metrics, and the middleware order.
+//! session), health, and the middleware order; and the metrics listener's one route.
 
 mod auth;
 mod client;
@@ -11,6 +11,7 @@ mod images;
 mod links;
 mod middleware;
 mod object_urls;
+mod route_name;
 mod shares;
 
 use poem::middleware::{CatchPanic, CookieJarManager};
@@ -20,16 +21,16 @@ use poem_openapi::OpenApiService;
 use crate::app::AppState;
 use crate::error::{json_error, panic_response};
 
-fn api_service() -> OpenApiService<
-    (
-        auth::AuthApi,
-        auth::CdnApi,
-        images::ImagesApi,
-        shares::SharesApi,
-        links::LinksApi,
-    ),
-    (),
-> {
+/// Every API operation.
+type Apis = (
+    auth::AuthApi,
+    auth::CdnApi,
+    images::ImagesApi,
+    shares::SharesApi,
+    links::LinksApi,
+);
+
+fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             auth::AuthApi,
@@ -62,11 +63,19 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .at("/s/:token", get(links::follow))
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
-        .at("/metrics", get(health::metrics))
         .around(middleware::limit_body)
         .with(CookieJarManager::new())
         .with(CatchPanic::new().with_handler(panic_response))
-        .catch_all_error(json_error)
+        .catch_all_error(middleware::json_error_keeping_route)
         .around(middleware::observe)
+        .data(state)
+}
+
+/// The metrics listener's routes: `GET /metrics` and nothing else. It is not the public listener, so
+/// that what the metrics say about the service stays with whoever can reach that address.
+pub fn metrics_routes(state: AppState) -> impl Endpoint + 'static {
+    Route::new()
+        .at("/metrics", get(health::metrics))
+        .catch_all_error(json_error)
         .data(state)
 }

@@ -71,6 +71,8 @@ pub(crate) struct TestApp {
     pub(crate) port: u16,
     /// The port of its local edge (the CloudFront stand-in), if it runs one.
     pub(crate) edge_port: Option<u16>,
+    /// The port `/metrics` is served on, if it is served.
+    pub(crate) metrics_port: Option<u16>,
     /// Its shared state: configuration, database, key ring, metrics.
     pub(crate) state: AppState,
     /// Its clock, which moves only when a test says so.
@@ -149,6 +151,7 @@ impl TestApp {
         let mut env = BTreeMap::from([
             ("EDGEPASS_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
             ("EDGEPASS_EDGE_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+            ("EDGEPASS_METRICS_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
             (
                 "EDGEPASS_DATA_DIR".to_owned(),
                 data_dir.to_str().expect("utf-8 path").to_owned(),
@@ -174,6 +177,7 @@ impl TestApp {
         let state = app.state().clone();
         let port = app.port();
         let edge_port = app.edge_addr().map(|addr| addr.port());
+        let metrics_port = app.metrics_addr().map(|addr| addr.port());
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
@@ -186,6 +190,7 @@ impl TestApp {
         Ok(Self {
             port,
             edge_port,
+            metrics_port,
             state,
             clock,
             client,
@@ -396,9 +401,15 @@ impl TestApp {
             .map(str::to_owned)
     }
 
-    /// `GET /metrics`.
+    /// `http://127.0.0.1:{metrics port}{path}`: a URL on the metrics listener.
+    pub(crate) fn metrics_url(&self, path: &str) -> String {
+        let port = self.metrics_port.expect("this edgepass serves metrics");
+        format!("http://127.0.0.1:{port}{path}")
+    }
+
+    /// `GET /metrics` on the metrics listener, as Prometheus scrapes it.
     pub(crate) async fn metrics(&self) -> String {
-        let reply = self.get("/metrics").await;
+        let reply = send(self.raw.get(self.metrics_url("/metrics"))).await;
         assert_eq!(reply.status, StatusCode::OK);
         reply.text()
     }

@@ -149,7 +149,7 @@ async fn following_a_link_redirects_to_a_short_lived_signed_url_without_caching_
         .and_then(|u| u.rsplit('/').next())
         .expect("token");
     let metrics = app.metrics().await;
-    assert!(metrics.contains("/s/:token"), "{metrics}");
+    assert!(metrics.contains("/s/{token}"), "{metrics}");
     assert!(!metrics.contains(token), "the token is not a label");
 }
 

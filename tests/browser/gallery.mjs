@@ -103,6 +103,8 @@ class Server {
         NO_COLOR: "1",
         EDGEPASS_LISTEN: `127.0.0.1:${this.apiPort}`,
         EDGEPASS_EDGE_LISTEN: `127.0.0.1:${this.edgePort}`,
+        // Metrics on a free port too, so that a second run (or a local edgepass) does not collide.
+        EDGEPASS_METRICS_LISTEN: "127.0.0.1:0",
         EDGEPASS_DATA_DIR: this.dataDir,
         // CloudFront cookies that last seconds, not an hour, so that the scenario sees the page renew
         // them before they expire (and the renewed ones open the images).

@@ -6,4 +6,5 @@
 mod accounts;
 mod edge;
 mod metrics;
+mod privacy;
 mod uploads;
