@@ -9,12 +9,15 @@ mod behavior;
 mod conditional;
 mod denial;
 mod object;
+mod redact;
 mod server;
+mod target;
 
 pub use behavior::{BadPath, Behavior, is_servable, object_key};
 pub use conditional::{Precondition, Span, Validators, preconditions, span};
 pub use denial::Refusal;
 pub use server::{Edge, bind};
+pub use target::{BadTarget, Target, resolve};
 
 use crate::cdn_cookies::CdnCookies;
 use crate::signing::{Denial, Grant, KeyLookup, ViewerRequest, verify};
