@@ -4,6 +4,10 @@
 //! needs nothing, anything else is denied), decides signatures with the signing core's verifier as
 //! CloudFront does, answers refusals with CloudFront's 403 and XML body, and streams allowed objects
 //! from the store with their validators, conditional requests and single byte ranges.
+//!
+//! The URL whose signature is checked and the object that is served both come from the request target
+//! alone ([`resolve`]): the CDN base URL plus the path and query as received, and that path decoded.
+//! The `Host` header takes no part, so no viewer can choose what the signature is checked against.
 
 mod behavior;
 mod conditional;

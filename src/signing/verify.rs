@@ -20,7 +20,8 @@ use super::{HashAlgorithm, encoding};
 /// A request as the edge sees it.
 #[derive(Clone, Copy, Debug)]
 pub struct ViewerRequest<'a> {
-    /// The full URL as requested: scheme, host, path and query exactly as sent.
+    /// The URL the request names: the distribution's own scheme and host (never a `Host` the viewer
+    /// chose), then the path and query exactly as sent. Its query starts at its first `?`.
     pub url: &'a str,
     /// Cookies sent with the request, as (name, value); the first of duplicate names counts.
     pub cookies: &'a [(&'a str, &'a str)],
