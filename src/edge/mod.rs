@@ -4,17 +4,24 @@
 //! needs nothing, anything else is denied), decides signatures with the signing core's verifier as
 //! CloudFront does, answers refusals with CloudFront's 403 and XML body, and streams allowed objects
 //! from the store with their validators, conditional requests and single byte ranges.
+//!
+//! The URL whose signature is checked and the object that is served both come from the request target
+//! alone ([`resolve`]): the CDN base URL plus the path and query as received, and that path decoded.
+//! The `Host` header takes no part, so no viewer can choose what the signature is checked against.
 
 mod behavior;
 mod conditional;
 mod denial;
 mod object;
+mod redact;
 mod server;
+mod target;
 
 pub use behavior::{BadPath, Behavior, is_servable, object_key};
 pub use conditional::{Precondition, Span, Validators, preconditions, span};
 pub use denial::Refusal;
 pub use server::{Edge, bind};
+pub use target::{BadTarget, Target, resolve};
 
 use crate::cdn_cookies::CdnCookies;
 use crate::signing::{Denial, Grant, KeyLookup, ViewerRequest, verify};

@@ -9,9 +9,11 @@ use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::{Endpoint, Request, Response};
 
 use super::TrustedKeys;
-use super::behavior::{Behavior, is_servable, object_key};
+use super::behavior::{Behavior, is_servable};
 use super::denial::Refusal;
 use super::object::{self, Served};
+use super::redact::redacted;
+use super::target::{Target, resolve};
 use crate::app::AppState;
 use crate::signing::ViewerRequest;
 
@@ -30,31 +32,31 @@ pub async fn bind(address: SocketAddr) -> std::io::Result<(TcpAcceptor, SocketAd
 pub struct Edge {
     state: AppState,
     keys: Arc<dyn TrustedKeys>,
-    /// The host of the edge's own URL, for requests that send no `Host`.
-    own_host: String,
+    /// The CDN base URL the edge's objects are signed under: the configured one, or `http://{bound}` when
+    /// it follows the edge's address. Signatures are checked against it, never against what the viewer
+    /// says the host is.
+    cdn_base: String,
 }
 
 impl Edge {
     /// An edge reading objects through `state`'s store and checking signatures against `keys`; `bound`
     /// is its own address.
     pub fn new(state: AppState, keys: Arc<dyn TrustedKeys>, bound: SocketAddr) -> Self {
+        let cdn = &state.config.cdn;
+        let cdn_base = if cdn.base_url_derived {
+            format!("http://{bound}")
+        } else {
+            cdn.base_url.clone()
+        };
         Self {
             state,
             keys,
-            own_host: bound.to_string(),
+            cdn_base,
         }
     }
 
-    /// The URL as the viewer asked for it, which is what signatures are checked against.
-    fn viewer_url(&self, req: &Request) -> String {
-        let host = req.header(header::HOST).unwrap_or(&self.own_host);
-        let path_and_query = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
-        format!("http://{host}{path_and_query}")
-    }
-
-    /// Checks a `users/*` request as CloudFront does with a trusted key group.
-    fn check_signature(&self, req: &Request) -> Result<(), Refusal> {
-        let url = self.viewer_url(req);
+    /// Checks a `users/*` request as CloudFront does with a trusted key group, against `url`.
+    fn check_signature(&self, req: &Request, url: &str) -> Result<(), Refusal> {
         let cookie_headers: Vec<&str> = req
             .headers()
             .get_all(header::COOKIE)
@@ -68,7 +70,7 @@ impl Edge {
             .collect();
         let viewer_ip: Option<IpAddr> = req.remote_addr().as_socket_addr().map(SocketAddr::ip);
         let request = ViewerRequest {
-            url: &url,
+            url,
             cookies: &cookies,
             viewer_ip,
             now: self.state.now(),
@@ -76,10 +78,10 @@ impl Edge {
         self.keys.decide(&request).map(|_| ()).map_err(Refusal::Denied)
     }
 
-    async fn answer(&self, req: &Request) -> (Behavior, Result<Served, Refusal>) {
-        let key = match object_key(req.uri().path()) {
-            Ok(key) => key,
-            Err(_) => return (Behavior::Default, Err(Refusal::BadPath)),
+    async fn answer(&self, req: &Request, target: &str) -> (Behavior, Result<Served, Refusal>) {
+        // One function names both the URL that is checked and the object that is served.
+        let Ok(Target { checked_url, key }) = resolve(&self.cdn_base, target) else {
+            return (Behavior::Default, Err(Refusal::BadPath));
         };
         let behavior = Behavior::of(&key);
         let head = req.method() == Method::HEAD;
@@ -90,8 +92,10 @@ impl Edge {
         // function be detached); CloudFront checks the signature before running the function.
         let allowed = match behavior {
             Behavior::Public => Ok(()),
-            Behavior::Users => self.check_signature(req),
-            Behavior::Default => self.check_signature(req).and(Err(Refusal::NoBehavior)),
+            Behavior::Users => self.check_signature(req, &checked_url),
+            Behavior::Default => self
+                .check_signature(req, &checked_url)
+                .and(Err(Refusal::NoBehavior)),
         };
         if let Err(refusal) = allowed {
             return (behavior, Err(refusal));
@@ -109,7 +113,10 @@ impl Endpoint for Edge {
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let started = Instant::now();
-        let (behavior, answer) = self.answer(&req).await;
+        // The target as the request line carried it (origin or absolute form; hyper has already dropped
+        // any fragment).
+        let target = req.uri().to_string();
+        let (behavior, answer) = self.answer(&req, &target).await;
         let head = req.method() == Method::HEAD;
         let (mut response, outcome, reason) = match answer {
             Ok(Served { response, outcome }) => (response, outcome, None),
@@ -128,12 +135,17 @@ impl Endpoint for Edge {
                 .insert(*name, HeaderValue::from_static(value));
         }
         self.state.metrics.edge_request(behavior.label(), outcome);
-        // The path names the object; the query (which may hold a signature) and cookies are never
-        // logged.
+        // The target and `Host` as received, so a refusal can be traced to what was sent; signature and
+        // policy values are replaced by their length, and cookies are never logged.
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .map(|host| String::from_utf8_lossy(host.as_bytes()));
         tracing::info!(
             target: "edgepass::edge",
             method = %req.method(),
-            path = req.uri().path(),
+            request_target = ?redacted(&target),
+            host = ?host.as_deref().map_or_else(|| "-".to_owned(), redacted),
             behavior = behavior.label(),
             status = response.status().as_u16(),
             outcome,

@@ -1,7 +1,8 @@
 //! The verifier: decides a viewer request as CloudFront does, and says why it denies.
 //!
 //! Signed-URL parameters take precedence: when the query holds any reserved parameter the cookies are
-//! not looked at. A canned policy is rebuilt from the request URL; a custom policy's conditions are
+//! not looked at. A URL naming a reserved parameter twice is refused: which copy counts would otherwise
+//! decide what was signed. A canned policy is rebuilt from the request URL; a custom policy's conditions are
 //! checked after its signature.
 
 use std::fmt;
@@ -19,7 +20,8 @@ use super::{HashAlgorithm, encoding};
 /// A request as the edge sees it.
 #[derive(Clone, Copy, Debug)]
 pub struct ViewerRequest<'a> {
-    /// The full URL as requested: scheme, host, path and query exactly as sent.
+    /// The URL the request names: the distribution's own scheme and host (never a `Host` the viewer
+    /// chose), then the path and query exactly as sent. Its query starts at its first `?`.
     pub url: &'a str,
     /// Cookies sent with the request, as (name, value); the first of duplicate names counts.
     pub cookies: &'a [(&'a str, &'a str)],
@@ -85,6 +87,9 @@ pub enum Denial {
     IpNotAllowed,
     /// The request URL is not covered by the policy's `Resource`.
     ResourceMismatch,
+    /// The query names a signing parameter (`Expires`, `Policy`, `Signature`, `Key-Pair-Id`,
+    /// `Hash-Algorithm`) more than once.
+    RepeatedParameter(&'static str),
 }
 
 impl Denial {
@@ -115,6 +120,10 @@ impl fmt::Display for Denial {
             Self::NotYetValid { after } => write!(f, "not yet valid (valid after {after})"),
             Self::IpNotAllowed => f.write_str("viewer IP not allowed"),
             Self::ResourceMismatch => f.write_str("resource mismatch (the policy does not cover this URL)"),
+            Self::RepeatedParameter(name) => write!(
+                f,
+                "repeated signing parameter {name} (a signed URL carries each signing parameter once)"
+            ),
         }
     }
 }
@@ -131,37 +140,57 @@ struct SigningValues<'a> {
     hash: Option<&'a str>,
 }
 
-/// Splits a URL into the signing parameters and the URL without them.
-fn split_signed_url(url: &str) -> (SigningValues<'_>, String, bool) {
+/// A URL split into its signing parameters and the URL without them.
+struct SignedUrl<'a> {
+    values: SigningValues<'a>,
+    /// The URL without the signing parameters (the other parameters kept in order).
+    stripped: String,
+    /// Whether the query held any signing parameter.
+    signed: bool,
+}
+
+/// Splits `url` at its query, which starts at the first `?` (RFC 3986: no `?` comes before it in a URL),
+/// and takes out the signing parameters; a signing parameter named twice is refused.
+fn split_signed_url(url: &str) -> Result<SignedUrl<'_>, Denial> {
     let Some((base, query)) = url.split_once('?') else {
-        return (SigningValues::default(), url.to_owned(), false);
+        return Ok(SignedUrl {
+            values: SigningValues::default(),
+            stripped: url.to_owned(),
+            signed: false,
+        });
     };
     let mut values = SigningValues::default();
     let mut kept: Vec<&str> = Vec::new();
-    let mut found = false;
+    let mut signed = false;
     for pair in query.split('&') {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let slot = match name {
-            "Expires" => &mut values.expires,
-            "Policy" => &mut values.policy,
-            "Signature" => &mut values.signature,
-            "Key-Pair-Id" => &mut values.key_pair_id,
-            "Hash-Algorithm" => &mut values.hash,
+        let (slot, name) = match name {
+            "Expires" => (&mut values.expires, "Expires"),
+            "Policy" => (&mut values.policy, "Policy"),
+            "Signature" => (&mut values.signature, "Signature"),
+            "Key-Pair-Id" => (&mut values.key_pair_id, "Key-Pair-Id"),
+            "Hash-Algorithm" => (&mut values.hash, "Hash-Algorithm"),
             _ => {
                 kept.push(pair);
                 continue;
             }
         };
         debug_assert!(RESERVED_QUERY_PARAMETERS.contains(&name));
-        found = true;
-        slot.get_or_insert(value);
+        signed = true;
+        if slot.replace(value).is_some() {
+            return Err(Denial::RepeatedParameter(name));
+        }
     }
     let stripped = if kept.is_empty() {
         base.to_owned()
     } else {
         format!("{base}?{}", kept.join("&"))
     };
-    (values, stripped, found)
+    Ok(SignedUrl {
+        values,
+        stripped,
+        signed,
+    })
 }
 
 fn cookie_values<'a>(cookies: &[(&'a str, &'a str)]) -> SigningValues<'a> {
@@ -177,9 +206,13 @@ fn cookie_values<'a>(cookies: &[(&'a str, &'a str)]) -> SigningValues<'a> {
 
 /// Decides `request` against the trusted `keys`.
 pub fn verify<K: KeyLookup + ?Sized>(keys: &K, request: &ViewerRequest<'_>) -> Result<Grant, Denial> {
-    let (url_values, stripped_url, signed_url) = split_signed_url(request.url);
-    let (values, source, resource_url) = if signed_url {
-        (url_values, SignatureSource::Url, stripped_url)
+    let SignedUrl {
+        values: url_values,
+        stripped,
+        signed,
+    } = split_signed_url(request.url)?;
+    let (values, source, resource_url) = if signed {
+        (url_values, SignatureSource::Url, stripped)
     } else {
         (
             cookie_values(request.cookies),
@@ -348,5 +381,117 @@ impl CustomConditions {
             return Err(Denial::IpNotAllowed);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{KeyPairId, KeyRing, Policy, Signer, SigningKey};
+    use super::*;
+
+    const PHOTO: &str = "https://cdn.example/users/1/photo.png";
+    const NOW: u64 = 1_800_000_000;
+    const EXPIRY: u64 = 1_800_003_600;
+
+    fn keys() -> KeyRing {
+        let pem = include_str!("../../tests/fixtures/vectors/ecdsa_p256_private_pkcs8.pem");
+        let id = KeyPairId::parse("K2JCJMDEHXQW5F").expect("id");
+        KeyRing::new(SigningKey::from_pem(id, pem).expect("key")).expect("ring")
+    }
+
+    fn signed(keys: &KeyRing, url: &str, policy: &Policy) -> String {
+        Signer::new(keys.active(), HashAlgorithm::Sha256)
+            .sign_url(url, policy)
+            .expect("signed")
+    }
+
+    fn decide(keys: &KeyRing, url: &str, cookies: &[(&str, &str)]) -> Result<Grant, Denial> {
+        verify(
+            keys,
+            &ViewerRequest {
+                url,
+                cookies,
+                viewer_ip: None,
+                now: NOW,
+            },
+        )
+    }
+
+    #[test]
+    fn a_signing_parameter_named_twice_is_refused_whichever_copy_would_verify() {
+        let keys = keys();
+        let canned = signed(&keys, PHOTO, &Policy::new(PHOTO, EXPIRY).expect("policy"));
+        let custom = signed(
+            &keys,
+            PHOTO,
+            &Policy::new("https://cdn.example/users/1/*", EXPIRY)
+                .expect("policy")
+                .not_before(NOW - 1)
+                .expect("start"),
+        );
+        assert!(decide(&keys, &canned, &[]).is_ok());
+        assert!(decide(&keys, &custom, &[]).is_ok());
+        for name in RESERVED_QUERY_PARAMETERS {
+            for url in [&canned, &custom] {
+                let (base, query) = url.split_once('?').expect("a query");
+                let present = query.split('&').any(|pair| pair.starts_with(&format!("{name}=")));
+                for copy in ["", "1", "SHA256", "K2JCJMDEHXQW5F"] {
+                    // Named once more than the URL names it, so at least twice.
+                    let extra = if present { 1 } else { 2 };
+                    let appended = format!("{url}{}", format!("&{name}={copy}").repeat(extra));
+                    assert_eq!(
+                        decide(&keys, &appended, &[]),
+                        Err(Denial::RepeatedParameter(name)),
+                        "{appended}"
+                    );
+                }
+                // In front of the signed copy, even an empty one.
+                if present {
+                    let prepended = format!("{base}?{name}=&{query}");
+                    assert_eq!(
+                        decide(&keys, &prepended, &[]),
+                        Err(Denial::RepeatedParameter(name)),
+                        "{prepended}"
+                    );
+                }
+            }
+        }
+        // The finding's shape: a signed query pasted in front of another object's path.
+        let (_, query) = canned.split_once('?').expect("a query");
+        let moved = format!("https://cdn.example?{query}&Expires=/users/2/other.png");
+        assert_eq!(
+            decide(&keys, &moved, &[]),
+            Err(Denial::RepeatedParameter("Expires"))
+        );
+    }
+
+    #[test]
+    fn a_repeated_parameter_is_refused_before_the_cookies_are_considered() {
+        let keys = keys();
+        let cookies = Signer::new(keys.active(), HashAlgorithm::Sha256)
+            .sign_cookies(&Policy::new("https://cdn.example/users/1/*", EXPIRY).expect("policy"))
+            .expect("cookies")
+            .pairs();
+        let cookies: Vec<(&str, &str)> = cookies.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        assert!(decide(&keys, PHOTO, &cookies).is_ok());
+        let url = format!("{PHOTO}?Hash-Algorithm=SHA256&Hash-Algorithm=SHA256");
+        assert_eq!(
+            decide(&keys, &url, &cookies),
+            Err(Denial::RepeatedParameter("Hash-Algorithm"))
+        );
+        // Other parameters may repeat, and names differing in case are not signing parameters.
+        let url = format!("{PHOTO}?x=1&x=2&expires=1&expires=2");
+        assert!(decide(&keys, &url, &cookies).is_ok());
+    }
+
+    #[test]
+    fn the_refusal_names_the_parameter_and_is_access_denied() {
+        let denial = Denial::RepeatedParameter("Signature");
+        assert_eq!(denial.cloudfront_code(), "AccessDenied");
+        assert!(
+            denial
+                .to_string()
+                .contains("repeated signing parameter Signature")
+        );
     }
 }
