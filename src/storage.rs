@@ -427,22 +427,24 @@ impl Storage {
         if let Some(etag) = etag {
             request = request.copy_source_if_match(etag);
         }
-        let output = match request.send().await {
-            Ok(output) => output,
+        match request.send().await {
+            Ok(_) => {}
             Err(error) if matches!(error.code(), Some("PreconditionFailed" | "NoSuchKey")) => {
                 return Ok(Copied::SourceChanged);
             }
             Err(error) => return Err(StorageError::from_sdk("CopyObject", error)),
-        };
-        // S3 enforces the condition itself; a store that ignores it (moto) is caught by the entity tag
-        // of what it copied, which for a single-part object is that of the source. What it wrote is
-        // then removed again before anything records it.
-        let copied = output.copy_object_result().and_then(|result| result.e_tag());
-        if let (Some(expected), Some(copied)) = (etag, copied)
-            && copied != expected
-        {
-            self.delete(to).await?;
-            return Ok(Copied::SourceChanged);
+        }
+        // S3 enforces the condition itself. A store that ignores it (moto) is caught by asking for the
+        // source's entity tag again: if it is still the checked one, no write came between the check
+        // and now, so the copy holds the checked bytes. Comparing the copy's own tag instead would
+        // refuse every copy in a bucket whose encryption (SSE-KMS) gives each object a tag of its own.
+        // A write that raced the copy removes the copy before anything records it.
+        if let Some(expected) = etag {
+            let source = self.describe(from.as_str()).await?;
+            if source.and_then(|meta| meta.etag).as_deref() != Some(expected) {
+                self.delete(to).await?;
+                return Ok(Copied::SourceChanged);
+            }
         }
         Ok(Copied::Done)
     }
