@@ -79,6 +79,10 @@ pub fn object_key(path: &str) -> Result<String, BadPath> {
     while i < raw.len() {
         if raw[i] == b'%' {
             let hex = raw.get(i + 1..i + 3).ok_or(BadPath)?;
+            // Two hex digits exactly: `from_str_radix` alone would also take a sign (`%+1`).
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return Err(BadPath);
+            }
             let text = std::str::from_utf8(hex).map_err(|_| BadPath)?;
             bytes.push(u8::from_str_radix(text, 16).map_err(|_| BadPath)?);
             i += 3;
@@ -131,6 +135,14 @@ mod tests {
             Ok("users/1/é.png".to_owned())
         );
         for bad in ["/a%2", "/a%zz", "/a%", "/%ff"] {
+            assert_eq!(object_key(bad), Err(BadPath), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_sign_inside_a_percent_escape_is_a_bad_path() {
+        // Caught by the request_target fuzz harness (fuzz/regressions/request_target/): `%+1` decoded as 0x01.
+        for bad in ["/public/a%+1.png", "/users/1/%+f.png", "/%-1"] {
             assert_eq!(object_key(bad), Err(BadPath), "{bad}");
         }
     }

@@ -5,8 +5,6 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -14,6 +12,7 @@ use poem_openapi::{ApiResponse, OpenApi, Tags};
 use sea_orm::TransactionTrait;
 
 use super::client::SessionAuth;
+use super::cursor;
 use super::dto::{
     ImagePage, ImageStatus, ImageView, NewUpload, UploadTicket, VisibilityChange, VisibilityName,
 };
@@ -135,7 +134,10 @@ pub(super) fn end_page(rows: &mut Vec<image::Model>, limit: u32) -> Option<Strin
 }
 
 fn cursor_after(image: &image::Model) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}.{}", image.created_at, image.id))
+    cursor::encode(&Position {
+        created_at: image.created_at,
+        id: image.id.clone(),
+    })
 }
 
 /// The page size (default 50, 1 to 100) and the position after which a listing continues.
@@ -152,18 +154,12 @@ pub(super) fn page_request(limit: Option<u32>, cursor: Option<&str>) -> AppResul
 }
 
 fn parse_cursor(text: &str) -> AppResult<Position> {
-    let invalid = || InvalidInput {
-        field: "cursor",
-        reason: "is not a cursor this API returned".to_owned(),
-    };
-    let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| invalid())?;
-    let decoded = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let (created_at, id) = decoded.split_once('.').ok_or_else(invalid)?;
-    let created_at = created_at.parse().map_err(|_| invalid())?;
-    let id = ImageId::parse(id).ok_or_else(invalid)?;
-    Ok(Position {
-        created_at,
-        id: id.as_str().to_owned(),
+    cursor::decode(text).ok_or_else(|| {
+        InvalidInput {
+            field: "cursor",
+            reason: "is not a cursor this API returned".to_owned(),
+        }
+        .into()
     })
 }
 

@@ -4,6 +4,7 @@
 
 mod auth;
 mod client;
+pub mod cursor;
 mod dto;
 mod gallery;
 mod health;

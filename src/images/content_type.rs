@@ -67,7 +67,11 @@ impl ContentType {
     }
 
     /// The type whose signature `head` (the first bytes of a file) starts with, if any.
+    ///
+    /// Only the first [`ContentType::SNIFF_LEN`] bytes count, so the verdict on a whole file is the one
+    /// the upload check reaches on the prefix it reads.
     pub fn sniff(head: &[u8]) -> Option<Self> {
+        let head = &head[..head.len().min(Self::SNIFF_LEN)];
         if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
             return Some(Self::Jpeg);
         }
@@ -155,5 +159,19 @@ mod tests {
         }
         assert_eq!(ContentType::sniff(b""), None);
         assert_eq!(ContentType::sniff(b"RIFF"), None);
+    }
+
+    #[test]
+    fn bytes_past_sniff_len_never_change_the_verdict() {
+        // An ftyp box longer than SNIFF_LEN whose only AVIF brand lies past it (caught by the sniff fuzz
+        // harness; fuzz/regressions/sniff/): the upload check reads SNIFF_LEN bytes and refuses it, so the
+        // whole file is refused too.
+        let mut file = b"\x00\x00\x00\x50ftypmif1\x00\x00\x00\x00".to_vec();
+        while file.len() < ContentType::SNIFF_LEN {
+            file.extend_from_slice(b"mif1");
+        }
+        file.extend_from_slice(b"avif\x00\x00\x00\x00");
+        assert_eq!(ContentType::sniff(&file[..ContentType::SNIFF_LEN]), None);
+        assert_eq!(ContentType::sniff(&file), None);
     }
 }

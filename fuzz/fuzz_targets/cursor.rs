@@ -1,0 +1,4 @@
+//! Fuzz target: see `edgepass_fuzz::harness::cursor`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| edgepass_fuzz::harness::cursor(data));
