@@ -2,5 +2,8 @@
 
 #[path = "../../src/edge/behavior.rs"]
 mod behavior;
+#[path = "../../src/edge/target.rs"]
+mod target;
 
 pub use behavior::{BadPath, Behavior, is_servable, object_key};
+pub use target::{BadTarget, Target, resolve};

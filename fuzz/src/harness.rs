@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Component, Path};
 use std::sync::OnceLock;
 
-use edgepass::edge::{Behavior, is_servable, object_key};
+use edgepass::edge::{Behavior, Target, is_servable, object_key, resolve};
 use edgepass::http::cursor;
 use edgepass::images::ContentType;
 use edgepass::key_files;
@@ -23,8 +23,11 @@ use edgepass::signing::{
 };
 use http::Uri;
 
+/// A harness: runs the real code on one input and panics when a property breaks.
+pub type Harness = fn(&[u8]);
+
 /// Every harness, by the name of its fuzz target (and of its corpus and regressions folders).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Harness)] = &[
     ("verifier", verifier),
     ("base64", base64),
     ("policy", policy),
@@ -261,11 +264,43 @@ pub fn keys(data: &[u8]) {
 pub fn request_target(data: &[u8]) {
     if let Ok(uri) = Uri::try_from(data) {
         check_path(uri.path());
+        check_resolved(&uri.to_string());
+    }
+    if let Ok(target) = std::str::from_utf8(data) {
+        check_resolved(target);
     }
     // The percent-decoding alone, on paths `Uri` would refuse too.
     if let Ok(path) = std::str::from_utf8(data) {
         check_path(path);
     }
+}
+
+/// The CDN base URL the edge resolves targets against in [`request_target`].
+const EDGE_BASE: &str = "http://127.0.0.1:8081";
+
+/// The edge decides on exactly what it serves: the URL whose signature is checked is the base URL plus
+/// one path (and query), and the key it serves is that very path, decoded.
+fn check_resolved(target: &str) {
+    let Ok(Target { checked_url, key }) = resolve(EDGE_BASE, target) else {
+        return;
+    };
+    let rest = checked_url
+        .strip_prefix(EDGE_BASE)
+        .unwrap_or_else(|| panic!("{checked_url:?} is not under the base URL"));
+    assert!(
+        rest.starts_with('/'),
+        "{checked_url:?} has no path after the base URL"
+    );
+    assert!(
+        !rest.contains('#'),
+        "{checked_url:?} carries a fragment into the checked URL"
+    );
+    let path = rest.split_once('?').map_or(rest, |(path, _)| path);
+    assert_eq!(
+        object_key(path).as_deref(),
+        Ok(key.as_str()),
+        "{target:?}: the checked URL's path names another object than the served key"
+    );
 }
 
 fn check_path(path: &str) {
