@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poem::Server;
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::listener::TcpAcceptor;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::password::PasswordHashing;
@@ -255,19 +255,10 @@ pub struct Application {
 
 /// Binds `address` for one of the service's listeners; `variable` names the setting in the error.
 async fn bind(address: SocketAddr, variable: &str) -> Result<(TcpAcceptor, SocketAddr), StartupError> {
-    let acceptor = TcpListener::bind(address.to_string())
-        .into_acceptor()
-        .await
-        .map_err(|source| StartupError::Io {
-            what: format!("{variable} {address}"),
-            source,
-        })?;
-    let bound = acceptor
-        .local_addr()
-        .first()
-        .and_then(|addr| addr.as_socket_addr().copied())
-        .unwrap_or(address);
-    Ok((acceptor, bound))
+    edge::bind(address).await.map_err(|source| StartupError::Io {
+        what: format!("{variable} {address}"),
+        source,
+    })
 }
 
 impl Application {
@@ -286,10 +277,7 @@ impl Application {
         }
         let (acceptor, local_addr) = bind(config.listen, "EDGEPASS_LISTEN").await?;
         let edge = match config.edge_listen {
-            Some(address) => Some(edge::bind(address).await.map_err(|source| StartupError::Io {
-                what: format!("EDGEPASS_EDGE_LISTEN {address}"),
-                source,
-            })?),
+            Some(address) => Some(bind(address, "EDGEPASS_EDGE_LISTEN").await?),
             None => None,
         };
         let metrics_listener = match config.metrics_listen {

@@ -17,7 +17,8 @@ use super::target::{Target, resolve};
 use crate::app::AppState;
 use crate::signing::ViewerRequest;
 
-/// Binds the edge's address; the bound address is known before serving (port 0 picks a free one).
+/// Binds a listener (the edge's, and the service's others); the bound address is known before serving
+/// (port 0 picks a free one).
 pub async fn bind(address: SocketAddr) -> std::io::Result<(TcpAcceptor, SocketAddr)> {
     let acceptor = TcpListener::bind(address.to_string()).into_acceptor().await?;
     let bound = acceptor

@@ -6,6 +6,7 @@
 //! prefix; the private key is written only by a completion, which copies the version it checked (by
 //! entity tag) with its metadata replaced.
 
+use edgepass::db::entity::image;
 use edgepass::domain::UserId;
 use edgepass::images::lifecycle::{self, Check, Completion, Swept, UPLOAD_GRACE_SECS};
 use edgepass::images::{ContentType, ImageId, ImageKey};
@@ -53,6 +54,38 @@ async fn completed(app: &TestApp) -> (Value, Value) {
     let done = app.complete_upload(&id).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.text());
     (ticket, done.json())
+}
+
+/// A PNG staged by Alice whose check has passed, with the entity tag the check read; the copy step has
+/// not run yet.
+struct Checked {
+    app: TestApp,
+    alice: i64,
+    ticket: Value,
+    id: String,
+    row: image::Model,
+    etag: String,
+}
+
+async fn staged_png_that_passed_its_check() -> Checked {
+    let (app, alice) = alice().await;
+    let (ticket, id) = ticket(&app).await;
+    assert_eq!(put_upload(&ticket, "image/png", PNG).await, StatusCode::OK);
+    let row = app.image_row(&id).await.expect("row");
+    let Check::Passed { etag } = lifecycle::check_upload(app.services(), &row, app.now())
+        .await
+        .expect("check")
+    else {
+        panic!("the PNG passes the check");
+    };
+    Checked {
+        app,
+        alice,
+        ticket,
+        id,
+        row,
+        etag,
+    }
 }
 
 fn image_id(id: &str) -> ImageId {
@@ -168,16 +201,14 @@ async fn the_upload_url_names_a_staging_key_that_no_put_and_no_signature_makes_s
 
 #[tokio::test]
 async fn bytes_changed_between_the_check_and_the_copy_are_not_copied_and_the_upload_stays_pending() {
-    let (app, alice) = alice().await;
-    let (ticket, id) = ticket(&app).await;
-    assert_eq!(put_upload(&ticket, "image/png", PNG).await, StatusCode::OK);
-    let row = app.image_row(&id).await.expect("row");
-    let Check::Passed { etag } = lifecycle::check_upload(app.services(), &row, app.now())
-        .await
-        .expect("check")
-    else {
-        panic!("the PNG passes the check");
-    };
+    let Checked {
+        app,
+        alice,
+        ticket,
+        id,
+        row,
+        etag,
+    } = staged_png_that_passed_its_check().await;
     // The attacker's PUT lands after the check.
     let html = html_as_long_as_the_png();
     assert_eq!(put_upload(&ticket, "image/png", &html).await, StatusCode::OK);
@@ -205,16 +236,14 @@ async fn bytes_changed_between_the_check_and_the_copy_are_not_copied_and_the_upl
 
 #[tokio::test]
 async fn a_retry_after_the_copy_step_found_a_change_checks_and_copies_the_new_bytes() {
-    let (app, alice) = alice().await;
-    let (ticket, id) = ticket(&app).await;
-    assert_eq!(put_upload(&ticket, "image/png", PNG).await, StatusCode::OK);
-    let row = app.image_row(&id).await.expect("row");
-    let Check::Passed { etag } = lifecycle::check_upload(app.services(), &row, app.now())
-        .await
-        .expect("check")
-    else {
-        panic!("the PNG passes the check");
-    };
+    let Checked {
+        app,
+        alice,
+        ticket,
+        id,
+        row,
+        etag,
+    } = staged_png_that_passed_its_check().await;
     let mut other_png = PNG.to_vec();
     *other_png.last_mut().expect("bytes") ^= 0xff;
     assert_eq!(put_upload(&ticket, "image/png", &other_png).await, StatusCode::OK);
