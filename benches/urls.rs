@@ -96,7 +96,11 @@ impl Gallery {
     async fn start(algorithm: &Algorithm) -> Self {
         let dir = tempfile::tempdir().expect("temporary folder");
         let mut env: BTreeMap<String, String> = BTreeMap::from([
+            // Every listener on a free port, so the benchmark (and `cargo test`, which runs it once)
+            // works beside a `cargo run` holding the default ports.
             ("EDGEPASS_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+            ("EDGEPASS_EDGE_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+            ("EDGEPASS_METRICS_LISTEN".to_owned(), "off".to_owned()),
             (
                 "EDGEPASS_DATA_DIR".to_owned(),
                 dir.path().join("data").display().to_string(),

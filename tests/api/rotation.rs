@@ -188,6 +188,7 @@ async fn a_trusted_key_that_does_not_load_stops_the_start_naming_the_variable() 
         let env = std::collections::BTreeMap::from([
             ("EDGEPASS_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
             ("EDGEPASS_EDGE_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+            ("EDGEPASS_METRICS_LISTEN".to_owned(), "off".to_owned()),
             ("EDGEPASS_DATA_DIR".to_owned(), data),
             ("EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS".to_owned(), trusted.clone()),
         ]);
