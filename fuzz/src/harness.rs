@@ -14,9 +14,9 @@ use std::path::{Component, Path};
 use std::sync::OnceLock;
 
 use edgepass::edge::{Behavior, Target, is_servable, object_key, resolve};
-use edgepass::http::cursor;
 use edgepass::images::ContentType;
 use edgepass::key_files;
+use edgepass::services::cursor;
 use edgepass::signing::{
     Denial, HashAlgorithm, KeyPairId, SignatureSource, SigningKey, VerifyingKey, ViewerRequest, encoding,
     verify,

@@ -21,7 +21,7 @@ pub mod key_files;
 pub mod signing;
 
 pub mod edge;
-pub mod http;
+pub mod services;
 pub mod images;
 
 /// `edgepass::db`: the one listing type the cursor names.

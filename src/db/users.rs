@@ -1,5 +1,7 @@
 //! Queries on `users`.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr};
 
 use super::entity::user;
@@ -49,4 +51,23 @@ pub async fn find_by_email(db: &impl ConnectionTrait, email: &Email) -> Result<O
 /// The account with this id, if any.
 pub async fn find(db: &impl ConnectionTrait, id: UserId) -> Result<Option<user::Model>, DbErr> {
     user::Entity::find_by_id(id.0).one(db).await
+}
+
+/// The email addresses of the accounts `ids` that exist.
+pub async fn emails_of(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = UserId>,
+) -> Result<BTreeMap<UserId, String>, DbErr> {
+    let ids: BTreeSet<i64> = ids.into_iter().map(|id| id.0).collect();
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let rows = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|user| (UserId(user.id), user.email))
+        .collect())
 }

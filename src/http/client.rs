@@ -6,14 +6,10 @@ use poem::Request;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::ApiKey;
 
+use super::error::AppError;
 use crate::app::AppState;
-use crate::auth::{AuthUser, session};
-use crate::db;
-use crate::domain::{Email, UserId};
-use crate::error::AppError;
-
-/// Sessions are renewed at most this often, so a busy client does not write on every request.
-const RENEW_AFTER_SECS: u64 = 60;
+use crate::auth::AuthUser;
+use crate::services::accounts::{self, Client};
 
 /// The client's address: the connection's peer, or the last `X-Forwarded-For` hop when the service runs
 /// behind a trusted load balancer.
@@ -26,6 +22,13 @@ pub(crate) fn client_addr(req: &Request, trust_forwarded_for: bool) -> Option<Ip
         return Some(ip);
     }
     req.remote_addr().as_socket_addr().map(|addr| addr.ip())
+}
+
+/// The client of `req`, as the services know it.
+pub(crate) fn client(state: &AppState, req: &Request) -> Client {
+    Client {
+        addr: client_addr(req, state.config.trust_forwarded_for),
+    }
 }
 
 fn state(req: &Request) -> Result<&AppState, AppError> {
@@ -45,25 +48,5 @@ pub(crate) struct SessionAuth(pub AuthUser);
 
 async fn check_session(req: &Request, key: ApiKey) -> poem::Result<AuthUser> {
     let state = state(req)?;
-    let hash = session::hash_cookie_value(&key.key).ok_or(AppError::Unauthorized)?;
-    let now = state.now();
-    let (row, user) = db::sessions::find_active(&state.db, &hash, now)
-        .await
-        .map_err(AppError::from)?
-        .ok_or(AppError::Unauthorized)?;
-    let mut session_expires_at = row.expires_at as u64;
-    if now.saturating_sub(row.last_seen_at as u64) >= RENEW_AFTER_SECS {
-        db::sessions::renew(&state.db, row.id, now, state.config.session.ttl_secs)
-            .await
-            .map_err(AppError::from)?;
-        session_expires_at = now.saturating_add(state.config.session.ttl_secs);
-    }
-    let email = Email::from_stored(user.email);
-    Ok(AuthUser {
-        id: UserId(user.id),
-        email,
-        session_hash: hash,
-        session_expires_at,
-        cdn_expires_at: row.cdn_expires_at.map(|t| t as u64),
-    })
+    Ok(accounts::current_user(state, &key.key).await?)
 }

@@ -182,6 +182,8 @@ pub(crate) struct SharedImageView {
     pub byte_size: u64,
     /// The owner's user id.
     pub owner_id: i64,
+    /// The owner's email address, which the owner revealed to the caller by sharing.
+    pub owner_email: String,
     /// The image on the CDN: a short-lived signed URL for a private image, the plain public URL for a
     /// public one.
     pub url: String,

@@ -5,9 +5,9 @@ use poem::web::{Data, Json};
 use poem::{Response, handler};
 
 use super::dto::Status;
+use super::error::error_body;
 use crate::app::AppState;
 use crate::db;
-use crate::error::error_body;
 
 /// `GET /healthz`: the process answers.
 #[handler]

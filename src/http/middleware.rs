@@ -6,9 +6,9 @@ use poem::error::NotFoundError;
 use poem::http::{Method, StatusCode};
 use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
 
+use super::error::{AppError, error_body, json_error};
 use super::route_name::route_name;
 use crate::app::AppState;
-use crate::error::{AppError, error_body, json_error};
 use crate::metrics::{method_label, route_label};
 
 fn is_state_changing(method: &Method) -> bool {

@@ -4,23 +4,25 @@
 
 mod auth;
 mod client;
-pub mod cursor;
 mod dto;
+pub mod error;
 mod gallery;
 mod health;
 mod images;
 mod links;
 mod middleware;
-mod object_urls;
 mod route_name;
+mod share_terms;
 mod shares;
 
 use poem::middleware::{CatchPanic, CookieJarManager};
-use poem::{Endpoint, EndpointExt, Route, get};
+use std::sync::Arc;
+
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Route, get};
 use poem_openapi::OpenApiService;
 
 use crate::app::AppState;
-use crate::error::{json_error, panic_response};
+use error::{json_error, panic_response};
 
 /// Every API operation.
 type Apis = (
@@ -29,6 +31,7 @@ type Apis = (
     images::ImagesApi,
     shares::SharesApi,
     links::LinksApi,
+    links::FollowApi,
 );
 
 fn api_service() -> OpenApiService<Apis, ()> {
@@ -39,11 +42,11 @@ fn api_service() -> OpenApiService<Apis, ()> {
             images::ImagesApi,
             shares::SharesApi,
             links::LinksApi,
+            links::FollowApi,
         ),
         "edgepass",
         env!("CARGO_PKG_VERSION"),
     )
-    .server("/api")
 }
 
 /// The OpenAPI document served at `/openapi.json`.
@@ -57,11 +60,14 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
     let api = api_service();
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
+    // One document and one endpoint for the API under `/api` and the share links at `/s/`, which stay
+    // outside it so that links are short.
+    let api = Arc::new(api.into_endpoint());
     gallery::routes(Route::new())
-        .nest("/api", api.around(middleware::refuse_cross_origin))
+        .nest_no_strip("/api", Arc::clone(&api).around(middleware::refuse_cross_origin))
         .at("/openapi.json", spec)
         .nest("/docs", docs)
-        .at("/s/:token", get(links::follow))
+        .at("/s/:token", api.around(links::no_store_no_referrer))
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
         .around(middleware::limit_body)

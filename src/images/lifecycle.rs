@@ -14,6 +14,7 @@
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use tokio::io::AsyncReadExt;
 
+use super::lease::Lease;
 use super::{ContentType, ImageId, ImageKey};
 use crate::cdn::{Cdn, CdnError};
 use crate::db;
@@ -528,11 +529,11 @@ pub async fn sweep(s: Services<'_>, now: u64) -> Result<Swept, DbErr> {
         }
     }
     for image in db::images::unfinished(s.db, now, SWEEP_BATCH).await? {
-        let until = now.saturating_add(LEASE_SECS);
-        if !db::images::try_lease(s.db, &image.id, None, now, until).await? {
+        let Some(lease) = Lease::take(s.db, &image.id, None, now).await? else {
             continue;
-        }
+        };
         let Some(image) = db::images::find(s.db, &image.id).await? else {
+            lease.release(s.db).await?;
             continue;
         };
         let id = image.id.clone();
@@ -550,7 +551,7 @@ pub async fn sweep(s: Services<'_>, now: u64) -> Result<Swept, DbErr> {
                 swept.failures += 1;
             }
         }
-        db::images::release_lease(s.db, &id, until).await?;
+        lease.release(s.db).await?;
     }
     Ok(swept)
 }

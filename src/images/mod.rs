@@ -3,6 +3,7 @@
 
 mod content_type;
 mod key;
+pub mod lease;
 pub mod lifecycle;
 mod name;
 

@@ -7,8 +7,11 @@ behind a share link, the other made public. Then schemathesis runs against the l
 twice, as an anonymous caller and as the first user (with those real ids mixed into half of the
 generated path values; the stateful phase also reuses ids it reads from responses), with these checks:
 
-  not_a_server_error   no operation ever answers 5xx (or drops the connection)
-  error_body_is_json   every 4xx and 5xx carries the JSON body {"error", "message"} (hooks.py)
+  not_a_server_error            no operation ever answers 5xx (or drops the connection)
+  error_body_is_json            every 4xx and 5xx carries the JSON body {"error", "message"} (hooks.py)
+  status_code_conformance       every answer's status, errors included, is one the document lists
+  content_type_conformance      and its content type is the documented one
+  response_schema_conformance   and its body matches the documented schema
 
 Prints the operations, test cases and failures of each run, and the server's own count of its answers by
 status class (from its access log), and exits 1 when either run failed or the server answered any 5xx (2
@@ -33,7 +36,15 @@ import requests
 HERE = os.path.dirname(os.path.abspath(__file__))
 PASSWORD = "api-fuzz-password-1"
 STARTUP_SECS = 30
-CHECKS = "not_a_server_error,error_body_is_json"
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "error_body_is_json",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+    ]
+)
 
 
 class SetupError(Exception):
@@ -291,7 +302,7 @@ def schemathesis_run(args, base, work, label, config=None):
         command += ["--max-time", str(args.seconds)]
     if config is not None:
         # Signing out would end the session and leave the rest of the run anonymous.
-        command += ["--exclude-path", "/auth/logout"]
+        command += ["--exclude-path", "/api/auth/logout"]
     env = dict(os.environ, SCHEMATHESIS_HOOKS=os.path.join(HERE, "hooks.py"))
     say(f"{label}: schemathesis {' '.join(command[1:])}")
     output_path = os.path.join(work, f"{label}.out")

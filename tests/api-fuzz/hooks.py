@@ -1,7 +1,7 @@
 """Checks of edgepass's own error standard, loaded by schemathesis through SCHEMATHESIS_HOOKS.
 
 edgepass promises that every refused request gets a JSON body `{"error": code, "message": text}` (see
-src/error.rs); `not_a_server_error` alone would let a bare-text 400 from a parser slip through.
+src/http/error.rs); `not_a_server_error` alone would let a bare-text 400 from a parser slip through.
 """
 
 import json

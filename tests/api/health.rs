@@ -86,7 +86,7 @@ async fn a_second_login_in_the_same_window_is_a_signature_memo_hit() {
 }
 
 #[tokio::test]
-async fn openapi_json_describes_the_login_route_under_api() {
+async fn openapi_json_describes_every_route_with_its_errors() {
     let app = TestApp::spawn().await;
 
     let reply = send(app.raw_request(Method::GET, "/openapi.json")).await;
@@ -94,22 +94,36 @@ async fn openapi_json_describes_the_login_route_under_api() {
     assert_eq!(reply.status, StatusCode::OK);
     let spec: Value = reply.json();
     assert!(spec["openapi"].as_str().is_some_and(|v| v.starts_with('3')));
-    let servers: Vec<&str> = spec["servers"]
-        .as_array()
-        .map(|s| s.iter().filter_map(|s| s["url"].as_str()).collect())
-        .unwrap_or_default();
-    assert_eq!(servers, ["/api"], "paths are relative to /api");
     let paths = spec["paths"].as_object().expect("paths");
     for path in [
-        "/auth/register",
-        "/auth/login",
-        "/auth/logout",
-        "/me",
-        "/cdn/cookies",
+        "/api/auth/register",
+        "/api/auth/login",
+        "/api/auth/logout",
+        "/api/me",
+        "/api/cdn/cookies",
+        "/api/images/{id}/shares/{user}",
+        "/s/{token}",
     ] {
         assert!(paths.contains_key(path), "{path} in {:?}", paths.keys());
     }
-    assert!(spec["paths"]["/auth/login"]["post"].is_object());
+    let login = &spec["paths"]["/api/auth/login"]["post"];
+    for status in ["200", "401", "422", "429", "503"] {
+        let body = &login["responses"][status]["content"]["application/json; charset=utf-8"]["schema"];
+        assert!(body.is_object(), "login documents {status} with a body: {login}");
+    }
+    let terms = &spec["paths"]["/api/images/{id}/shares/{user}"]["put"]["requestBody"];
+    assert_eq!(
+        terms["required"],
+        Value::Bool(false),
+        "the share body is optional: {terms}"
+    );
+    let follow = &spec["paths"]["/s/{token}"]["get"]["responses"];
+    for status in ["302", "404", "410"] {
+        assert!(
+            follow[status].is_object(),
+            "/s/{{token}} documents {status}: {follow}"
+        );
+    }
     let published: Value = serde_json::from_str(&edgepass::http::openapi_json()).expect("JSON");
     assert_eq!(spec, published);
 }

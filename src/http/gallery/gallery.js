@@ -367,7 +367,7 @@
     img.alt = image.name;
     img.src = image.url;
     field(node, 'name').textContent = image.name;
-    field(node, 'owner').textContent = `From user ${image.owner_id} · ${formatBytes(image.byte_size)}`;
+    field(node, 'owner').textContent = `From ${image.owner_email} · ${formatBytes(image.byte_size)}`;
     return node;
   }
 

@@ -13,15 +13,16 @@ use std::sync::Arc;
 use crate::app::AppState;
 use crate::cdn_cookies::{CdnCookies, SignedObjectUrl};
 use crate::db::entity::image::{self, Location, Visibility};
-use crate::error::{AppError, AppResult};
 use crate::images::lifecycle::ImageKeys;
+
+use super::error::{ServiceError, ServiceResult};
 
 /// Fewer signatures than this are computed in place: moving them would cost more than it saves.
 const SIGN_IN_PLACE_BELOW: usize = 8;
 
 /// Where a viewer loads one image from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct ObjectUrl {
+pub struct ObjectUrl {
     /// The URL.
     pub url: String,
     /// When a signed URL stops working (epoch seconds); `None` for a public URL.
@@ -43,7 +44,7 @@ enum Need {
     Signed(String),
 }
 
-fn need(state: &AppState, image: &image::Model) -> AppResult<Need> {
+fn need(state: &AppState, image: &image::Model) -> ServiceResult<Need> {
     let keys = ImageKeys::of(image)?;
     if image.visibility == Visibility::Public && image.location == Location::Public {
         return Ok(Need::Public(state.cdn.object_url(&keys.public.cdn_path())));
@@ -53,12 +54,12 @@ fn need(state: &AppState, image: &image::Model) -> AppResult<Need> {
 
 /// The URL for one ready image at `now`; a signed one is valid for at least `ttl_secs`, rounded up
 /// to the expiry window.
-pub(super) fn image_url(
+pub(crate) fn image_url(
     state: &AppState,
     image: &image::Model,
     now: u64,
     ttl_secs: u64,
-) -> AppResult<ObjectUrl> {
+) -> ServiceResult<ObjectUrl> {
     match need(state, image)? {
         Need::Public(url) => Ok(ObjectUrl {
             url,
@@ -67,18 +68,18 @@ pub(super) fn image_url(
         Need::Signed(path) => Ok(state
             .cdn
             .sign_object(&path, now, ttl_secs)
-            .map_err(AppError::internal)?
+            .map_err(ServiceError::internal)?
             .into()),
     }
 }
 
 /// The URLs for `images`, in order; see [`image_url`].
-pub(super) async fn image_urls(
+pub(crate) async fn image_urls(
     state: &AppState,
     images: &[image::Model],
     now: u64,
     ttl_secs: u64,
-) -> AppResult<Vec<ObjectUrl>> {
+) -> ServiceResult<Vec<ObjectUrl>> {
     // Placeholders where a signature is still to come; each is overwritten below.
     let mut urls = Vec::with_capacity(images.len());
     let mut to_sign: Vec<(usize, String)> = Vec::new();
@@ -91,7 +92,7 @@ pub(super) async fn image_urls(
             Need::Signed(path) => match state
                 .cdn
                 .memoized_object(&path, now, ttl_secs)
-                .map_err(AppError::internal)?
+                .map_err(ServiceError::internal)?
             {
                 Some(signed) => signed.into(),
                 None => {
@@ -117,7 +118,7 @@ async fn sign_all(
     paths: Vec<(usize, String)>,
     now: u64,
     ttl_secs: u64,
-) -> AppResult<Vec<(usize, SignedObjectUrl)>> {
+) -> ServiceResult<Vec<(usize, SignedObjectUrl)>> {
     let sign_chunk = move |cdn: &CdnCookies, chunk: Vec<(usize, String)>| {
         chunk
             .into_iter()
@@ -128,7 +129,7 @@ async fn sign_all(
             .collect::<Result<Vec<_>, _>>()
     };
     if paths.len() < SIGN_IN_PLACE_BELOW {
-        return sign_chunk(cdn, paths).map_err(AppError::internal);
+        return sign_chunk(cdn, paths).map_err(ServiceError::internal);
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per_task = paths.len().div_ceil(cores);
@@ -143,8 +144,8 @@ async fn sign_all(
     for task in tasks {
         let chunk = task
             .await
-            .map_err(AppError::internal)?
-            .map_err(AppError::internal)?;
+            .map_err(ServiceError::internal)?
+            .map_err(ServiceError::internal)?;
         signed.extend(chunk);
     }
     Ok(signed)
