@@ -67,7 +67,7 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .nest_no_strip("/api", Arc::clone(&api).around(middleware::refuse_cross_origin))
         .at("/openapi.json", spec)
         .nest("/docs", docs)
-        .at("/s/:token", api.around(links::no_store_no_referrer))
+        .nest_no_strip("/s", api.around(links::no_store_no_referrer))
         .at("/healthz", get(health::healthz))
         .at("/readyz", get(health::readyz))
         .around(middleware::limit_body)

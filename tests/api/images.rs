@@ -1140,9 +1140,9 @@ async fn the_api_description_lists_the_image_routes() {
 
     let paths = &spec["paths"];
     for (path, methods) in [
-        ("/images", &["get", "post"][..]),
-        ("/images/{id}", &["get", "patch", "delete"][..]),
-        ("/images/{id}/complete", &["post"][..]),
+        ("/api/images", &["get", "post"][..]),
+        ("/api/images/{id}", &["get", "patch", "delete"][..]),
+        ("/api/images/{id}/complete", &["post"][..]),
     ] {
         for method in methods {
             assert!(paths[path][method].is_object(), "{method} {path}");
