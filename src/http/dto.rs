@@ -51,6 +51,7 @@ pub(crate) struct MeView {
     /// When the session ends unless used again (epoch seconds).
     pub session_expires_at: u64,
     /// When the CloudFront cookies last set for this session expire (epoch seconds), if any were set.
+    #[oai(skip_serializing_if_is_none)]
     pub cdn_expires_at: Option<u64>,
 }
 
@@ -131,6 +132,7 @@ pub(crate) struct ImageView {
     pub status: ImageStatus,
     /// The image on the CDN (`{cdn}/users/{user}/{id}.{ext}`, loaded with the CloudFront cookies, or
     /// `{cdn}/public/{id}.{ext}`); absent until the upload is complete.
+    #[oai(skip_serializing_if_is_none)]
     pub url: Option<String>,
     /// True while a visibility change is unfinished (the URL is still the old one); repeating the
     /// `PATCH` finishes it.
@@ -145,6 +147,7 @@ pub(crate) struct ImagePage {
     /// The images.
     pub images: Vec<ImageView>,
     /// Pass as `?cursor=` for the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
     pub next_cursor: Option<String>,
 }
 
@@ -157,6 +160,7 @@ pub(crate) struct ShareView {
     pub created_at: u64,
     /// When the grant ends (epoch seconds, at most 253402300799: 9999-12-31T23:59:59Z); absent: until
     /// revoked.
+    #[oai(skip_serializing_if_is_none)]
     pub expires_at: Option<u64>,
     /// Whether the grant has ended (it stays listed until revoked).
     pub expired: bool,
@@ -189,6 +193,7 @@ pub(crate) struct SharedImageView {
     pub url: String,
     /// When a signed `url` stops working (epoch seconds); absent for a public URL. Ask again for a
     /// fresh one.
+    #[oai(skip_serializing_if_is_none)]
     pub url_expires_at: Option<u64>,
     /// When the upload was started (epoch seconds).
     pub created_at: u64,
@@ -200,6 +205,7 @@ pub(crate) struct SharedPage {
     /// The images.
     pub images: Vec<SharedImageView>,
     /// Pass as `?cursor=` for the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
     pub next_cursor: Option<String>,
 }
 
@@ -218,6 +224,7 @@ pub(crate) struct UrlBatch {
     /// The ids that name no image the caller may see (whether or not it exists), in request order.
     pub not_found: Vec<String>,
     /// When the signed URLs stop working (epoch seconds); absent when none was signed.
+    #[oai(skip_serializing_if_is_none)]
     pub expires_at: Option<u64>,
 }
 
@@ -250,6 +257,7 @@ pub(crate) struct LinkView {
     /// When it stops working (epoch seconds).
     pub expires_at: u64,
     /// When it was revoked (epoch seconds), if it was.
+    #[oai(skip_serializing_if_is_none)]
     pub revoked_at: Option<u64>,
     /// Whether it still works.
     pub active: bool,

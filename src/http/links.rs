@@ -4,7 +4,7 @@
 use poem::http::HeaderValue;
 use poem::http::header::{CACHE_CONTROL, REFERRER_POLICY};
 use poem::web::Data;
-use poem::{Endpoint, Request, Response};
+use poem::{Endpoint, IntoResponse, Request, Response};
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
@@ -13,6 +13,7 @@ use super::client::{SessionAuth, client};
 use super::dto::{CreatedLink, LinkList, LinkView, NewLink};
 use super::error::{AppError, AppResult};
 use super::images::parse_id;
+use super::middleware::json_error_keeping_route;
 use crate::app::AppState;
 use crate::services::ServiceError;
 use crate::services::links::{self, Link};
@@ -140,7 +141,10 @@ impl FollowApi {
 /// Every answer of `GET /s/{token}`, errors included, is kept out of caches and sends no referrer on:
 /// the URL holds the link's token.
 pub(super) async fn no_store_no_referrer<E: Endpoint>(next: E, req: poem::Request) -> poem::Result<Response> {
-    let mut response = next.get_response(req).await;
+    let mut response = match next.call(req).await {
+        Ok(response) => response.into_response(),
+        Err(error) => json_error_keeping_route(error).await,
+    };
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));

@@ -284,3 +284,25 @@ async fn deleting_an_image_ends_its_links() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn every_answer_under_s_is_json_when_refused_and_kept_out_of_caches() {
+    let app = spawn_with(&[]).await;
+
+    for (method, path, status) in [
+        (Method::TRACE, "/s/0", StatusCode::METHOD_NOT_ALLOWED),
+        (Method::GET, "/s/not-a-token", StatusCode::NOT_FOUND),
+        (Method::GET, "/s/a/b", StatusCode::NOT_FOUND),
+    ] {
+        let reply = send(app.raw_request(method.clone(), path)).await;
+
+        assert_eq!(reply.status, status, "{method} {path}: {}", reply.text());
+        assert_private_headers(&reply);
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/json"),
+            "{method} {path}"
+        );
+        assert!(reply.json()["error"].is_string(), "{method} {path}");
+    }
+}
