@@ -10,8 +10,9 @@ use poem::listener::TcpAcceptor;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::password::PasswordHashing;
-use crate::cdn::{Cdn, CdnTarget};
-use crate::cdn_cookies::{AlgorithmMismatch, CdnCookies};
+use crate::aws::cloudfront::{Invalidations, InvalidationsTarget};
+use crate::aws::s3::{Storage, StorageError, StorageTarget};
+use crate::cdn_signer::{AlgorithmMismatch, CdnSigner};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{CdnKeySource, Config, ConfigError, StorageConfig};
 use crate::edge::{self, Edge};
@@ -20,7 +21,6 @@ use crate::local_key::{self, LocalKeyError};
 use crate::local_store::{LocalStore, LocalStoreError};
 use crate::metrics::Metrics;
 use crate::signing::{KeyError, KeyPairId, KeyRing, KeyRingError, SigningKey, VerifyingKey};
-use crate::storage::{Storage, StorageError, StorageTarget};
 use crate::{data_dir, db, http};
 
 /// How long in-flight requests may take to finish after a shutdown signal.
@@ -83,8 +83,8 @@ pub struct AppInner {
     pub config: Config,
     /// The database.
     pub db: DatabaseConnection,
-    /// The CloudFront cookie minter.
-    pub cdn: Arc<CdnCookies>,
+    /// Signs the CloudFront cookies and object URLs.
+    pub cdn: Arc<CdnSigner>,
     /// Password hashing.
     pub passwords: PasswordHashing,
     /// The time.
@@ -94,7 +94,7 @@ pub struct AppInner {
     /// The image store.
     pub storage: Storage,
     /// CloudFront invalidations.
-    pub invalidations: Cdn,
+    pub invalidations: Invalidations,
     /// Local mode's embedded store, kept running as long as the state lives.
     pub local_store: Option<Arc<LocalStore>>,
     /// The origin browsers upload to (the presigned PUT URLs'), allowed by the gallery page's CSP.
@@ -289,7 +289,7 @@ impl Application {
             config = config.with_bound_edge_port(edge_addr.port());
         }
         // The CDN base URL is settled only now: by default it is the edge's bound address.
-        let cdn = Arc::new(CdnCookies::new(
+        let cdn = Arc::new(CdnSigner::new(
             &config.cdn,
             key_ring(&config, key)?,
             config.session.cookie_secure,
@@ -298,14 +298,14 @@ impl Application {
         let upload_origin = storage.upload_origin().await?;
         let invalidations = match &config.distribution_id {
             Some(distribution_id) => {
-                Cdn::connect(&CdnTarget {
+                Invalidations::connect(&InvalidationsTarget {
                     distribution_id: distribution_id.clone(),
                     endpoint_url: config.cloudfront_endpoint_url.clone(),
                     credentials: static_credentials(&config),
                 })
                 .await
             }
-            None => Cdn::local(),
+            None => Invalidations::local(),
         };
         let metrics = Metrics::new(Arc::clone(&cdn));
         let state = AppState(Arc::new(AppInner {

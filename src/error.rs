@@ -7,10 +7,10 @@ use poem::error::ResponseError;
 use poem::http::{StatusCode, header};
 use poem::{Body, Response};
 
-use crate::cdn::CdnError;
+use crate::aws::cloudfront::InvalidationError;
 use crate::domain::InvalidInput;
 use crate::images::lifecycle::LifecycleError;
-use crate::storage::StorageError;
+use crate::aws::s3::StorageError;
 
 /// Result type of handlers.
 pub type AppResult<T> = Result<T, AppError>;
@@ -124,16 +124,16 @@ impl From<sea_orm::DbErr> for AppError {
 impl From<StorageError> for AppError {
     fn from(error: StorageError) -> Self {
         match error {
-            StorageError::Unavailable(_) => Self::Unavailable(Box::new(error)),
-            StorageError::Failed(_) => Self::Internal(Box::new(error)),
+            StorageError::Unavailable { .. } => Self::Unavailable(Box::new(error)),
+            StorageError::Failed { .. } => Self::Internal(Box::new(error)),
         }
     }
 }
 
 /// CloudFront's API fails mostly by throttling or outage, and every step that calls it is finished by a
 /// retry, so the client is told to try again.
-impl From<CdnError> for AppError {
-    fn from(error: CdnError) -> Self {
+impl From<InvalidationError> for AppError {
+    fn from(error: InvalidationError) -> Self {
         Self::Unavailable(Box::new(error))
     }
 }
@@ -283,12 +283,16 @@ mod tests {
             (AppError::Busy, 409, "busy"),
             (AppError::Gone("x".to_owned()), 410, "gone"),
             (
-                StorageError::Unavailable("connection refused".to_owned()).into(),
+                StorageError::Unavailable {
+                    operation: "HeadObject",
+                    source: "connection refused".into(),
+                }
+                .into(),
                 503,
                 "unavailable",
             ),
             (
-                StorageError::Failed("AccessDenied".to_owned()).into(),
+                StorageError::failed("HeadObject", "AccessDenied").into(),
                 500,
                 "internal",
             ),

@@ -3,8 +3,8 @@
 
 pub mod app;
 pub mod auth;
-pub mod cdn;
-pub mod cdn_cookies;
+pub mod aws;
+pub mod cdn_signer;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -16,10 +16,8 @@ pub mod error;
 pub mod http;
 pub mod images;
 pub mod key_files;
-pub mod key_group;
 pub mod local_key;
 pub mod local_store;
 pub mod metrics;
 pub mod signing;
-pub mod storage;
 pub mod telemetry;

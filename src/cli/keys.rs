@@ -13,12 +13,12 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::time_arg::parse_time;
-use super::{UsageError, now};
-use crate::cdn::api_client;
-use crate::cdn_cookies::longest_signature_life;
+use super::{UsageError, now, with_causes};
+use crate::aws::cloudfront::key_groups::{self, KeyGroupError, KeyGroupStore, KeyGroups, NewPublicKey};
+use crate::aws::cloudfront::api_client;
+use crate::cdn_signer::longest_signature_life;
 use crate::config::{CdnKeySource, Config};
 use crate::key_files;
-use crate::key_group::{self, KeyGroupError, KeyGroupStore, KeyGroups, NewPublicKey};
 use crate::signing::{KeyKind, KeyPairId, VerifyingKey};
 
 /// The private key file `keys generate` writes.
@@ -218,12 +218,13 @@ fn runtime() -> Result<tokio::runtime::Runtime, UsageError> {
 /// Turns a key-group error into the command's outcome: refusals and unknown groups are the operator's to
 /// fix (exit 2); CloudFront's own failures end with exit 1.
 fn key_group_failure(error: KeyGroupError, context: &str) -> Result<ExitCode, UsageError> {
+    let error_text = with_causes(&error);
     match error {
         KeyGroupError::NoSuchGroup(_) | KeyGroupError::Refused(_) => {
-            Err(UsageError(format!("{context}{error}")))
+            Err(UsageError(format!("{context}{error_text}")))
         }
         KeyGroupError::KeptChanging(_) | KeyGroupError::Api { .. } => {
-            eprintln!("error: {context}{error}");
+            eprintln!("error: {context}{error_text}");
             Ok(ExitCode::from(REMOTE_FAILURE))
         }
     }
@@ -267,7 +268,7 @@ fn register(args: &RegisterArgs, env: BTreeMap<String, String>) -> Result<ExitCo
             Ok(id) => id,
             Err(error) => return key_group_failure(error, ""),
         };
-        match key_group::add_key(&groups, group_id, &key_id).await {
+        match key_groups::add_key(&groups, group_id, &key_id).await {
             Ok(items) => {
                 println!("{key_id}");
                 eprintln!(
@@ -400,7 +401,7 @@ fn retire(args: &RetireArgs, env: BTreeMap<String, String>) -> Result<ExitCode, 
     }
     runtime()?.block_on(async {
         let groups = key_groups(&config).await;
-        match key_group::remove_key(&groups, group_id, key.as_str()).await {
+        match key_groups::remove_key(&groups, group_id, key.as_str()).await {
             Ok(items) => {
                 println!(
                     "retired {key} from key group {group_id}, which now trusts {}",

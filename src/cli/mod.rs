@@ -95,6 +95,19 @@ fn one_line(rendered: &str) -> String {
     }
 }
 
+/// An error and its causes on one line (`error: cause: cause…`): the AWS wrappers keep the SDK's error
+/// as a source rather than in their own message.
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// Names a key argument in messages without ever repeating key material given inline.
 pub(crate) fn key_source(argument: &str) -> &str {
     if is_inline_pem(argument) {

@@ -7,7 +7,7 @@ use poem::{Body, Response};
 use super::behavior::Behavior;
 use super::conditional::{Precondition, Span, Validators, preconditions, span};
 use super::denial::Refusal;
-use crate::storage::{ObjectMeta, Storage, StorageError};
+use crate::aws::s3::{ObjectMeta, Storage, StorageError};
 
 /// S3's type for objects stored without one.
 const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";

@@ -15,12 +15,12 @@ use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use tokio::io::AsyncReadExt;
 
 use super::{ContentType, ImageId, ImageKey};
-use crate::cdn::{Cdn, CdnError};
+use crate::aws::cloudfront::{InvalidationError, Invalidations};
 use crate::db;
 use crate::db::audit::{self, Action};
 use crate::db::entity::image::{self, Location, Status, Visibility};
 use crate::domain::UserId;
-use crate::storage::{Copied, ObjectHeaders, Storage, StorageError};
+use crate::aws::s3::{Copied, ObjectHeaders, Storage, StorageError};
 
 /// How long a move or deletion holds an image before another request or the sweeper may take over
 /// (the holder is then presumed gone). Well above the store's 30-second operation timeout times the
@@ -49,7 +49,7 @@ pub struct Services<'a> {
     /// The bucket.
     pub storage: &'a Storage,
     /// CloudFront invalidations.
-    pub cdn: &'a Cdn,
+    pub cdn: &'a Invalidations,
 }
 
 /// Why a step did not finish.
@@ -60,7 +60,7 @@ pub enum LifecycleError {
     Storage(#[from] StorageError),
     /// CloudFront refused or could not be reached.
     #[error(transparent)]
-    Cdn(#[from] CdnError),
+    Cdn(#[from] InvalidationError),
     /// The database failed.
     #[error("database: {0}")]
     Db(#[from] DbErr),
@@ -290,7 +290,7 @@ async fn first_bytes(
         .take(len)
         .read_to_end(&mut head)
         .await
-        .map_err(|e| StorageError::Failed(format!("GetObject body: {e}")))?;
+        .map_err(|e| StorageError::failed("GetObject body", e))?;
     Ok(Some(head))
 }
 

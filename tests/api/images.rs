@@ -6,7 +6,7 @@ use edgepass::db::entity::image::{Location, Status, Visibility};
 use edgepass::domain::UserId;
 use edgepass::images::lifecycle::{self, LEASE_SECS, Swept, UPLOAD_GRACE_SECS};
 use edgepass::images::{ContentType, ImageId, ImageKey};
-use edgepass::storage::{ObjectInfo, Storage, StorageTarget};
+use edgepass::aws::s3::{ObjectInfo, Storage, StorageTarget};
 use reqwest::{Method, StatusCode};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};

@@ -11,7 +11,7 @@ use edgepass::domain::UserId;
 use edgepass::images::lifecycle::{self, Check, Completion, Swept, UPLOAD_GRACE_SECS};
 use edgepass::images::{ContentType, ImageId, ImageKey};
 use edgepass::signing::{Policy, Signer};
-use edgepass::storage::ObjectMeta;
+use edgepass::aws::s3::ObjectMeta;
 use reqwest::StatusCode;
 use serde_json::Value;
 

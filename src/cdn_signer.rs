@@ -59,7 +59,7 @@ pub struct SignedObjectUrl {
 /// Mints signed cookies for users' prefixes, and signed URLs for single objects, through one key ring,
 /// hash and memo.
 #[derive(Debug)]
-pub struct CdnCookies {
+pub struct CdnSigner {
     keys: KeyRing,
     hash: HashAlgorithm,
     memo: SignatureMemo,
@@ -71,7 +71,7 @@ pub struct CdnCookies {
     bind_viewer_ip: bool,
 }
 
-impl CdnCookies {
+impl CdnSigner {
     /// Builds the minter from configuration and the key ring; `secure` is the `Secure` attribute.
     pub fn new(config: &CdnConfig, keys: KeyRing, secure: bool) -> Result<Self, AlgorithmMismatch> {
         let kind = keys.active().kind();
@@ -183,7 +183,7 @@ impl CdnCookies {
         Ok(SignedObjectUrl { url, expires_at })
     }
 
-    /// The URL [`CdnCookies::sign_object`] would return, if its signature is already in the memo;
+    /// The URL [`CdnSigner::sign_object`] would return, if its signature is already in the memo;
     /// `None` when it would have to be signed.
     pub fn memoized_object(
         &self,
