@@ -14,7 +14,7 @@ use crate::aws::cloudfront::{Invalidations, InvalidationsTarget};
 use crate::aws::s3::{Storage, StorageError, StorageTarget};
 use crate::cdn_signer::{AlgorithmMismatch, CdnSigner};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{CdnKeySource, Config, ConfigError, StorageConfig};
+use crate::config::{BoundAddresses, CdnKeySource, Config, ConfigError, StorageConfig};
 use crate::edge::{self, Edge};
 use crate::images::lifecycle::{self, Services, Swept};
 use crate::local_key::{self, LocalKeyError};
@@ -81,6 +81,8 @@ pub struct AppState(Arc<AppInner>);
 pub struct AppInner {
     /// The configuration.
     pub config: Config,
+    /// The listeners' addresses and the origins that follow them, settled at start-up.
+    pub bound: BoundAddresses,
     /// The database.
     pub db: DatabaseConnection,
     /// Signs the CloudFront cookies and object URLs.
@@ -173,8 +175,12 @@ fn static_credentials(config: &Config) -> Option<(String, String)> {
         .map(|(id, secret)| (id.clone(), secret.expose().to_owned()))
 }
 
-/// The configured store, or local mode's embedded one (started here, with its bucket created).
-async fn connect_storage(config: &Config) -> Result<(Storage, Option<Arc<LocalStore>>), StartupError> {
+/// The configured store, or local mode's embedded one (started here, with its bucket created, answering
+/// browsers from `allowed_origins`).
+async fn connect_storage(
+    config: &Config,
+    allowed_origins: &[String],
+) -> Result<(Storage, Option<Arc<LocalStore>>), StartupError> {
     match &config.storage {
         StorageConfig::Embedded => {
             prepare_data_dir(config)?;
@@ -183,7 +189,7 @@ async fn connect_storage(config: &Config) -> Result<(Storage, Option<Arc<LocalSt
                 what: format!("EDGEPASS_DATA_DIR {}", objects.display()),
                 source,
             })?;
-            let store = LocalStore::start(&objects, config.allowed_origins.clone()).await?;
+            let store = LocalStore::start(&objects, allowed_origins.to_vec()).await?;
             let storage = Storage::connect(&StorageTarget {
                 bucket: "edgepass".to_owned(),
                 region: "us-east-1".to_owned(),
@@ -284,17 +290,21 @@ impl Application {
             Some(address) => Some(bind(address, "EDGEPASS_METRICS_LISTEN").await?),
             None => None,
         };
-        let mut config = config.with_bound_port(local_addr.port());
-        if let Some((_, edge_addr)) = &edge {
-            config = config.with_bound_edge_port(edge_addr.port());
-        }
-        // The CDN base URL is settled only now: by default it is the edge's bound address.
+        // The origins that follow the listeners (the CDN base URL is by default the edge's) are settled
+        // only now.
+        let bound = BoundAddresses::new(
+            &config,
+            local_addr,
+            edge.as_ref().map(|(_, address)| *address),
+            metrics_listener.as_ref().map(|(_, address)| *address),
+        );
         let cdn = Arc::new(CdnSigner::new(
             &config.cdn,
+            &bound.cdn_base_url,
             key_ring(&config, key)?,
             config.session.cookie_secure,
         )?);
-        let (storage, local_store) = connect_storage(&config).await?;
+        let (storage, local_store) = connect_storage(&config, &bound.allowed_origins).await?;
         let upload_origin = storage.upload_origin().await?;
         let invalidations = match &config.distribution_id {
             Some(distribution_id) => {
@@ -310,6 +320,7 @@ impl Application {
         let metrics = Metrics::new(Arc::clone(&cdn));
         let state = AppState(Arc::new(AppInner {
             config,
+            bound,
             db,
             cdn,
             passwords,
@@ -381,7 +392,7 @@ impl Application {
         let edge = self.edge.map(|(acceptor, address)| {
             tracing::info!(
                 %address,
-                cdn_base_url = %self.state.config.cdn.base_url,
+                cdn_base_url = %self.state.bound.cdn_base_url,
                 "local edge (CloudFront stand-in) listening"
             );
             let keys: Arc<dyn edge::TrustedKeys> = self.state.cdn.clone();

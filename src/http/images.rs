@@ -101,7 +101,7 @@ fn view(state: &AppState, image: &image::Model) -> AppResult<ImageView> {
     let url = ready.then(|| {
         format!(
             "{}{}",
-            state.config.cdn.base_url,
+            state.bound.cdn_base_url,
             keys.at(image.location.source()).cdn_path()
         )
     });

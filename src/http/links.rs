@@ -114,7 +114,7 @@ impl LinksApi {
         txn.commit().await.map_err(AppError::from)?;
         Ok(LinkCreated::Created(Json(CreatedLink {
             id: link,
-            url: format!("{}/s/{}", state.config.public_url, token.cookie_value),
+            url: format!("{}/s/{}", state.bound.public_url, token.cookie_value),
             expires_at,
         })))
     }
