@@ -20,6 +20,7 @@ use crate::images::lifecycle::{self, Services, Swept};
 use crate::local_key::{self, LocalKeyError};
 use crate::local_store::{LocalStore, LocalStoreError};
 use crate::metrics::Metrics;
+use crate::telemetry::Causes;
 use crate::signing::{KeyError, KeyPairId, KeyRing, KeyRingError, SigningKey, VerifyingKey};
 use crate::{data_dir, db, http};
 
@@ -472,7 +473,7 @@ async fn sweep_images(state: AppState) {
                 failures = swept.failures,
                 "swept images"
             ),
-            Err(error) => tracing::warn!(%error, "could not sweep images"),
+            Err(error) => tracing::warn!(error = %Causes(&error), "could not sweep images"),
         }
     }
 }

@@ -15,7 +15,7 @@ pub mod edge;
 pub mod error;
 pub mod http;
 pub mod images;
-pub mod key_files;
+pub mod keys;
 pub mod local_key;
 pub mod local_store;
 pub mod metrics;

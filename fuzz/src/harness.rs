@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 use edgepass::edge::{Behavior, Target, is_servable, object_key, resolve};
 use edgepass::http::cursor;
 use edgepass::images::ContentType;
-use edgepass::key_files;
+use edgepass::keys::files;
 use edgepass::signing::{
     Denial, HashAlgorithm, KeyPairId, SignatureSource, SigningKey, VerifyingKey, ViewerRequest, encoding,
     verify,
@@ -235,7 +235,7 @@ pub fn keys(data: &[u8]) {
             Err(_) => return,
         },
         n if usize::from(n) <= KEY_LABELS.len() => {
-            wrapped = key_files::pem(KEY_LABELS[usize::from(n) - 1], rest);
+            wrapped = files::pem(KEY_LABELS[usize::from(n) - 1], rest);
             &wrapped
         }
         _ => return,

@@ -20,6 +20,7 @@ use crate::db;
 use crate::db::audit::{self, Action};
 use crate::db::entity::image::{self, Location, Status, Visibility};
 use crate::domain::UserId;
+use crate::telemetry::Causes;
 use crate::aws::s3::{Copied, ObjectHeaders, Storage, StorageError};
 
 /// How long a move or deletion holds an image before another request or the sweeper may take over
@@ -522,7 +523,7 @@ pub async fn sweep(s: Services<'_>, now: u64) -> Result<Swept, DbErr> {
             Ok(true) => swept.uploads += 1,
             Ok(false) => {}
             Err(error) => {
-                tracing::warn!(image = %image.id, %error, "could not sweep an abandoned upload");
+                tracing::warn!(image = %image.id, error = %Causes(&error), "could not sweep an abandoned upload");
                 swept.failures += 1;
             }
         }
@@ -546,7 +547,7 @@ pub async fn sweep(s: Services<'_>, now: u64) -> Result<Swept, DbErr> {
             Ok(()) if deleting => swept.deletions += 1,
             Ok(()) => swept.moves += 1,
             Err(error) => {
-                tracing::warn!(image = %id, %error, "could not finish an interrupted change");
+                tracing::warn!(image = %id, error = %Causes(&error), "could not finish an interrupted change");
                 swept.failures += 1;
             }
         }
