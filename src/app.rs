@@ -15,14 +15,15 @@ use crate::aws::s3::{Storage, StorageError, StorageTarget};
 use crate::cdn_signer::{AlgorithmMismatch, CdnSigner};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{BoundAddresses, CdnKeySource, Config, ConfigError, StorageConfig};
-use crate::edge::{self, Edge};
 use crate::images::lifecycle::{self, Services, Swept};
-use crate::local_key::{self, LocalKeyError};
-use crate::local_store::{LocalStore, LocalStoreError};
+use crate::local::data_dir;
+use crate::local::edge::{self, Edge};
+use crate::local::key::{self as local_key, LocalKeyError};
+use crate::local::store::{LocalStore, LocalStoreError};
 use crate::metrics::Metrics;
 use crate::telemetry::Causes;
 use crate::signing::{KeyError, KeyPairId, KeyRing, KeyRingError, SigningKey, VerifyingKey};
-use crate::{data_dir, db, http};
+use crate::{db, http};
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);

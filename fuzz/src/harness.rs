@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Component, Path};
 use std::sync::OnceLock;
 
-use edgepass::edge::{Behavior, Target, is_servable, object_key, resolve};
+use edgepass::local::edge::{Behavior, Target, is_servable, object_key, resolve};
 use edgepass::http::cursor;
 use edgepass::images::ContentType;
 use edgepass::keys::files;

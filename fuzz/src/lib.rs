@@ -18,10 +18,10 @@ pub mod domain;
 #[path = "../../src/signing/mod.rs"]
 pub mod signing;
 
-pub mod edge;
 pub mod http;
 pub mod images;
 pub mod keys;
+pub mod local;
 
 /// `edgepass::db`: the one listing type the cursor names.
 pub mod db {

@@ -627,7 +627,7 @@ async fn edge_listen_off_runs_no_edge_and_keeps_the_default_cdn_url() {
 async fn an_edge_fed_a_ring_of_several_keys_trusts_each_of_them() {
     use std::sync::Arc;
 
-    use edgepass::edge::{Edge, TrustedKeys, bind};
+    use edgepass::local::edge::{Edge, TrustedKeys, bind};
     use edgepass::signing::{HashAlgorithm, KeyPairId, KeyRing, Policy, Signer, SigningKey};
 
     let app = spawn_with(&[]).await;

@@ -72,7 +72,7 @@ pub fn load_or_generate(data_dir: &Path, algorithm: Option<CdnAlgorithm>) -> Res
     };
     let key_path = data_dir.join(KEY_FILE);
     let id_path = data_dir.join(ID_FILE);
-    crate::data_dir::prepare(data_dir).map_err(io(data_dir))?;
+    super::data_dir::prepare(data_dir).map_err(io(data_dir))?;
     let generated = !key_path.exists();
     if generated {
         let pair = files::generate(wanted).map_err(|_| LocalKeyError::Generate)?;
@@ -85,7 +85,7 @@ pub fn load_or_generate(data_dir: &Path, algorithm: Option<CdnAlgorithm>) -> Res
         );
         files::write_private(&key_path, &pair.private_pem).map_err(io(&key_path))?;
         std::fs::write(&id_path, &id).map_err(io(&id_path))?;
-        crate::data_dir::restrict_file(&id_path).map_err(io(&id_path))?;
+        super::data_dir::restrict_file(&id_path).map_err(io(&id_path))?;
     }
     let id_text = std::fs::read_to_string(&id_path).map_err(io(&id_path))?;
     let id = KeyPairId::parse(id_text.trim()).map_err(|source| LocalKeyError::Key {
