@@ -9,7 +9,7 @@ use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
 use super::route_name::route_name;
 use crate::app::AppState;
 use crate::error::{AppError, error_body, json_error};
-use crate::metrics::{method_label, route_label};
+use crate::telemetry::metrics::{method_label, route_label};
 
 fn is_state_changing(method: &Method) -> bool {
     matches!(

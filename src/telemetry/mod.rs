@@ -1,4 +1,7 @@
-//! Logging through `tracing`, human-readable or JSON.
+//! What the service tells its operators: log lines through `tracing`, human-readable or JSON, and the
+//! Prometheus [`metrics`].
+
+pub mod metrics;
 
 use tracing_subscriber::EnvFilter;
 
