@@ -20,9 +20,9 @@ use crate::local::data_dir;
 use crate::local::edge::{self, Edge};
 use crate::local::key::{self as local_key, LocalKeyError};
 use crate::local::store::{LocalStore, LocalStoreError};
-use crate::telemetry::metrics::Metrics;
-use crate::telemetry::Causes;
 use crate::signing::{KeyError, KeyPairId, KeyRing, KeyRingError, SigningKey, VerifyingKey};
+use crate::telemetry::Causes;
+use crate::telemetry::metrics::Metrics;
 use crate::{db, http};
 
 /// How long in-flight requests may take to finish after a shutdown signal.

@@ -8,9 +8,9 @@ use poem::http::{StatusCode, header};
 use poem::{Body, Response};
 
 use crate::aws::cloudfront::InvalidationError;
+use crate::aws::s3::StorageError;
 use crate::domain::InvalidInput;
 use crate::images::lifecycle::LifecycleError;
-use crate::aws::s3::StorageError;
 
 /// Result type of handlers.
 pub type AppResult<T> = Result<T, AppError>;

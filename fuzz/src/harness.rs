@@ -13,10 +13,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Component, Path};
 use std::sync::OnceLock;
 
-use edgepass::local::edge::{Behavior, Target, is_servable, object_key, resolve};
 use edgepass::http::cursor;
 use edgepass::images::ContentType;
 use edgepass::keys::files;
+use edgepass::local::edge::{Behavior, Target, is_servable, object_key, resolve};
 use edgepass::signing::{
     Denial, HashAlgorithm, KeyPairId, SignatureSource, SigningKey, VerifyingKey, ViewerRequest, encoding,
     verify,

@@ -53,8 +53,5 @@ pub async fn sdk_config(region: &str, credentials: Option<(&str, &str)>) -> SdkC
 /// Whether a call failed before any answer came (connection refused, timeout), as opposed to the
 /// service answering with an error.
 pub(crate) fn unreachable<E, R>(error: &SdkError<E, R>) -> bool {
-    matches!(
-        error,
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)
-    )
+    matches!(error, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_))
 }

@@ -232,12 +232,14 @@ fn register(args: &RegisterArgs, env: BTreeMap<String, String>) -> Result<ExitCo
 }
 
 fn retire(args: &RetireArgs, env: BTreeMap<String, String>) -> Result<ExitCode, CliError> {
-    let key = KeyPairId::parse(&args.key_pair_id).map_err(|e| CliError::Usage(format!("--key-pair-id: {e}")))?;
+    let key =
+        KeyPairId::parse(&args.key_pair_id).map_err(|e| CliError::Usage(format!("--key-pair-id: {e}")))?;
     let group_id = cloudfront_id("--key-group", &args.key_group)?;
     let current = now();
     let stopped_at = match &args.stopped_signing_at {
         Some(text) => {
-            let stopped = parse_time(text).map_err(|e| CliError::Usage(format!("--stopped-signing-at: {e}")))?;
+            let stopped =
+                parse_time(text).map_err(|e| CliError::Usage(format!("--stopped-signing-at: {e}")))?;
             if stopped > current {
                 return Err(CliError::Usage(format!(
                     "--stopped-signing-at {text} is in the future"

@@ -7,9 +7,7 @@ use clap::{Args, Subcommand};
 
 use super::time_arg::parse_time;
 use super::{CliError, key_source, now, read_key_text};
-use crate::signing::{
-    HashAlgorithm, KeyKind, KeyPairId, Policy, SignError, Signer, SigningKey, SourceIp,
-};
+use crate::signing::{HashAlgorithm, KeyKind, KeyPairId, Policy, SignError, Signer, SigningKey, SourceIp};
 
 /// What to sign.
 #[derive(Debug, Subcommand)]
@@ -87,8 +85,8 @@ impl CommonSignArgs {
     }
 
     fn policy(&self, resource: &str) -> Result<Policy, CliError> {
-        let expiry =
-            parse_time(&self.date_less_than).map_err(|e| CliError::Usage(format!("--date-less-than: {e}")))?;
+        let expiry = parse_time(&self.date_less_than)
+            .map_err(|e| CliError::Usage(format!("--date-less-than: {e}")))?;
         if expiry <= now() {
             return Err(CliError::Usage(format!(
                 "--date-less-than {} is not in the future; the signature would never be accepted",
@@ -97,7 +95,8 @@ impl CommonSignArgs {
         }
         let mut policy = Policy::new(resource, expiry).map_err(sign_error)?;
         if let Some(start) = &self.date_greater_than {
-            let start = parse_time(start).map_err(|e| CliError::Usage(format!("--date-greater-than: {e}")))?;
+            let start =
+                parse_time(start).map_err(|e| CliError::Usage(format!("--date-greater-than: {e}")))?;
             policy = policy.not_before(start).map_err(sign_error)?;
         }
         if let Some(ip) = &self.ip_address {
@@ -129,14 +128,16 @@ pub(crate) fn run(command: SignCommand) -> Result<ExitCode, CliError> {
                     policy.resource()
                 )));
             }
-            let url = Signer::new(&prepared.key, prepared.hash).sign_url(&args.url, &policy)
+            let url = Signer::new(&prepared.key, prepared.hash)
+                .sign_url(&args.url, &policy)
                 .map_err(sign_error)?;
             println!("{url}");
         }
         SignCommand::Cookies(args) => {
             let prepared = args.common.prepare()?;
             let policy = args.common.policy(&args.resource)?;
-            let cookies = Signer::new(&prepared.key, prepared.hash).sign_cookies(&policy)
+            let cookies = Signer::new(&prepared.key, prepared.hash)
+                .sign_cookies(&policy)
                 .map_err(sign_error)?;
             let map: BTreeMap<&str, String> = cookies.pairs().into_iter().collect();
             let json = serde_json::to_string_pretty(&map).map_err(|e| CliError::failed("", &e))?;

@@ -67,12 +67,7 @@ impl BoundAddresses {
     /// The addresses `config` names, as if each listener got the port it asked for (tools that bind
     /// nothing, and tests).
     pub fn as_configured(config: &Config) -> Self {
-        Self::new(
-            config,
-            config.listen,
-            config.edge_listen,
-            config.metrics_listen,
-        )
+        Self::new(config, config.listen, config.edge_listen, config.metrics_listen)
     }
 }
 

@@ -13,8 +13,7 @@ pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr
 pub const DEFAULT_EDGE_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8081));
 
 /// Where `/metrics` is served unless told otherwise: loopback, next to the API's and the edge's ports.
-pub const DEFAULT_METRICS_LISTEN: SocketAddr =
-    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8082));
+pub const DEFAULT_METRICS_LISTEN: SocketAddr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 8082));
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

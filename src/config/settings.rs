@@ -175,11 +175,7 @@ mod tests {
         .expect("config");
         assert_eq!(config.listen.port(), 9999);
         assert_eq!(config.cdn.cookie_ttl_secs, 1200);
-        assert!(
-            config
-                .extra_origins
-                .contains(&"https://a.example.com".to_owned())
-        );
+        assert!(config.extra_origins.contains(&"https://a.example.com".to_owned()));
         std::fs::write(&path, "listen = [").expect("write");
         let broken = Config::from_env(&env(&[("EDGEPASS_CONFIG", path.to_str().expect("path"))]));
         assert_eq!(broken.map_err(|e| e.variable), Err("EDGEPASS_CONFIG".to_owned()));

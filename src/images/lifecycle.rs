@@ -16,12 +16,12 @@ use tokio::io::AsyncReadExt;
 
 use super::{ContentType, ImageId, ImageKey};
 use crate::aws::cloudfront::{InvalidationError, Invalidations};
+use crate::aws::s3::{Copied, ObjectHeaders, Storage, StorageError};
 use crate::db;
 use crate::db::audit::{self, Action};
 use crate::db::entity::image::{self, Location, Status, Visibility};
 use crate::domain::UserId;
 use crate::telemetry::Causes;
-use crate::aws::s3::{Copied, ObjectHeaders, Storage, StorageError};
 
 /// How long a move or deletion holds an image before another request or the sweeper may take over
 /// (the holder is then presumed gone). Well above the store's 30-second operation timeout times the

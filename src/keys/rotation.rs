@@ -145,10 +145,7 @@ pub async fn register(
     group_id: &str,
     key: &NewPublicKey<'_>,
 ) -> Result<Registered, RegisterError> {
-    groups
-        .read(group_id)
-        .await
-        .map_err(RegisterError::NotCreated)?;
+    groups.read(group_id).await.map_err(RegisterError::NotCreated)?;
     let key_id = groups
         .create_public_key(key)
         .await

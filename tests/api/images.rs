@@ -1,12 +1,12 @@
 //! Images end to end: uploads PUT over HTTP to presigned URLs of the embedded store, the completion
 //! check, listing, visibility moves, deletion, the sweeper, and what an unreachable store does.
 
+use edgepass::aws::s3::{ObjectInfo, Storage, StorageTarget};
 use edgepass::db::entity::audit_event;
 use edgepass::db::entity::image::{Location, Status, Visibility};
 use edgepass::domain::UserId;
 use edgepass::images::lifecycle::{self, LEASE_SECS, Swept, UPLOAD_GRACE_SECS};
 use edgepass::images::{ContentType, ImageId, ImageKey};
-use edgepass::aws::s3::{ObjectInfo, Storage, StorageTarget};
 use reqwest::{Method, StatusCode};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};

@@ -2,9 +2,9 @@
 
 use std::time::{Duration, SystemTime};
 
+use edgepass::aws::s3::{Copied, ObjectHeaders, ObjectInfo, Storage, StorageError, StorageTarget};
 use edgepass::domain::UserId;
 use edgepass::images::{ContentType, ImageId, ImageKey};
-use edgepass::aws::s3::{Copied, ObjectHeaders, ObjectInfo, Storage, StorageError, StorageTarget};
 
 use crate::moto::{Moto, free_port};
 

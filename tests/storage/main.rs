@@ -3,10 +3,10 @@
 
 use std::time::{Duration, SystemTime};
 
+use edgepass::aws::s3::{Copied, ObjectHeaders, ObjectInfo, Storage, StorageTarget};
 use edgepass::domain::UserId;
 use edgepass::images::{ContentType, ImageId, ImageKey};
 use edgepass::local::store::LocalStore;
-use edgepass::aws::s3::{Copied, ObjectHeaders, ObjectInfo, Storage, StorageTarget};
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00";
 

@@ -6,12 +6,12 @@
 //! prefix; the private key is written only by a completion, which copies the version it checked (by
 //! entity tag) with its metadata replaced.
 
+use edgepass::aws::s3::ObjectMeta;
 use edgepass::db::entity::image;
 use edgepass::domain::UserId;
 use edgepass::images::lifecycle::{self, Check, Completion, Swept, UPLOAD_GRACE_SECS};
 use edgepass::images::{ContentType, ImageId, ImageKey};
 use edgepass::signing::{Policy, Signer};
-use edgepass::aws::s3::ObjectMeta;
 use reqwest::StatusCode;
 use serde_json::Value;
 
