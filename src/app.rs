@@ -10,18 +10,20 @@ use poem::listener::TcpAcceptor;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::password::PasswordHashing;
-use crate::cdn::{Cdn, CdnTarget};
-use crate::cdn_cookies::{AlgorithmMismatch, CdnCookies};
+use crate::aws::cloudfront::{Invalidations, InvalidationsTarget};
+use crate::aws::s3::{Storage, StorageError, StorageTarget};
+use crate::cdn_signer::{AlgorithmMismatch, CdnSigner};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{CdnKeySource, Config, ConfigError, StorageConfig};
-use crate::edge::{self, Edge};
+use crate::config::{BoundAddresses, CdnKeySource, Config, ConfigError, StorageConfig};
 use crate::images::lifecycle::{self, Services, Swept};
-use crate::local_key::{self, LocalKeyError};
-use crate::local_store::{LocalStore, LocalStoreError};
-use crate::metrics::Metrics;
+use crate::local::data_dir;
+use crate::local::edge::{self, Edge};
+use crate::local::key::{self as local_key, LocalKeyError};
+use crate::local::store::{LocalStore, LocalStoreError};
 use crate::signing::{KeyError, KeyPairId, KeyRing, KeyRingError, SigningKey, VerifyingKey};
-use crate::storage::{Storage, StorageError, StorageTarget};
-use crate::{data_dir, db, http};
+use crate::telemetry::Causes;
+use crate::telemetry::metrics::Metrics;
+use crate::{db, http};
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
@@ -81,10 +83,12 @@ pub struct AppState(Arc<AppInner>);
 pub struct AppInner {
     /// The configuration.
     pub config: Config,
+    /// The listeners' addresses and the origins that follow them, settled at start-up.
+    pub bound: BoundAddresses,
     /// The database.
     pub db: DatabaseConnection,
-    /// The CloudFront cookie minter.
-    pub cdn: Arc<CdnCookies>,
+    /// Signs the CloudFront cookies and object URLs.
+    pub cdn: Arc<CdnSigner>,
     /// Password hashing.
     pub passwords: PasswordHashing,
     /// The time.
@@ -94,7 +98,7 @@ pub struct AppInner {
     /// The image store.
     pub storage: Storage,
     /// CloudFront invalidations.
-    pub invalidations: Cdn,
+    pub invalidations: Invalidations,
     /// Local mode's embedded store, kept running as long as the state lives.
     pub local_store: Option<Arc<LocalStore>>,
     /// The origin browsers upload to (the presigned PUT URLs'), allowed by the gallery page's CSP.
@@ -173,8 +177,12 @@ fn static_credentials(config: &Config) -> Option<(String, String)> {
         .map(|(id, secret)| (id.clone(), secret.expose().to_owned()))
 }
 
-/// The configured store, or local mode's embedded one (started here, with its bucket created).
-async fn connect_storage(config: &Config) -> Result<(Storage, Option<Arc<LocalStore>>), StartupError> {
+/// The configured store, or local mode's embedded one (started here, with its bucket created, answering
+/// browsers from `allowed_origins`).
+async fn connect_storage(
+    config: &Config,
+    allowed_origins: &[String],
+) -> Result<(Storage, Option<Arc<LocalStore>>), StartupError> {
     match &config.storage {
         StorageConfig::Embedded => {
             prepare_data_dir(config)?;
@@ -183,7 +191,7 @@ async fn connect_storage(config: &Config) -> Result<(Storage, Option<Arc<LocalSt
                 what: format!("EDGEPASS_DATA_DIR {}", objects.display()),
                 source,
             })?;
-            let store = LocalStore::start(&objects, config.allowed_origins.clone()).await?;
+            let store = LocalStore::start(&objects, allowed_origins.to_vec()).await?;
             let storage = Storage::connect(&StorageTarget {
                 bucket: "edgepass".to_owned(),
                 region: "us-east-1".to_owned(),
@@ -284,32 +292,37 @@ impl Application {
             Some(address) => Some(bind(address, "EDGEPASS_METRICS_LISTEN").await?),
             None => None,
         };
-        let mut config = config.with_bound_port(local_addr.port());
-        if let Some((_, edge_addr)) = &edge {
-            config = config.with_bound_edge_port(edge_addr.port());
-        }
-        // The CDN base URL is settled only now: by default it is the edge's bound address.
-        let cdn = Arc::new(CdnCookies::new(
+        // The origins that follow the listeners (the CDN base URL is by default the edge's) are settled
+        // only now.
+        let bound = BoundAddresses::new(
+            &config,
+            local_addr,
+            edge.as_ref().map(|(_, address)| *address),
+            metrics_listener.as_ref().map(|(_, address)| *address),
+        );
+        let cdn = Arc::new(CdnSigner::new(
             &config.cdn,
+            &bound.cdn_base_url,
             key_ring(&config, key)?,
             config.session.cookie_secure,
         )?);
-        let (storage, local_store) = connect_storage(&config).await?;
+        let (storage, local_store) = connect_storage(&config, &bound.allowed_origins).await?;
         let upload_origin = storage.upload_origin().await?;
         let invalidations = match &config.distribution_id {
             Some(distribution_id) => {
-                Cdn::connect(&CdnTarget {
+                Invalidations::connect(&InvalidationsTarget {
                     distribution_id: distribution_id.clone(),
                     endpoint_url: config.cloudfront_endpoint_url.clone(),
                     credentials: static_credentials(&config),
                 })
                 .await
             }
-            None => Cdn::local(),
+            None => Invalidations::local(),
         };
         let metrics = Metrics::new(Arc::clone(&cdn));
         let state = AppState(Arc::new(AppInner {
             config,
+            bound,
             db,
             cdn,
             passwords,
@@ -381,7 +394,7 @@ impl Application {
         let edge = self.edge.map(|(acceptor, address)| {
             tracing::info!(
                 %address,
-                cdn_base_url = %self.state.config.cdn.base_url,
+                cdn_base_url = %self.state.bound.cdn_base_url,
                 "local edge (CloudFront stand-in) listening"
             );
             let keys: Arc<dyn edge::TrustedKeys> = self.state.cdn.clone();
@@ -461,7 +474,7 @@ async fn sweep_images(state: AppState) {
                 failures = swept.failures,
                 "swept images"
             ),
-            Err(error) => tracing::warn!(%error, "could not sweep images"),
+            Err(error) => tracing::warn!(error = %Causes(&error), "could not sweep images"),
         }
     }
 }

@@ -1,25 +1,35 @@
 //! edgepass keeps users' images private in S3 and lets browsers load them through CloudFront with
 //! signed cookies and signed URLs.
 
+/// Building and running the service: configuration in, bound listeners, shared state, shutdown.
 pub mod app;
+/// Accounts and sessions: password hashing, session tokens, login throttling.
 pub mod auth;
-pub mod cdn;
-pub mod cdn_cookies;
+/// AWS: one client builder, the S3 object store and CloudFront's API (invalidations, key groups).
+pub mod aws;
+/// Signing CloudFront cookies and object URLs with the service's key ring.
+pub mod cdn_signer;
+/// The `edgepass` command line: parses arguments and prints.
 pub mod cli;
+/// The time, behind a trait so tests can move it.
 pub mod clock;
+/// Typed configuration from `EDGEPASS_*` variables, one part per concern, and the addresses bound at start-up.
 pub mod config;
-pub mod data_dir;
+/// The database: connection, migrations, entities and queries.
 pub mod db;
+/// Validated values that enter through the API (user ids, email addresses, passwords).
 pub mod domain;
-pub mod edge;
+/// The HTTP API: routes, handlers, their error answers, middleware and the demo gallery.
 pub mod http;
+/// Images: ids, object keys, content types, names, and the lifecycle of the stored objects.
 pub mod images;
-pub mod key_files;
-pub mod key_group;
-pub mod local_key;
-pub mod local_store;
-pub mod metrics;
+/// Signing keys outside the service: key files and the rules of a rotation.
+pub mod keys;
+/// Local mode: the embedded store, the generated key, the data folder and the local edge.
+pub mod local;
+/// The use cases (accounts, uploads, images, sharing, links) between the HTTP layer and the rest.
 pub mod services;
+/// The CloudFront signing core: policies, keys, signatures and the verifier (pure, no I/O).
 pub mod signing;
-pub mod storage;
+/// Logs and metrics.
 pub mod telemetry;

@@ -13,9 +13,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Component, Path};
 use std::sync::OnceLock;
 
-use edgepass::edge::{Behavior, Target, is_servable, object_key, resolve};
 use edgepass::images::ContentType;
-use edgepass::key_files;
+use edgepass::keys::files;
+use edgepass::local::edge::{Behavior, Target, is_servable, object_key, resolve};
 use edgepass::services::cursor;
 use edgepass::signing::{
     Denial, HashAlgorithm, KeyPairId, SignatureSource, SigningKey, VerifyingKey, ViewerRequest, encoding,
@@ -235,7 +235,7 @@ pub fn keys(data: &[u8]) {
             Err(_) => return,
         },
         n if usize::from(n) <= KEY_LABELS.len() => {
-            wrapped = key_files::pem(KEY_LABELS[usize::from(n) - 1], rest);
+            wrapped = files::pem(KEY_LABELS[usize::from(n) - 1], rest);
             &wrapped
         }
         _ => return,

@@ -15,14 +15,13 @@ extern crate self as edgepass;
 
 #[path = "../../src/domain.rs"]
 pub mod domain;
-#[path = "../../src/key_files.rs"]
-pub mod key_files;
 #[path = "../../src/signing/mod.rs"]
 pub mod signing;
 
-pub mod edge;
 pub mod services;
 pub mod images;
+pub mod keys;
+pub mod local;
 
 /// `edgepass::db`: the one listing type the cursor names.
 pub mod db {

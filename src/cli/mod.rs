@@ -12,8 +12,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::telemetry::Causes;
+
 /// Exit status for bad flags, unreadable keys and malformed values.
 const USAGE_ERROR: u8 = 2;
+/// Exit status when a command was given correctly but could not be carried out.
+const FAILURE: u8 = 1;
 
 /// edgepass: private images behind CloudFront signed cookies and signed URLs.
 #[derive(Debug, Parser)]
@@ -39,13 +43,34 @@ enum Command {
     Keys(keys::KeysCommand),
 }
 
-/// An error that ends the command with a one-line message and exit status 2.
+/// Why a command ended early, with its one-line message.
 #[derive(Debug)]
-pub(crate) struct UsageError(String);
+pub(crate) enum CliError {
+    /// A mistake in what was asked (bad flags, unreadable keys, malformed values, a refusal): nothing
+    /// was done. Exit status 2.
+    Usage(String),
+    /// What was asked could not be carried out (the service failed to start, a file could not be
+    /// written). Exit status 1.
+    Failed(String),
+}
 
-impl<E: std::fmt::Display> From<E> for UsageError {
-    fn from(error: E) -> Self {
-        Self(error.to_string())
+impl CliError {
+    /// A usage mistake described by `error` (`context: error` with a context).
+    pub(crate) fn usage(context: &str, error: &dyn std::error::Error) -> Self {
+        Self::Usage(in_context(context, error))
+    }
+
+    /// A failure described by `error` (`context: error` with a context).
+    pub(crate) fn failed(context: &str, error: &dyn std::error::Error) -> Self {
+        Self::Failed(in_context(context, error))
+    }
+}
+
+fn in_context(context: &str, error: &dyn std::error::Error) -> String {
+    if context.is_empty() {
+        with_causes(error)
+    } else {
+        format!("{context}: {}", with_causes(error))
     }
 }
 
@@ -74,9 +99,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: BTreeMap<String, Strin
     };
     match outcome {
         Ok(code) => code,
-        Err(UsageError(message)) => {
+        Err(CliError::Usage(message)) => {
             eprintln!("error: {message}");
             ExitCode::from(USAGE_ERROR)
+        }
+        Err(CliError::Failed(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(FAILURE)
         }
     }
 }
@@ -93,6 +122,11 @@ fn one_line(rendered: &str) -> String {
     } else {
         words.join(" ")
     }
+}
+
+/// An error and its causes on one line (see [`Causes`]).
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    Causes(error).to_string()
 }
 
 /// Names a key argument in messages without ever repeating key material given inline.
@@ -118,12 +152,12 @@ pub(crate) fn now() -> u64 {
 }
 
 /// Reads a key given as `file://PATH`, a path, or PEM text itself.
-pub(crate) fn read_key_text(argument: &str) -> Result<String, UsageError> {
+pub(crate) fn read_key_text(argument: &str) -> Result<String, CliError> {
     if is_inline_pem(argument) {
         return Ok(argument.to_owned());
     }
     let path = argument.strip_prefix("file://").unwrap_or(argument);
-    std::fs::read_to_string(path).map_err(|e| UsageError(format!("cannot read key file {path}: {e}")))
+    std::fs::read_to_string(path).map_err(|e| CliError::Usage(format!("cannot read key file {path}: {e}")))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::UsageError;
+use super::CliError;
 use crate::app::{self, Application};
 use crate::config::Config;
 use crate::telemetry;
@@ -29,7 +29,7 @@ pub(crate) struct ServeArgs {
     metrics_listen: Option<String>,
 }
 
-fn load_config(mut env: BTreeMap<String, String>, args: &ServeArgs) -> Result<Config, UsageError> {
+fn load_config(mut env: BTreeMap<String, String>, args: &ServeArgs) -> Result<Config, CliError> {
     if let Some(listen) = &args.listen {
         env.insert("EDGEPASS_LISTEN".to_owned(), listen.clone());
     }
@@ -42,7 +42,7 @@ fn load_config(mut env: BTreeMap<String, String>, args: &ServeArgs) -> Result<Co
     if let Some(metrics) = &args.metrics_listen {
         env.insert("EDGEPASS_METRICS_LISTEN".to_owned(), metrics.clone());
     }
-    let config = Config::from_env(&env)?;
+    let config = Config::from_env(&env).map_err(|e| CliError::usage("", &e))?;
     let filter = env
         .get("EDGEPASS_LOG")
         .or_else(|| env.get("RUST_LOG"))
@@ -51,35 +51,35 @@ fn load_config(mut env: BTreeMap<String, String>, args: &ServeArgs) -> Result<Co
     Ok(config)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, UsageError> {
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| UsageError(format!("cannot start the async runtime: {e}")))
+        .map_err(|e| CliError::failed("cannot start the async runtime", &e))
 }
 
 /// Serves until SIGINT/SIGTERM.
-pub(crate) fn serve(env: BTreeMap<String, String>, args: &ServeArgs) -> Result<ExitCode, UsageError> {
+pub(crate) fn serve(env: BTreeMap<String, String>, args: &ServeArgs) -> Result<ExitCode, CliError> {
     let config = load_config(env, args)?;
     runtime()?.block_on(async move {
         let application = Application::build(config)
             .await
-            .map_err(|e| UsageError(e.to_string()))?;
+            .map_err(|e| CliError::failed("", &e))?;
         application
             .run_until_stopped()
             .await
-            .map_err(|e| UsageError(format!("server failed: {e}")))?;
+            .map_err(|e| CliError::failed("server failed", &e))?;
         Ok(ExitCode::SUCCESS)
     })
 }
 
 /// Applies the migrations and exits.
-pub(crate) fn migrate(env: BTreeMap<String, String>, args: &ServeArgs) -> Result<ExitCode, UsageError> {
+pub(crate) fn migrate(env: BTreeMap<String, String>, args: &ServeArgs) -> Result<ExitCode, CliError> {
     let config = load_config(env, args)?;
     runtime()?.block_on(async move {
         app::prepare_database(&config)
             .await
-            .map_err(|e| UsageError(e.to_string()))?;
+            .map_err(|e| CliError::failed("", &e))?;
         tracing::info!("migrations applied");
         Ok(ExitCode::SUCCESS)
     })

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use super::time_arg::parse_time;
-use super::{UsageError, key_source, now, read_key_text};
-use crate::signing::{HashAlgorithm, KeyKind, KeyPairId, Policy, Signer, SigningKey, SourceIp};
+use super::{CliError, key_source, now, read_key_text};
+use crate::signing::{HashAlgorithm, KeyKind, KeyPairId, Policy, SignError, Signer, SigningKey, SourceIp};
 
 /// What to sign.
 #[derive(Debug, Subcommand)]
@@ -71,62 +71,77 @@ struct Prepared {
 }
 
 impl CommonSignArgs {
-    fn prepare(&self) -> Result<Prepared, UsageError> {
-        let key_pair_id = KeyPairId::parse(&self.key_pair_id)?;
+    fn prepare(&self) -> Result<Prepared, CliError> {
+        let key_pair_id = KeyPairId::parse(&self.key_pair_id).map_err(|e| CliError::usage("", &e))?;
         let source = key_source(&self.private_key);
         let key = SigningKey::from_pem(key_pair_id, &read_key_text(&self.private_key)?)
-            .map_err(|e| UsageError(format!("private key {source}: {e}")))?;
+            .map_err(|e| CliError::Usage(format!("private key {source}: {e}")))?;
         let hash = match &self.hash_algorithm {
-            Some(text) => text.parse()?,
+            Some(text) => text.parse().map_err(|e| CliError::usage("", &e))?,
             None if key.kind() == KeyKind::EcdsaP256 => HashAlgorithm::Sha256,
             None => HashAlgorithm::Sha1,
         };
         Ok(Prepared { key, hash })
     }
 
-    fn policy(&self, resource: &str) -> Result<Policy, UsageError> {
-        let expiry =
-            parse_time(&self.date_less_than).map_err(|e| UsageError(format!("--date-less-than: {e}")))?;
+    fn policy(&self, resource: &str) -> Result<Policy, CliError> {
+        let expiry = parse_time(&self.date_less_than)
+            .map_err(|e| CliError::Usage(format!("--date-less-than: {e}")))?;
         if expiry <= now() {
-            return Err(UsageError(format!(
+            return Err(CliError::Usage(format!(
                 "--date-less-than {} is not in the future; the signature would never be accepted",
                 self.date_less_than
             )));
         }
-        let mut policy = Policy::new(resource, expiry)?;
+        let mut policy = Policy::new(resource, expiry).map_err(sign_error)?;
         if let Some(start) = &self.date_greater_than {
-            let start = parse_time(start).map_err(|e| UsageError(format!("--date-greater-than: {e}")))?;
-            policy = policy.not_before(start)?;
+            let start =
+                parse_time(start).map_err(|e| CliError::Usage(format!("--date-greater-than: {e}")))?;
+            policy = policy.not_before(start).map_err(sign_error)?;
         }
         if let Some(ip) = &self.ip_address {
-            policy = policy.source_ip(SourceIp::parse(ip)?);
+            policy = policy.source_ip(SourceIp::parse(ip).map_err(sign_error)?);
         }
         Ok(policy)
     }
 }
 
-pub(crate) fn run(command: SignCommand) -> Result<ExitCode, UsageError> {
+/// What was asked cannot be signed (a malformed URL, resource, time or address), except for the one
+/// failure that is not the caller's: the cryptographic backend's.
+fn sign_error(error: SignError) -> CliError {
+    match error {
+        SignError::Backend => CliError::failed("", &error),
+        _ => CliError::usage("", &error),
+    }
+}
+
+pub(crate) fn run(command: SignCommand) -> Result<ExitCode, CliError> {
     match command {
         SignCommand::Url(args) => {
             let prepared = args.common.prepare()?;
             let resource = args.policy_resource.as_deref().unwrap_or(&args.url);
             let policy = args.common.policy(resource)?;
             if !crate::signing::resource_matches(policy.resource(), &args.url) {
-                return Err(UsageError(format!(
+                return Err(CliError::Usage(format!(
                     "--url {} is not covered by --policy-resource {}",
                     args.url,
                     policy.resource()
                 )));
             }
-            let url = Signer::new(&prepared.key, prepared.hash).sign_url(&args.url, &policy)?;
+            let url = Signer::new(&prepared.key, prepared.hash)
+                .sign_url(&args.url, &policy)
+                .map_err(sign_error)?;
             println!("{url}");
         }
         SignCommand::Cookies(args) => {
             let prepared = args.common.prepare()?;
             let policy = args.common.policy(&args.resource)?;
-            let cookies = Signer::new(&prepared.key, prepared.hash).sign_cookies(&policy)?;
+            let cookies = Signer::new(&prepared.key, prepared.hash)
+                .sign_cookies(&policy)
+                .map_err(sign_error)?;
             let map: BTreeMap<&str, String> = cookies.pairs().into_iter().collect();
-            println!("{}", serde_json::to_string_pretty(&map)?);
+            let json = serde_json::to_string_pretty(&map).map_err(|e| CliError::failed("", &e))?;
+            println!("{json}");
         }
     }
     Ok(ExitCode::SUCCESS)

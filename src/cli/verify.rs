@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::time_arg::parse_time;
-use super::{UsageError, key_source, now, read_key_text};
+use super::{CliError, key_source, now, read_key_text};
 use crate::signing::{KeyPairId, VerifyingKey, ViewerRequest, verify};
 
 /// `verify` flags.
@@ -29,15 +29,15 @@ pub(crate) struct VerifyArgs {
     now: Option<String>,
 }
 
-pub(crate) fn run(args: VerifyArgs) -> Result<ExitCode, UsageError> {
+pub(crate) fn run(args: VerifyArgs) -> Result<ExitCode, CliError> {
     let mut keys = Vec::with_capacity(args.public_keys.len());
     for entry in &args.public_keys {
         let (id, file) = entry
             .split_once('=')
-            .ok_or_else(|| UsageError(format!("--public-key {entry}: expected KEY_PAIR_ID=FILE")))?;
-        let id = KeyPairId::parse(id)?;
+            .ok_or_else(|| CliError::Usage(format!("--public-key {entry}: expected KEY_PAIR_ID=FILE")))?;
+        let id = KeyPairId::parse(id).map_err(|e| CliError::usage("", &e))?;
         let key = VerifyingKey::from_pem(id, &read_key_text(file)?)
-            .map_err(|e| UsageError(format!("public key {}: {e}", key_source(file))))?;
+            .map_err(|e| CliError::Usage(format!("public key {}: {e}", key_source(file))))?;
         keys.push(key);
     }
     let cookies = args
@@ -45,11 +45,11 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitCode, UsageError> {
         .iter()
         .map(|c| {
             c.split_once('=')
-                .ok_or_else(|| UsageError(format!("--cookie {c}: expected NAME=VALUE")))
+                .ok_or_else(|| CliError::Usage(format!("--cookie {c}: expected NAME=VALUE")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let now = match &args.now {
-        Some(text) => parse_time(text).map_err(|e| UsageError(format!("--now: {e}")))?,
+        Some(text) => parse_time(text).map_err(|e| CliError::Usage(format!("--now: {e}")))?,
         None => now(),
     };
     let request = ViewerRequest {

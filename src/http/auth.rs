@@ -11,7 +11,7 @@ use super::dto::{CdnGrant, Credentials, MeView, SessionView, UserView};
 use super::error::{AppError, AppResult};
 use crate::app::AppState;
 use crate::auth::{AuthUser, session};
-use crate::cdn_cookies::Minted;
+use crate::cdn_signer::Minted;
 use crate::domain::{Email, Password};
 use crate::services::accounts::{self, SignedIn};
 

@@ -263,7 +263,7 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::StorageError;
+    use crate::aws::s3::StorageError;
 
     #[test]
     fn every_variant_has_its_status_and_code() {
@@ -309,12 +309,18 @@ mod tests {
             (service(ServiceError::Busy), 409, "busy"),
             (service(ServiceError::Gone("x".to_owned())), 410, "gone"),
             (
-                service(StorageError::Unavailable("connection refused".to_owned()).into()),
+                service(
+                    StorageError::Unavailable {
+                        operation: "HeadObject",
+                        source: "connection refused".into(),
+                    }
+                    .into(),
+                ),
                 503,
                 "unavailable",
             ),
             (
-                service(StorageError::Failed("AccessDenied".to_owned()).into()),
+                service(StorageError::failed("HeadObject", "AccessDenied").into()),
                 500,
                 "internal",
             ),

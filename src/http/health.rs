@@ -8,6 +8,7 @@ use super::dto::Status;
 use super::error::error_body;
 use crate::app::AppState;
 use crate::db;
+use crate::telemetry::Causes;
 
 /// `GET /healthz`: the process answers.
 #[handler]
@@ -19,7 +20,7 @@ pub(crate) fn healthz() -> Json<serde_json::Value> {
 #[handler]
 pub(crate) async fn readyz(state: Data<&AppState>) -> Response {
     if let Err(error) = state.storage.ping().await {
-        tracing::warn!(%error, "readiness check failed: object store");
+        tracing::warn!(error = %Causes(&error), "readiness check failed: object store");
         return error_body(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",

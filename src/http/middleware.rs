@@ -9,7 +9,7 @@ use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
 use super::error::{AppError, error_body, json_error};
 use super::route_name::route_name;
 use crate::app::AppState;
-use crate::metrics::{method_label, route_label};
+use crate::telemetry::metrics::{method_label, route_label};
 
 fn is_state_changing(method: &Method) -> bool {
     matches!(
@@ -101,7 +101,7 @@ pub(crate) async fn refuse_cross_origin<E: Endpoint>(next: E, req: Request) -> p
     if is_state_changing(req.method()) {
         let allowed = req
             .data::<AppState>()
-            .map(|s| s.config.allowed_origins.clone())
+            .map(|s| s.bound.allowed_origins.clone())
             .unwrap_or_default();
         let refused = match (req.header("origin"), req.header("sec-fetch-site")) {
             (Some(origin), _) => !allowed.iter().any(|a| a == origin),

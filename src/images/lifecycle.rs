@@ -16,12 +16,13 @@ use tokio::io::AsyncReadExt;
 
 use super::lease::Lease;
 use super::{ContentType, ImageId, ImageKey};
-use crate::cdn::{Cdn, CdnError};
+use crate::aws::cloudfront::{InvalidationError, Invalidations};
+use crate::aws::s3::{Copied, ObjectHeaders, Storage, StorageError};
 use crate::db;
 use crate::db::audit::{self, Action};
 use crate::db::entity::image::{self, Location, Status, Visibility};
 use crate::domain::UserId;
-use crate::storage::{Copied, ObjectHeaders, Storage, StorageError};
+use crate::telemetry::Causes;
 
 /// How long a move or deletion holds an image before another request or the sweeper may take over
 /// (the holder is then presumed gone). Well above the store's 30-second operation timeout times the
@@ -50,7 +51,7 @@ pub struct Services<'a> {
     /// The bucket.
     pub storage: &'a Storage,
     /// CloudFront invalidations.
-    pub cdn: &'a Cdn,
+    pub cdn: &'a Invalidations,
 }
 
 /// Why a step did not finish.
@@ -61,7 +62,7 @@ pub enum LifecycleError {
     Storage(#[from] StorageError),
     /// CloudFront refused or could not be reached.
     #[error(transparent)]
-    Cdn(#[from] CdnError),
+    Cdn(#[from] InvalidationError),
     /// The database failed.
     #[error("database: {0}")]
     Db(#[from] DbErr),
@@ -291,7 +292,7 @@ async fn first_bytes(
         .take(len)
         .read_to_end(&mut head)
         .await
-        .map_err(|e| StorageError::Failed(format!("GetObject body: {e}")))?;
+        .map_err(|e| StorageError::failed("GetObject body", e))?;
     Ok(Some(head))
 }
 
@@ -523,7 +524,7 @@ pub async fn sweep(s: Services<'_>, now: u64) -> Result<Swept, DbErr> {
             Ok(true) => swept.uploads += 1,
             Ok(false) => {}
             Err(error) => {
-                tracing::warn!(image = %image.id, %error, "could not sweep an abandoned upload");
+                tracing::warn!(image = %image.id, error = %Causes(&error), "could not sweep an abandoned upload");
                 swept.failures += 1;
             }
         }
@@ -547,7 +548,7 @@ pub async fn sweep(s: Services<'_>, now: u64) -> Result<Swept, DbErr> {
             Ok(()) if deleting => swept.deletions += 1,
             Ok(()) => swept.moves += 1,
             Err(error) => {
-                tracing::warn!(image = %id, %error, "could not finish an interrupted change");
+                tracing::warn!(image = %id, error = %Causes(&error), "could not finish an interrupted change");
                 swept.failures += 1;
             }
         }

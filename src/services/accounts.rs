@@ -11,7 +11,7 @@ use sea_orm::{DatabaseTransaction, TransactionTrait};
 use crate::app::AppState;
 use crate::auth::throttle::{self, Throttled};
 use crate::auth::{AuthUser, session};
-use crate::cdn_cookies::Minted;
+use crate::cdn_signer::Minted;
 use crate::db;
 use crate::db::audit::{self, Action};
 use crate::db::users::CreateUserError;

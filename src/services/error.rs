@@ -2,10 +2,10 @@
 //! status and body (`http::error`); nothing here knows of requests or status codes.
 
 use crate::auth::password::HashingError;
-use crate::cdn::CdnError;
+use crate::aws::cloudfront::InvalidationError;
+use crate::aws::s3::StorageError;
 use crate::domain::InvalidInput;
 use crate::images::lifecycle::LifecycleError;
-use crate::storage::StorageError;
 
 /// Result type of the services.
 pub type ServiceResult<T> = Result<T, ServiceError>;
@@ -95,16 +95,16 @@ impl From<sea_orm::DbErr> for ServiceError {
 impl From<StorageError> for ServiceError {
     fn from(error: StorageError) -> Self {
         match error {
-            StorageError::Unavailable(_) => Self::Unavailable(Box::new(error)),
-            StorageError::Failed(_) => Self::Internal(Box::new(error)),
+            StorageError::Unavailable { .. } => Self::Unavailable(Box::new(error)),
+            StorageError::Failed { .. } => Self::Internal(Box::new(error)),
         }
     }
 }
 
 /// CloudFront's API fails mostly by throttling or outage, and every step that calls it is finished by a
 /// retry, so the client is told to try again.
-impl From<CdnError> for ServiceError {
-    fn from(error: CdnError) -> Self {
+impl From<InvalidationError> for ServiceError {
+    fn from(error: InvalidationError) -> Self {
         Self::Unavailable(Box::new(error))
     }
 }

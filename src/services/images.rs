@@ -59,7 +59,7 @@ pub(crate) fn own_image(state: &AppState, image: image::Model) -> ServiceResult<
     let url = (image.status == Status::Ready).then(|| {
         format!(
             "{}{}",
-            state.config.cdn.base_url,
+            state.bound.cdn_base_url,
             keys.at(image.location.source()).cdn_path()
         )
     });

@@ -76,7 +76,7 @@ pub async fn create(
     txn.commit().await?;
     Ok(CreatedLink {
         id: link,
-        url: format!("{}/s/{}", state.config.public_url, token.cookie_value),
+        url: format!("{}/s/{}", state.bound.public_url, token.cookie_value),
         expires_at,
     })
 }

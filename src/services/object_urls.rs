@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use crate::app::AppState;
-use crate::cdn_cookies::{CdnCookies, SignedObjectUrl};
+use crate::cdn_signer::{CdnSigner, SignedObjectUrl};
 use crate::db::entity::image::{self, Location, Visibility};
 use crate::images::lifecycle::ImageKeys;
 
@@ -114,12 +114,12 @@ pub(crate) async fn image_urls(
 
 /// Signs every `(index, path)`, in place when there are few, otherwise in one blocking task per core.
 async fn sign_all(
-    cdn: &Arc<CdnCookies>,
+    cdn: &Arc<CdnSigner>,
     paths: Vec<(usize, String)>,
     now: u64,
     ttl_secs: u64,
 ) -> ServiceResult<Vec<(usize, SignedObjectUrl)>> {
-    let sign_chunk = move |cdn: &CdnCookies, chunk: Vec<(usize, String)>| {
+    let sign_chunk = move |cdn: &CdnSigner, chunk: Vec<(usize, String)>| {
         chunk
             .into_iter()
             .map(|(index, path)| {

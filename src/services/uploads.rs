@@ -6,12 +6,12 @@ use std::time::{Duration, UNIX_EPOCH};
 use sea_orm::TransactionTrait;
 
 use crate::app::AppState;
+use crate::aws::s3::PresignedPut;
 use crate::db;
 use crate::db::images::NewImage;
 use crate::domain::{InvalidInput, UserId};
 use crate::images::lifecycle::{self, Completion};
 use crate::images::{ContentType, ImageId, ImageKey, ImageName};
-use crate::storage::PresignedPut;
 
 use super::error::{ServiceError, ServiceResult};
 use super::images::{OwnImage, lifecycle_services, own_image, under_lease};

@@ -26,7 +26,7 @@ async fn register_returns_201_with_the_case_folded_user_and_a_cdn_grant() {
     assert_eq!(body["user"]["email"], "alice@example.com");
     assert_eq!(
         body["cdn"]["resource"],
-        format!("{}/users/{id}/*", app.state.config.cdn.base_url)
+        format!("{}/users/{id}/*", app.state.bound.cdn_base_url)
     );
     assert_eq!(body["cdn"]["cookie_path"], format!("/users/{id}/"));
     assert!(body["cdn"]["expires_at"].as_u64().is_some_and(|t| t > app.now()));
@@ -239,7 +239,7 @@ async fn after_logout_the_old_session_cookie_no_longer_works() {
 async fn logout_expires_the_session_cookie_and_all_five_cloudfront_cookies() {
     let app = TestApp::spawn().await;
     let id = app.signed_up("alice@example.com").await;
-    let cdn_image = format!("{}/users/{id}/a.jpg", app.state.config.cdn.base_url);
+    let cdn_image = format!("{}/users/{id}/a.jpg", app.state.bound.cdn_base_url);
     let cdn_image = reqwest::Url::parse(&cdn_image).expect("url");
     assert!(
         app.jar.cookies(&cdn_image).is_some(),

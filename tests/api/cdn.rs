@@ -60,7 +60,7 @@ fn policy(cookies: &[(String, String)]) -> Value {
 
 /// A user's image URL on the CDN.
 fn image(app: &TestApp, user: impl std::fmt::Display, file: &str) -> String {
-    format!("{}/users/{user}/{file}", app.state.config.cdn.base_url)
+    format!("{}/users/{user}/{file}", app.state.bound.cdn_base_url)
 }
 
 /// The published public key of the RSA test key, trusted on its own.
@@ -109,7 +109,7 @@ async fn login_cookies_are_denied_for_other_users_prefixes() {
     let cookies = cloudfront_cookies(&app.login("alice@example.com", PASSWORD).await);
     let keys = app.state.cdn.keys();
 
-    let base = &app.state.config.cdn.base_url;
+    let base = &app.state.bound.cdn_base_url;
     for url in [
         image(&app, bob, "any.jpg"),
         image(&app, format!("{id}0"), "any.jpg"),

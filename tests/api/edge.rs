@@ -577,7 +577,7 @@ async fn ip_address_conditions_are_checked_against_the_tcp_peer() {
     let keys = app.state.cdn.keys();
     let cookies_for = |block: &str| {
         let policy = Policy::new(
-            &format!("{}/users/{user}/*", app.state.config.cdn.base_url),
+            &format!("{}/users/{user}/*", app.state.bound.cdn_base_url),
             app.now() + 600,
         )
         .expect("policy")
@@ -620,14 +620,14 @@ async fn edge_requests_are_counted_by_behavior_and_outcome() {
 async fn edge_listen_off_runs_no_edge_and_keeps_the_default_cdn_url() {
     let app = TestApp::spawn_with(&[("EDGEPASS_EDGE_LISTEN", "off")]).await;
     assert_eq!(app.edge_port, None);
-    assert_eq!(app.state.config.cdn.base_url, "http://127.0.0.1:8081");
+    assert_eq!(app.state.bound.cdn_base_url, "http://127.0.0.1:8081");
 }
 
 #[tokio::test]
 async fn an_edge_fed_a_ring_of_several_keys_trusts_each_of_them() {
     use std::sync::Arc;
 
-    use edgepass::edge::{Edge, TrustedKeys, bind};
+    use edgepass::local::edge::{Edge, TrustedKeys, bind};
     use edgepass::signing::{HashAlgorithm, KeyPairId, KeyRing, Policy, Signer, SigningKey};
 
     let app = spawn_with(&[]).await;

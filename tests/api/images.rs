@@ -1,12 +1,12 @@
 //! Images end to end: uploads PUT over HTTP to presigned URLs of the embedded store, the completion
 //! check, listing, visibility moves, deletion, the sweeper, and what an unreachable store does.
 
+use edgepass::aws::s3::{ObjectInfo, Storage, StorageTarget};
 use edgepass::db::entity::audit_event;
 use edgepass::db::entity::image::{Location, Status, Visibility};
 use edgepass::domain::UserId;
 use edgepass::images::lifecycle::{self, LEASE_SECS, Swept, UPLOAD_GRACE_SECS};
 use edgepass::images::{ContentType, ImageId, ImageKey};
-use edgepass::storage::{ObjectInfo, Storage, StorageTarget};
 use reqwest::{Method, StatusCode};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -128,7 +128,7 @@ async fn an_upload_put_to_its_presigned_url_completes_into_a_ready_private_image
 
     assert_eq!(done.status, StatusCode::OK, "{}", done.text());
     let view = done.json();
-    let cdn = &app.state.config.cdn.base_url;
+    let cdn = &app.state.bound.cdn_base_url;
     assert_eq!(
         view,
         json!({
@@ -581,7 +581,7 @@ async fn making_an_image_public_moves_its_object_and_private_again_moves_it_back
     let app = spawn().await;
     let alice = app.signed_up("alice@example.com").await;
     let id = id_of(&app.upload("image/png", PNG, "a.png").await);
-    let cdn = app.state.config.cdn.base_url.clone();
+    let cdn = app.state.bound.cdn_base_url.clone();
 
     let public = app.set_visibility(&id, "public").await;
 

@@ -84,7 +84,7 @@ async fn creating_a_link_returns_its_url_once_and_stores_only_the_tokens_hash() 
     assert_eq!(created["expires_at"].as_u64(), Some(app.now() + 3600));
     let url = created["url"].as_str().expect("url");
     let token = url
-        .strip_prefix(&format!("{}/s/", app.state.config.public_url))
+        .strip_prefix(&format!("{}/s/", app.state.bound.public_url))
         .unwrap_or_else(|| panic!("a link on the service: {url}"));
     let raw = URL_SAFE_NO_PAD.decode(token).expect("URL-safe base64");
     assert_eq!(raw.len(), 32, "256 random bits");
@@ -119,7 +119,7 @@ async fn following_a_link_redirects_to_a_short_lived_signed_url_without_caching_
     assert_eq!(reply.status, StatusCode::FOUND, "{}", reply.text());
     assert_private_headers(&reply);
     let location = reply.header("location").expect("location");
-    let object = format!("{}/users/{alice}/{image}.png", app.state.config.cdn.base_url);
+    let object = format!("{}/users/{alice}/{image}.png", app.state.bound.cdn_base_url);
     assert!(location.starts_with(&format!("{object}?Expires=")), "{location}");
     let expires: u64 = location
         .split("Expires=")
@@ -164,7 +164,7 @@ async fn a_link_to_a_public_image_redirects_to_its_public_url() {
     assert_eq!(reply.status, StatusCode::FOUND);
     assert_eq!(
         reply.header("location"),
-        Some(format!("{}/public/{image}.png", app.state.config.cdn.base_url).as_str())
+        Some(format!("{}/public/{image}.png", app.state.bound.cdn_base_url).as_str())
     );
 }
 

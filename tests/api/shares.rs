@@ -138,11 +138,11 @@ fn decide(app: &TestApp, url: &str, now: u64) -> Result<(), Denial> {
 }
 
 fn private_url(app: &TestApp, owner: i64, image: &str) -> String {
-    format!("{}/users/{owner}/{image}.png", app.state.config.cdn.base_url)
+    format!("{}/users/{owner}/{image}.png", app.state.bound.cdn_base_url)
 }
 
 fn public_url(app: &TestApp, image: &str) -> String {
-    format!("{}/public/{image}.png", app.state.config.cdn.base_url)
+    format!("{}/public/{image}.png", app.state.bound.cdn_base_url)
 }
 
 /// When a shared URL signed at `now` expires.

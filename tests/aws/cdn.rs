@@ -1,10 +1,10 @@
-//! `Cdn` against moto's CloudFront API, and in local mode.
+//! `Invalidations` against moto's CloudFront API, and in local mode.
 
 use aws_sdk_cloudfront::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_cloudfront::types::{
     DefaultCacheBehavior, DistributionConfig, Origin, Origins, S3OriginConfig, ViewerProtocolPolicy,
 };
-use edgepass::cdn::{Cdn, CdnTarget};
+use edgepass::aws::cloudfront::{Invalidations, InvalidationsTarget};
 
 use crate::moto::Moto;
 
@@ -20,13 +20,13 @@ fn paths() -> Vec<String> {
 }
 
 /// Creates a distribution in moto the way `infra/` would in AWS (edgepass itself never creates one) and
-/// returns its id. The client is built as `src/cdn.rs` builds its own.
+/// returns its id. The client is built as `src/aws/cloudfront/mod.rs` builds its own.
 async fn create_distribution(moto: &Moto) -> String {
     let config = aws_sdk_cloudfront::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
         .region(Region::new("us-east-1"))
-        .http_client(edgepass::storage::http_client())
+        .http_client(edgepass::aws::http_client())
         .endpoint_url(moto.endpoint())
         .build();
     let origin = Origin::builder()
@@ -68,7 +68,7 @@ async fn create_distribution(moto: &Moto) -> String {
 #[tokio::test]
 async fn an_invalidation_returns_an_id_and_a_retry_with_the_same_caller_reference_succeeds() {
     let moto = Moto::start().await;
-    let cdn = Cdn::connect(&CdnTarget {
+    let cdn = Invalidations::connect(&InvalidationsTarget {
         distribution_id: create_distribution(&moto).await,
         endpoint_url: Some(moto.endpoint().to_owned()),
         credentials: credentials(),
@@ -97,7 +97,7 @@ async fn an_invalidation_returns_an_id_and_a_retry_with_the_same_caller_referenc
 #[tokio::test]
 async fn an_invalidation_on_a_distribution_that_does_not_exist_is_an_error() {
     let moto = Moto::start().await;
-    let cdn = Cdn::connect(&CdnTarget {
+    let cdn = Invalidations::connect(&InvalidationsTarget {
         distribution_id: "E2EDGEPASSNONE".to_owned(),
         endpoint_url: Some(moto.endpoint().to_owned()),
         credentials: credentials(),
@@ -107,13 +107,17 @@ async fn an_invalidation_on_a_distribution_that_does_not_exist_is_an_error() {
         .invalidate(&paths(), "ref-1")
         .await
         .expect_err("no such distribution");
-    assert!(error.to_string().contains("NoSuchDistribution"), "{error}");
+    let cause = std::error::Error::source(&error).map(|source| format!("{source:?}"));
+    assert!(
+        cause.is_some_and(|cause| cause.contains("NoSuchDistribution")),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]
 async fn local_mode_skips_invalidations_and_returns_no_id() {
     assert_eq!(
-        Cdn::local()
+        Invalidations::local()
             .invalidate(&paths(), "ref-1")
             .await
             .expect("invalidate"),

@@ -4,7 +4,7 @@
 //! moto 5.2.5 creates and reads key groups but has no UpdateKeyGroup, answers 500 for an unknown group and
 //! drops a group's comment; `tests/aws/moto_key_groups.py` adds those to its server as CloudFront documents
 //! them (whole-configuration updates guarded by `If-Match`), and these tests run against that. The retry
-//! after a concurrent change is tested against a fake group in `src/key_group.rs`.
+//! after a concurrent change is tested against a fake group in `src/aws/cloudfront/key_groups.rs`.
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -36,7 +36,7 @@ fn now() -> u64 {
 }
 
 async fn client(moto: &Moto) -> Client {
-    edgepass::cdn::api_client(Some(moto.endpoint()), Some(("testing", "testing"))).await
+    edgepass::aws::cloudfront::api_client(Some(moto.endpoint()), Some(("testing", "testing"))).await
 }
 
 /// Registers a public key straight through the API, as `infra/` does for the first key.

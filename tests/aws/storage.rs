@@ -2,9 +2,9 @@
 
 use std::time::{Duration, SystemTime};
 
+use edgepass::aws::s3::{Copied, ObjectHeaders, ObjectInfo, Storage, StorageError, StorageTarget};
 use edgepass::domain::UserId;
 use edgepass::images::{ContentType, ImageId, ImageKey};
-use edgepass::storage::{Copied, ObjectHeaders, ObjectInfo, Storage, StorageError, StorageTarget};
 
 use crate::moto::{Moto, free_port};
 
@@ -118,9 +118,9 @@ async fn a_store_nobody_listens_on_is_unavailable() {
     // firewall drops them instead.
     let storage = storage_at(&format!("http://127.0.0.1:{}", free_port())).await;
     let head = storage.head(&new_key(ContentType::Png)).await;
-    assert!(matches!(head, Err(StorageError::Unavailable(_))), "{head:?}");
+    assert!(matches!(head, Err(StorageError::Unavailable { .. })), "{head:?}");
     let ping = storage.ping().await;
-    assert!(matches!(ping, Err(StorageError::Unavailable(_))), "{ping:?}");
+    assert!(matches!(ping, Err(StorageError::Unavailable { .. })), "{ping:?}");
 }
 
 #[tokio::test]

@@ -3,10 +3,10 @@
 
 use std::time::{Duration, SystemTime};
 
+use edgepass::aws::s3::{Copied, ObjectHeaders, ObjectInfo, Storage, StorageTarget};
 use edgepass::domain::UserId;
 use edgepass::images::{ContentType, ImageId, ImageKey};
-use edgepass::local_store::LocalStore;
-use edgepass::storage::{Copied, ObjectHeaders, ObjectInfo, Storage, StorageTarget};
+use edgepass::local::store::LocalStore;
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00";
 
@@ -300,7 +300,7 @@ async fn the_embedded_store_itself_answers_412_to_a_copy_whose_source_if_match_f
             None,
             "test",
         ))
-        .http_client(edgepass::storage::http_client())
+        .http_client(edgepass::aws::http_client())
         .build();
     let client = aws_sdk_s3::Client::from_conf(config);
 

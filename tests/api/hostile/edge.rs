@@ -170,7 +170,7 @@ impl Person {
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
         let url = reply.json()["url"].as_str().expect("url").to_owned();
-        url.strip_prefix(&app.state.config.cdn.base_url)
+        url.strip_prefix(&app.state.bound.cdn_base_url)
             .unwrap_or_else(|| panic!("a CDN URL: {url}"))
             .to_owned()
     }
@@ -408,7 +408,7 @@ async fn a_share_links_signed_query_in_the_host_opens_no_other_private_image() {
     // The link itself works for a stranger, for its own image only.
     let own = EdgeRequest::new(
         case.location
-            .strip_prefix(&app.state.config.cdn.base_url)
+            .strip_prefix(&app.state.bound.cdn_base_url)
             .expect("CDN URL"),
         edge_host(app),
     );
@@ -456,7 +456,7 @@ async fn a_signed_url_that_repeats_a_signing_parameter_is_refused() {
     let edge = edge_host(app);
     let target = case
         .location
-        .strip_prefix(&app.state.config.cdn.base_url)
+        .strip_prefix(&app.state.bound.cdn_base_url)
         .expect("CDN URL")
         .to_owned();
     let value = |name: &str| {

@@ -6,12 +6,12 @@
 //! prefix; the private key is written only by a completion, which copies the version it checked (by
 //! entity tag) with its metadata replaced.
 
+use edgepass::aws::s3::ObjectMeta;
 use edgepass::db::entity::image;
 use edgepass::domain::UserId;
 use edgepass::images::lifecycle::{self, Check, Completion, Swept, UPLOAD_GRACE_SECS};
 use edgepass::images::{ContentType, ImageId, ImageKey};
 use edgepass::signing::{Policy, Signer};
-use edgepass::storage::ObjectMeta;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -332,7 +332,7 @@ async fn deleting_a_pending_upload_removes_the_staged_bytes_and_a_later_put_neve
     app.complete_upload(&id)
         .await
         .assert_error(StatusCode::NOT_FOUND, "not_found");
-    let url = app.state.config.cdn.base_url.clone() + &private_png(alice, &id).cdn_path();
+    let url = app.state.bound.cdn_base_url.clone() + &private_png(alice, &id).cdn_path();
     assert_eq!(send(app.client.get(&url)).await.status, StatusCode::FORBIDDEN);
     assert!(stored(&app, &private_png(alice, &id)).await.is_none());
 
@@ -391,7 +391,7 @@ async fn an_upload_started_before_staging_is_rejected_with_the_bytes_at_its_fina
         stored(&app, &final_key).await.is_none(),
         "its unchecked bytes are deleted"
     );
-    let url = app.state.config.cdn.base_url.clone() + &final_key.cdn_path();
+    let url = app.state.bound.cdn_base_url.clone() + &final_key.cdn_path();
     assert_eq!(send(app.client.get(&url)).await.status, StatusCode::FORBIDDEN);
 }
 

@@ -211,7 +211,7 @@ impl World {
                     .collect()
             })
             .unwrap_or_default();
-        let mut url = format!("{}/{}", self.app.state.config.cdn.base_url, object.key);
+        let mut url = format!("{}/{}", self.app.state.bound.cdn_base_url, object.key);
         if !signing.is_empty() {
             url.push('?');
             url.push_str(&signing.join("&"));

@@ -1,25 +1,25 @@
-//! The CloudFront control plane: the API client, and invalidating cached copies of public images.
+//! Invalidating cached copies of public images.
 //!
 //! Without a distribution (local mode) an invalidation is a logged no-op: the local edge caches nothing.
 
 use aws_sdk_cloudfront::Client;
-use aws_sdk_cloudfront::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_cloudfront::error::DisplayErrorContext;
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 
-use crate::storage::http_client;
+use super::api_client;
+use crate::aws::BoxError;
 
-/// A failed CloudFront call.
+/// A failed invalidation: the CloudFront operation, and the SDK's error (or what was wrong) as its source.
 #[derive(Debug, thiserror::Error)]
-#[error("CloudFront {operation}: {message}")]
-pub struct CdnError {
+#[error("CloudFront {operation}")]
+pub struct InvalidationError {
     operation: &'static str,
-    message: String,
+    #[source]
+    source: BoxError,
 }
 
 /// Where the distribution is and how to reach the API.
 #[derive(Clone, Debug)]
-pub struct CdnTarget {
+pub struct InvalidationsTarget {
     /// The distribution id.
     pub distribution_id: String,
     /// An API endpoint instead of AWS's (moto in tests).
@@ -28,45 +28,20 @@ pub struct CdnTarget {
     pub credentials: Option<(String, String)>,
 }
 
-/// A client of the CloudFront API at `endpoint_url` (AWS's when `None`), signing with the static
-/// `credentials` (access key, secret) or, without them, with the AWS default chain.
-pub async fn api_client(endpoint_url: Option<&str>, credentials: Option<(&str, &str)>) -> Client {
-    // CloudFront's API lives in us-east-1 whatever the distribution serves.
-    let region = Region::new("us-east-1");
-    let mut builder = match credentials {
-        Some((access_key, secret_key)) => aws_sdk_cloudfront::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .credentials_provider(Credentials::new(access_key, secret_key, None, None, "edgepass")),
-        None => {
-            let shared = aws_config::defaults(BehaviorVersion::latest())
-                .http_client(http_client())
-                .region(region.clone())
-                .load()
-                .await;
-            aws_sdk_cloudfront::config::Builder::from(&shared)
-        }
-    };
-    builder = builder.region(region).http_client(http_client());
-    if let Some(endpoint) = endpoint_url {
-        builder = builder.endpoint_url(endpoint);
-    }
-    Client::from_conf(builder.build())
-}
-
 /// Invalidates paths on the distribution, if there is one.
 #[derive(Clone, Debug)]
-pub struct Cdn {
+pub struct Invalidations {
     remote: Option<(Client, String)>,
 }
 
-impl Cdn {
+impl Invalidations {
     /// Local mode: invalidations are logged and skipped.
     pub fn local() -> Self {
         Self { remote: None }
     }
 
     /// A real (or emulated) distribution.
-    pub async fn connect(target: &CdnTarget) -> Self {
+    pub async fn connect(target: &InvalidationsTarget) -> Self {
         let credentials = target
             .credentials
             .as_ref()
@@ -84,14 +59,14 @@ impl Cdn {
         &self,
         paths: &[String],
         caller_reference: &str,
-    ) -> Result<Option<String>, CdnError> {
+    ) -> Result<Option<String>, InvalidationError> {
         let Some((client, distribution_id)) = &self.remote else {
             tracing::info!(?paths, "local mode: no distribution to invalidate");
             return Ok(None);
         };
-        let error = |message: String| CdnError {
+        let error = |source: BoxError| InvalidationError {
             operation: "CreateInvalidation",
-            message,
+            source,
         };
         let batch = InvalidationBatch::builder()
             .caller_reference(caller_reference)
@@ -100,17 +75,17 @@ impl Cdn {
                     .quantity(i32::try_from(paths.len()).unwrap_or(i32::MAX))
                     .set_items(Some(paths.to_vec()))
                     .build()
-                    .map_err(|e| error(e.to_string()))?,
+                    .map_err(|e| error(Box::new(e)))?,
             )
             .build()
-            .map_err(|e| error(e.to_string()))?;
+            .map_err(|e| error(Box::new(e)))?;
         let output = client
             .create_invalidation()
             .distribution_id(distribution_id)
             .invalidation_batch(batch)
             .send()
             .await
-            .map_err(|e| error(DisplayErrorContext(&e).to_string()))?;
+            .map_err(|e| error(Box::new(e)))?;
         Ok(output.invalidation().map(|i| i.id().to_owned()))
     }
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::config::CdnAlgorithm;
-use crate::key_files;
+use crate::keys::files;
 use crate::signing::{KeyError, KeyKind, KeyPairId, SigningKey};
 
 /// The key file inside the data folder.
@@ -72,10 +72,10 @@ pub fn load_or_generate(data_dir: &Path, algorithm: Option<CdnAlgorithm>) -> Res
     };
     let key_path = data_dir.join(KEY_FILE);
     let id_path = data_dir.join(ID_FILE);
-    crate::data_dir::prepare(data_dir).map_err(io(data_dir))?;
+    super::data_dir::prepare(data_dir).map_err(io(data_dir))?;
     let generated = !key_path.exists();
     if generated {
-        let pair = key_files::generate(wanted).map_err(|_| LocalKeyError::Generate)?;
+        let pair = files::generate(wanted).map_err(|_| LocalKeyError::Generate)?;
         // The id only has to be unique among the keys a deployment trusts; a random suffix suffices.
         let mut suffix = [0u8; 6];
         aws_lc_rs::rand::fill(&mut suffix).map_err(|_| LocalKeyError::Generate)?;
@@ -83,9 +83,9 @@ pub fn load_or_generate(data_dir: &Path, algorithm: Option<CdnAlgorithm>) -> Res
             "KLOCAL{}",
             suffix.iter().map(|b| format!("{b:02X}")).collect::<String>()
         );
-        key_files::write_private(&key_path, &pair.private_pem).map_err(io(&key_path))?;
+        files::write_private(&key_path, &pair.private_pem).map_err(io(&key_path))?;
         std::fs::write(&id_path, &id).map_err(io(&id_path))?;
-        crate::data_dir::restrict_file(&id_path).map_err(io(&id_path))?;
+        super::data_dir::restrict_file(&id_path).map_err(io(&id_path))?;
     }
     let id_text = std::fs::read_to_string(&id_path).map_err(io(&id_path))?;
     let id = KeyPairId::parse(id_text.trim()).map_err(|source| LocalKeyError::Key {

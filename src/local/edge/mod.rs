@@ -23,7 +23,7 @@ pub use denial::Refusal;
 pub use server::{Edge, bind};
 pub use target::{BadTarget, Target, resolve};
 
-use crate::cdn_cookies::CdnCookies;
+use crate::cdn_signer::CdnSigner;
 use crate::signing::{Denial, Grant, KeyLookup, ViewerRequest, verify};
 
 /// The keys the edge trusts, asked at every request, so a ring that gains or retires keys (rotation)
@@ -34,7 +34,7 @@ pub trait TrustedKeys: Send + Sync + 'static {
 }
 
 /// The service's key ring: every key in it verifies, whichever one signs.
-impl TrustedKeys for CdnCookies {
+impl TrustedKeys for CdnSigner {
     fn decide(&self, request: &ViewerRequest<'_>) -> Result<Grant, Denial> {
         verify(self.keys(), request)
     }

@@ -7,7 +7,8 @@ use poem::{Body, Response};
 use super::behavior::Behavior;
 use super::conditional::{Precondition, Span, Validators, preconditions, span};
 use super::denial::Refusal;
-use crate::storage::{ObjectMeta, Storage, StorageError};
+use crate::aws::s3::{ObjectMeta, Storage, StorageError};
+use crate::telemetry::Causes;
 
 /// S3's type for objects stored without one.
 const DEFAULT_CONTENT_TYPE: &str = "binary/octet-stream";
@@ -23,7 +24,7 @@ pub(super) struct Served {
 }
 
 fn origin_failed(key: &str, error: &StorageError) -> Refusal {
-    tracing::warn!(target: "edgepass::edge", key, %error, "the store failed an edge request");
+    tracing::warn!(target: "edgepass::edge", key, error = %Causes(error), "the store failed an edge request");
     Refusal::Origin
 }
 

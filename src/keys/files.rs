@@ -2,7 +2,7 @@
 //! replace an existing one.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::KeySize;
@@ -12,6 +12,11 @@ use base64::engine::general_purpose::STANDARD;
 use zeroize::Zeroizing;
 
 use crate::signing::KeyKind;
+
+/// The private key file [`write_pair`] writes.
+pub const PRIVATE_KEY_FILE: &str = "cdn-private.pem";
+/// The public key file [`write_pair`] writes.
+pub const PUBLIC_KEY_FILE: &str = "cdn-public.pem";
 
 /// The key generator of the crypto library failed.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +81,84 @@ pub fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 /// Writes `contents` to a new file readable by everyone (`0644`); an existing file is an error.
 pub fn write_public(path: &Path, contents: &str) -> std::io::Result<()> {
     write_new(path, contents, 0o644)
+}
+
+/// Why [`write_pair`] wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum PairError {
+    /// A key file is already there; keys are never overwritten.
+    #[error("{} already exists; keys are never overwritten (move it away or choose another folder)", .0.display())]
+    Exists(PathBuf),
+    /// The key could not be generated.
+    #[error(transparent)]
+    Generate(#[from] GenerateError),
+    /// The folder or a file could not be written.
+    #[error("cannot {what} {}: {source}", path.display())]
+    Io {
+        /// `create` (the folder) or `write` (a file).
+        what: &'static str,
+        /// The folder or file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// The files of a pair written by [`write_pair`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WrittenPair {
+    /// The private key, mode `0600`.
+    pub private: PathBuf,
+    /// The public key.
+    pub public: PathBuf,
+}
+
+/// Generates a `kind` key pair into `dir` ([`PRIVATE_KEY_FILE`] and [`PUBLIC_KEY_FILE`]), creating the
+/// folder owner-only if missing. Nothing is written when either file exists, and a private key is never
+/// left without its public half.
+pub fn write_pair(dir: &Path, kind: KeyKind) -> Result<WrittenPair, PairError> {
+    create_owner_only_dir(dir).map_err(|source| PairError::Io {
+        what: "create",
+        path: dir.to_owned(),
+        source,
+    })?;
+    let written = WrittenPair {
+        private: dir.join(PRIVATE_KEY_FILE),
+        public: dir.join(PUBLIC_KEY_FILE),
+    };
+    for path in [&written.private, &written.public] {
+        if path.exists() {
+            return Err(PairError::Exists(path.clone()));
+        }
+    }
+    let pair = generate(kind)?;
+    let write_error = |path: &Path| {
+        let path = path.to_owned();
+        move |source| PairError::Io {
+            what: "write",
+            path,
+            source,
+        }
+    };
+    write_private(&written.private, &pair.private_pem).map_err(write_error(&written.private))?;
+    if let Err(error) = write_public(&written.public, &pair.public_pem) {
+        // Nothing half-written: a private key without its public half would only be confusing.
+        let _ = std::fs::remove_file(&written.private);
+        return Err(write_error(&written.public)(error));
+    }
+    Ok(written)
+}
+
+/// Creates `dir` readable by its owner only when it does not exist; an existing folder is used as it is.
+fn create_owner_only_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
 }
 
 fn write_new(path: &Path, contents: &str, mode: u32) -> std::io::Result<()> {

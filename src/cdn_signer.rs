@@ -59,7 +59,7 @@ pub struct SignedObjectUrl {
 /// Mints signed cookies for users' prefixes, and signed URLs for single objects, through one key ring,
 /// hash and memo.
 #[derive(Debug)]
-pub struct CdnCookies {
+pub struct CdnSigner {
     keys: KeyRing,
     hash: HashAlgorithm,
     memo: SignatureMemo,
@@ -71,9 +71,16 @@ pub struct CdnCookies {
     bind_viewer_ip: bool,
 }
 
-impl CdnCookies {
-    /// Builds the minter from configuration and the key ring; `secure` is the `Secure` attribute.
-    pub fn new(config: &CdnConfig, keys: KeyRing, secure: bool) -> Result<Self, AlgorithmMismatch> {
+impl CdnSigner {
+    /// Builds the signer from configuration, the CDN origin `base_url` (see
+    /// [`BoundAddresses::cdn_base_url`](crate::config::BoundAddresses::cdn_base_url)) and the key ring;
+    /// `secure` is the `Secure` attribute.
+    pub fn new(
+        config: &CdnConfig,
+        base_url: &str,
+        keys: KeyRing,
+        secure: bool,
+    ) -> Result<Self, AlgorithmMismatch> {
         let kind = keys.active().kind();
         let hash = match (config.algorithm, kind) {
             (None, KeyKind::Rsa2048) => HashAlgorithm::Sha1,
@@ -95,7 +102,7 @@ impl CdnCookies {
             }
         };
         // The cookie path is the CDN path of the prefix: a base URL with a path adds it in front.
-        let after_scheme = config.base_url.split_once("://").map_or("", |(_, rest)| rest);
+        let after_scheme = base_url.split_once("://").map_or("", |(_, rest)| rest);
         let base_path = after_scheme
             .find('/')
             .map_or("", |i| &after_scheme[i..])
@@ -107,7 +114,7 @@ impl CdnCookies {
             window: ExpiryWindow::from_secs(config.expiry_window_secs)
                 .unwrap_or(ExpiryWindow::from_secs(1).expect("1 > 0")),
             ttl_secs: config.cookie_ttl_secs,
-            base_url: config.base_url.clone(),
+            base_url: base_url.to_owned(),
             base_path,
             attributes: CookieAttributes {
                 domain: config.cookie_domain.clone(),
@@ -183,7 +190,7 @@ impl CdnCookies {
         Ok(SignedObjectUrl { url, expires_at })
     }
 
-    /// The URL [`CdnCookies::sign_object`] would return, if its signature is already in the memo;
+    /// The URL [`CdnSigner::sign_object`] would return, if its signature is already in the memo;
     /// `None` when it would have to be signed.
     pub fn memoized_object(
         &self,

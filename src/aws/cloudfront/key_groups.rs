@@ -6,10 +6,11 @@
 //! fresh read, so a concurrent change is never overwritten.
 
 use aws_sdk_cloudfront::Client;
-use aws_sdk_cloudfront::error::DisplayErrorContext;
 use aws_sdk_cloudfront::operation::get_key_group::GetKeyGroupError;
 use aws_sdk_cloudfront::operation::update_key_group::UpdateKeyGroupError;
 use aws_sdk_cloudfront::types::{KeyGroupConfig, PublicKeyConfig};
+
+use crate::aws::BoxError;
 
 /// How many times a change is tried when the group keeps changing under it.
 pub const ATTEMPTS: usize = 5;
@@ -28,12 +29,13 @@ pub enum KeyGroupError {
     #[error("key group {0} changed during each of {ATTEMPTS} attempts; try again")]
     KeptChanging(String),
     /// CloudFront refused the call or could not be reached.
-    #[error("CloudFront {operation}: {message}")]
+    #[error("CloudFront {operation}")]
     Api {
         /// The API call.
         operation: &'static str,
-        /// CloudFront's error, or the transport's.
-        message: String,
+        /// CloudFront's error, the transport's, or what was wrong with the answer.
+        #[source]
+        source: BoxError,
     },
 }
 
@@ -155,18 +157,15 @@ pub struct KeyGroups {
     client: Client,
 }
 
-fn api_error<E>(operation: &'static str, error: &aws_sdk_cloudfront::error::SdkError<E>) -> KeyGroupError
-where
-    E: std::error::Error + 'static,
-{
+fn api_error(operation: &'static str, source: impl Into<BoxError>) -> KeyGroupError {
     KeyGroupError::Api {
         operation,
-        message: DisplayErrorContext(error).to_string(),
+        source: source.into(),
     }
 }
 
 impl KeyGroups {
-    /// Works through `client` (see [`crate::cdn::api_client`]).
+    /// Works through `client` (see [`super::api_client`]).
     pub fn new(client: Client) -> Self {
         Self { client }
     }
@@ -179,24 +178,18 @@ impl KeyGroups {
             .encoded_key(key.pem)
             .comment(key.comment)
             .build()
-            .map_err(|e| KeyGroupError::Api {
-                operation: "CreatePublicKey",
-                message: e.to_string(),
-            })?;
+            .map_err(|e| api_error("CreatePublicKey", e))?;
         let output = self
             .client
             .create_public_key()
             .public_key_config(config)
             .send()
             .await
-            .map_err(|e| api_error("CreatePublicKey", &e))?;
+            .map_err(|e| api_error("CreatePublicKey", e))?;
         output
             .public_key()
             .map(|key| key.id().to_owned())
-            .ok_or_else(|| KeyGroupError::Api {
-                operation: "CreatePublicKey",
-                message: "the answer names no public key".to_owned(),
-            })
+            .ok_or_else(|| api_error("CreatePublicKey", "the answer names no public key"))
     }
 }
 
@@ -212,12 +205,9 @@ impl KeyGroupStore for KeyGroups {
             {
                 return Err(KeyGroupError::NoSuchGroup(group_id.to_owned()));
             }
-            Err(error) => return Err(api_error("GetKeyGroup", &error)),
+            Err(error) => return Err(api_error("GetKeyGroup", error)),
         };
-        let missing = |what: &str| KeyGroupError::Api {
-            operation: "GetKeyGroup",
-            message: format!("the answer has no {what}"),
-        };
+        let missing = |what: &str| api_error("GetKeyGroup", format!("the answer has no {what}"));
         let config = output
             .key_group()
             .and_then(|group| group.key_group_config())
@@ -241,10 +231,7 @@ impl KeyGroupStore for KeyGroups {
             .set_comment(read.comment.clone())
             .set_items(Some(items))
             .build()
-            .map_err(|e| KeyGroupError::Api {
-                operation: "UpdateKeyGroup",
-                message: e.to_string(),
-            })?;
+            .map_err(|e| api_error("UpdateKeyGroup", e))?;
         let sent = self
             .client
             .update_key_group()
@@ -271,7 +258,7 @@ impl KeyGroupStore for KeyGroups {
             {
                 Err(KeyGroupError::NoSuchGroup(group_id.to_owned()))
             }
-            Err(error) => Err(api_error("UpdateKeyGroup", &error)),
+            Err(error) => Err(api_error("UpdateKeyGroup", error)),
         }
     }
 }

@@ -7,40 +7,58 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::types::MetadataDirective;
-use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use tokio::io::AsyncRead;
 
+use super::BoxError;
 use crate::images::{ContentType, ImageKey};
 
-/// A failed storage call.
+/// A failed storage call: the operation, and the SDK's error (or what was wrong) as its source.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// The store could not be reached (connection refused, timeout): worth a 503.
-    #[error("object store unreachable: {0}")]
-    Unavailable(String),
+    #[error("object store unreachable: {operation}")]
+    Unavailable {
+        /// The S3 operation.
+        operation: &'static str,
+        /// The cause.
+        #[source]
+        source: BoxError,
+    },
     /// The store answered with an error.
-    #[error("object store error: {0}")]
-    Failed(String),
+    #[error("object store error: {operation}")]
+    Failed {
+        /// The S3 operation.
+        operation: &'static str,
+        /// The cause.
+        #[source]
+        source: BoxError,
+    },
 }
 
 impl StorageError {
-    fn from_sdk<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
-        operation: &str,
-        error: SdkError<E, R>,
-    ) -> Self {
-        match &error {
-            SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Self::Unavailable(format!(
-                "{operation}: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&error)
-            )),
-            _ => Self::Failed(format!(
-                "{operation}: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&error)
-            )),
+    /// A failure of `operation` that is not the transport's: `source` says what went wrong.
+    pub fn failed(operation: &'static str, source: impl Into<BoxError>) -> Self {
+        Self::Failed {
+            operation,
+            source: source.into(),
+        }
+    }
+
+    fn from_sdk<E, R>(operation: &'static str, error: SdkError<E, R>) -> Self
+    where
+        E: std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        if super::unreachable(&error) {
+            Self::Unavailable {
+                operation,
+                source: Box::new(error),
+            }
+        } else {
+            Self::failed(operation, error)
         }
     }
 }
@@ -142,13 +160,6 @@ pub struct Storage {
     bucket: String,
 }
 
-/// The HTTP client of every AWS call: rustls with ring, plain HTTP allowed for local endpoints.
-pub fn http_client() -> aws_sdk_s3::config::SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
-}
-
 impl Storage {
     /// Connects to `target`. Nothing is sent until the first call.
     pub async fn connect(target: &StorageTarget) -> Self {
@@ -156,22 +167,12 @@ impl Storage {
             .connect_timeout(Duration::from_secs(3))
             .operation_timeout(Duration::from_secs(30))
             .build();
-        let mut builder = match &target.credentials {
-            Some((access_key, secret_key)) => aws_sdk_s3::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .credentials_provider(Credentials::new(access_key, secret_key, None, None, "edgepass")),
-            None => {
-                let shared = aws_config::defaults(BehaviorVersion::latest())
-                    .http_client(http_client())
-                    .region(Region::new(target.region.clone()))
-                    .load()
-                    .await;
-                aws_sdk_s3::config::Builder::from(&shared)
-            }
-        };
-        builder = builder
-            .region(Region::new(target.region.clone()))
-            .http_client(http_client())
+        let credentials = target
+            .credentials
+            .as_ref()
+            .map(|(access_key, secret_key)| (access_key.as_str(), secret_key.as_str()));
+        let shared = super::sdk_config(&target.region, credentials).await;
+        let mut builder = aws_sdk_s3::config::Builder::from(&shared)
             .timeout_config(timeouts)
             .force_path_style(target.force_path_style);
         if let Some(endpoint) = &target.endpoint_url {
@@ -239,7 +240,7 @@ impl Storage {
             .start_time(now)
             .expires_in(ttl)
             .build()
-            .map_err(|e| StorageError::Failed(format!("presigning: {e}")))?;
+            .map_err(|e| StorageError::failed("presigning", e))?;
         let request = self
             .client
             .put_object()
@@ -269,7 +270,7 @@ impl Storage {
     /// path-style and virtual-hosted addressing and custom endpoints all come out as the SDK builds them.
     pub async fn upload_origin(&self) -> Result<String, StorageError> {
         let config = PresigningConfig::expires_in(Duration::from_secs(60))
-            .map_err(|e| StorageError::Failed(format!("presigning: {e}")))?;
+            .map_err(|e| StorageError::failed("presigning", e))?;
         let request = self
             .client
             .put_object()
@@ -279,7 +280,10 @@ impl Storage {
             .await
             .map_err(|e| StorageError::from_sdk("presign PutObject", e))?;
         origin_of(request.uri()).map(str::to_owned).ok_or_else(|| {
-            StorageError::Failed(format!("presigned URL without an origin: {}", request.uri()))
+            StorageError::failed(
+                "presign PutObject",
+                format!("presigned URL without an origin: {}", request.uri()),
+            )
         })
     }
 
@@ -375,7 +379,7 @@ impl Storage {
             .body
             .collect()
             .await
-            .map_err(|e| StorageError::Failed(format!("GetObject body: {e}")))?
+            .map_err(|e| StorageError::failed("GetObject body", e))?
             .into_bytes();
         Ok(bytes.iter().take(len).copied().collect())
     }
@@ -390,9 +394,10 @@ impl Storage {
     ) -> Result<(), StorageError> {
         match self.copy_object(from, to, headers, None).await? {
             Copied::Done => Ok(()),
-            Copied::SourceChanged => Err(StorageError::Failed(format!(
-                "CopyObject: {from} vanished during the copy"
-            ))),
+            Copied::SourceChanged => Err(StorageError::failed(
+                "CopyObject",
+                format!("{from} vanished during the copy"),
+            )),
         }
     }
 

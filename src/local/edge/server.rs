@@ -43,12 +43,12 @@ impl Edge {
     /// An edge reading objects through `state`'s store and checking signatures against `keys`; `bound`
     /// is its own address.
     pub fn new(state: AppState, keys: Arc<dyn TrustedKeys>, bound: SocketAddr) -> Self {
-        let cdn = &state.config.cdn;
-        let cdn_base = if cdn.base_url_derived {
-            format!("http://{bound}")
-        } else {
-            cdn.base_url.clone()
-        };
+        let cdn_base = state
+            .config
+            .cdn
+            .base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"));
         Self {
             state,
             keys,

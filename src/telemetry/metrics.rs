@@ -9,7 +9,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
-use crate::cdn_cookies::CdnCookies;
+use crate::cdn_signer::CdnSigner;
 
 /// Labels of a request.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -47,7 +47,7 @@ fn latency_histogram() -> Histogram {
 
 /// Reads the signature memo's counters at scrape time.
 #[derive(Debug)]
-struct MemoCollector(Arc<CdnCookies>);
+struct MemoCollector(Arc<CdnSigner>);
 
 impl Collector for MemoCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
@@ -83,7 +83,7 @@ pub struct Metrics {
 
 impl Metrics {
     /// Registers every metric; the memo counters are read from `cdn` on each scrape.
-    pub fn new(cdn: Arc<CdnCookies>) -> Self {
+    pub fn new(cdn: Arc<CdnSigner>) -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
         let latency =

@@ -1,9 +1,0 @@
-//! `edgepass::edge`: the request-target handling of the local edge.
-
-#[path = "../../src/edge/behavior.rs"]
-mod behavior;
-#[path = "../../src/edge/target.rs"]
-mod target;
-
-pub use behavior::{BadPath, Behavior, is_servable, object_key};
-pub use target::{BadTarget, Target, resolve};

@@ -1,0 +1,247 @@
+//! Typed configuration from `EDGEPASS_*` variables and an optional TOML file.
+//!
+//! Every setting is listed in `docs/configuration.md`. A missing or malformed value stops start-up with a
+//! message naming the variable. With nothing configured, edgepass runs in local mode: SQLite and a
+//! generated signing key in the data folder.
+//!
+//! Each concern reads its own variables ([`settings`] holds the reader). The configuration holds only what
+//! was configured; the addresses settled once the listeners are bound are a [`BoundAddresses`].
+
+mod aws;
+mod bound;
+mod cdn;
+mod database;
+mod limits;
+mod server;
+mod session;
+mod settings;
+mod sharing;
+mod storage;
+mod uploads;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub use bound::BoundAddresses;
+pub use cdn::{CdnAlgorithm, CdnConfig, CdnKeySource, TrustedKeyFile};
+pub use limits::Limits;
+pub use server::{DEFAULT_EDGE_LISTEN, DEFAULT_LISTEN, DEFAULT_METRICS_LISTEN, LogFormat};
+pub use session::SessionConfig;
+pub use settings::{ConfigError, Secret};
+pub use sharing::SharingConfig;
+pub use storage::StorageConfig;
+pub use uploads::UploadConfig;
+
+use settings::Settings;
+
+/// The whole configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Where the API listens.
+    pub listen: SocketAddr,
+    /// Where local state lives (SQLite file, generated key).
+    pub data_dir: PathBuf,
+    /// The database; SQLite in the data folder by default.
+    pub database_url: Secret,
+    /// The service's own origin as browsers see it, e.g. `https://app.example.com`; `None` follows the
+    /// API's bound address (see [`BoundAddresses::public_url`]).
+    pub public_url: Option<String>,
+    /// Origins allowed to make state-changing requests besides the public URL
+    /// (`EDGEPASS_ALLOWED_ORIGINS`); the whole list is [`BoundAddresses::allowed_origins`].
+    pub extra_origins: Vec<String>,
+    /// CloudFront cookies.
+    pub cdn: CdnConfig,
+    /// Sessions.
+    pub session: SessionConfig,
+    /// Limits.
+    pub limits: Limits,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// Take the client address from the last `X-Forwarded-For` hop (behind a load balancer).
+    pub trust_forwarded_for: bool,
+    /// Where the local edge (the CloudFront stand-in) listens; `None` runs no edge.
+    pub edge_listen: Option<SocketAddr>,
+    /// Where `/metrics` is served, apart from the API; `None` serves no metrics.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Image storage.
+    pub storage: StorageConfig,
+    /// Upload rules.
+    pub uploads: UploadConfig,
+    /// Sharing rules.
+    pub sharing: SharingConfig,
+    /// The CloudFront distribution to invalidate; `None` in local mode.
+    pub distribution_id: Option<String>,
+    /// A CloudFront API endpoint instead of AWS's (an emulator in tests).
+    pub cloudfront_endpoint_url: Option<String>,
+    /// Static AWS credentials for S3 and CloudFront; `None` uses the AWS default chain.
+    pub aws_credentials: Option<(String, Secret)>,
+}
+
+impl Config {
+    /// Builds the configuration from `EDGEPASS_*` variables (`env`), reading the TOML file named by
+    /// `EDGEPASS_CONFIG` first if set; environment values win over the file.
+    pub fn from_env(env: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        Self::from_settings(&Settings::from_env(env)?)
+    }
+
+    fn from_settings(s: &Settings) -> Result<Self, ConfigError> {
+        let server = server::Server::from_settings(s)?;
+        let database = database::Database::from_settings(s)?;
+        // A public URL that follows the listen address is plain http://.
+        let plain_http = server
+            .public_url
+            .as_deref()
+            .is_none_or(|url| url.starts_with("http://"));
+        let session = SessionConfig::from_settings(s, plain_http)?;
+        let cdn = CdnConfig::from_settings(s)?;
+        let storage = StorageConfig::from_settings(s)?;
+        let edge_listen = server::edge_listen(s, storage == StorageConfig::Embedded)?;
+        let aws = aws::Aws::from_settings(s)?;
+        Ok(Self {
+            listen: server.listen,
+            data_dir: database.data_dir,
+            database_url: database.url,
+            public_url: server.public_url,
+            extra_origins: server.extra_origins,
+            cdn,
+            session,
+            limits: Limits::from_settings(s)?,
+            log_format: server.log_format,
+            trust_forwarded_for: server.trust_forwarded_for,
+            edge_listen,
+            metrics_listen: server.metrics_listen,
+            storage,
+            uploads: UploadConfig::from_settings(s)?,
+            sharing: SharingConfig::from_settings(s)?,
+            distribution_id: aws.distribution_id,
+            cloudfront_endpoint_url: aws.cloudfront_endpoint_url,
+            aws_credentials: aws.credentials,
+        })
+    }
+
+    /// Whether nothing outside the data folder is configured (SQLite, generated key).
+    pub fn is_local(&self) -> bool {
+        self.cdn.key == CdnKeySource::Generated
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(super) fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn nothing_configured_is_local_mode() {
+        let config = Config::from_env(&BTreeMap::new()).expect("config");
+        assert!(config.is_local());
+        assert_eq!(config.listen, "127.0.0.1:8080".parse().expect("addr"));
+        assert_eq!(
+            config.database_url.expose(),
+            "sqlite://./edgepass-data/edgepass.db?mode=rwc"
+        );
+        assert_eq!(
+            BoundAddresses::as_configured(&config).allowed_origins,
+            vec!["http://127.0.0.1:8080", "http://localhost:8080"]
+        );
+        assert!(!config.session.cookie_secure, "plain-HTTP local mode");
+        assert_eq!(config.cdn.cookie_ttl_secs, 3600);
+        assert_eq!(
+            config.sharing,
+            SharingConfig {
+                url_ttl_secs: 300,
+                max_batch_urls: 500,
+                link_max_ttl_secs: 604_800,
+                link_url_ttl_secs: 300,
+            }
+        );
+    }
+
+    #[test]
+    fn production_settings_are_read() {
+        let config = Config::from_env(&env(&[
+            ("EDGEPASS_LISTEN", "0.0.0.0:9000"),
+            ("EDGEPASS_PUBLIC_URL", "https://app.example.com/"),
+            (
+                "EDGEPASS_ALLOWED_ORIGINS",
+                "https://admin.example.com, https://www.example.com",
+            ),
+            ("EDGEPASS_DATABASE_URL", "postgres://edgepass@db/edgepass"),
+            ("EDGEPASS_CDN_BASE_URL", "https://cdn.example.com/"),
+            ("EDGEPASS_CDN_KEY_PAIR_ID", "K2JCJMDEHXQW5F"),
+            ("EDGEPASS_CDN_PRIVATE_KEY_FILE", "/run/secrets/cdn.pem"),
+            ("EDGEPASS_CDN_ALGORITHM", "RSA-SHA256"),
+            ("EDGEPASS_CDN_COOKIE_DOMAIN", "example.com"),
+            ("EDGEPASS_LOG_FORMAT", "json"),
+            ("OTHER", "ignored"),
+        ]))
+        .expect("config");
+        assert!(!config.is_local());
+        assert!(config.session.cookie_secure);
+        let bound = BoundAddresses::as_configured(&config);
+        assert_eq!(bound.cdn_base_url, "https://cdn.example.com");
+        assert_eq!(config.cdn.algorithm, Some(CdnAlgorithm::RsaSha256));
+        assert_eq!(
+            bound.allowed_origins,
+            vec![
+                "https://app.example.com",
+                "https://admin.example.com",
+                "https://www.example.com"
+            ]
+        );
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert!(
+            !format!("{config:?}").contains("edgepass@db"),
+            "the database URL is redacted"
+        );
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        for (variable, value) in [
+            ("EDGEPASS_LISTEN", "not an address"),
+            ("EDGEPASS_DATABASE_URL", "mysql://x"),
+            ("EDGEPASS_PUBLIC_URL", "app.example.com"),
+            ("EDGEPASS_ALLOWED_ORIGINS", "https://x.example.com/path"),
+            ("EDGEPASS_CDN_BASE_URL", "ftp://cdn"),
+            ("EDGEPASS_CDN_ALGORITHM", "dsa"),
+            ("EDGEPASS_CDN_COOKIE_TTL_SECS", "0"),
+            ("EDGEPASS_CDN_COOKIE_TTL_SECS", "an hour"),
+            ("EDGEPASS_CDN_BIND_VIEWER_IP", "maybe"),
+            ("EDGEPASS_LOG_FORMAT", "xml"),
+            ("EDGEPASS_EDGE_LISTEN", "8081"),
+            ("EDGEPASS_SHARED_URL_TTL_SECS", "0"),
+            ("EDGEPASS_URL_BATCH_MAX", "many"),
+            ("EDGEPASS_CDN_PRIVATE_KEY", "-----BEGIN"),
+            ("EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS", "/keys/old.pem"),
+            ("EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS", "K1=/a.pem, K1=/b.pem"),
+            ("EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS", "K1="),
+        ] {
+            let result = Config::from_env(&env(&[(variable, value)]));
+            let expected = if variable == "EDGEPASS_CDN_PRIVATE_KEY" {
+                "EDGEPASS_CDN_KEY_PAIR_ID"
+            } else {
+                variable
+            };
+            assert_eq!(
+                result.map_err(|e| e.variable),
+                Err(expected.to_owned()),
+                "{variable}={value}"
+            );
+        }
+        let insecure = Config::from_env(&env(&[
+            ("EDGEPASS_PUBLIC_URL", "https://app.example.com"),
+            ("EDGEPASS_COOKIE_SECURE", "false"),
+        ]));
+        assert_eq!(
+            insecure.map_err(|e| e.variable),
+            Err("EDGEPASS_COOKIE_SECURE".to_owned())
+        );
+    }
+}
