@@ -3,6 +3,10 @@
 //! Everything here is pure: no I/O, no clock, no environment. Callers pass the time and the keys in.
 //! The exact rules it follows are CloudFront's, as documented for signed URLs and signed cookies.
 
+// The one part of the library used on its own (by the command line, the fuzz crate and the reference
+// cross-checks), so every public item says what it promises.
+#![warn(missing_docs)]
+
 mod cookies;
 mod ecdsa;
 pub mod encoding;
