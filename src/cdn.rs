@@ -4,7 +4,6 @@
 
 use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_cloudfront::error::DisplayErrorContext;
 use aws_sdk_cloudfront::types::{InvalidationBatch, Paths};
 
 use crate::storage::http_client;
@@ -110,7 +109,7 @@ impl Cdn {
             .invalidation_batch(batch)
             .send()
             .await
-            .map_err(|e| error(DisplayErrorContext(&e).to_string()))?;
+            .map_err(|e| error(crate::error_chain::error_chain(&e)))?;
         Ok(output.invalidation().map(|i| i.id().to_owned()))
     }
 }

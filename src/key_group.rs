@@ -6,7 +6,6 @@
 //! fresh read, so a concurrent change is never overwritten.
 
 use aws_sdk_cloudfront::Client;
-use aws_sdk_cloudfront::error::DisplayErrorContext;
 use aws_sdk_cloudfront::operation::get_key_group::GetKeyGroupError;
 use aws_sdk_cloudfront::operation::update_key_group::UpdateKeyGroupError;
 use aws_sdk_cloudfront::types::{KeyGroupConfig, PublicKeyConfig};
@@ -161,7 +160,7 @@ where
 {
     KeyGroupError::Api {
         operation,
-        message: DisplayErrorContext(error).to_string(),
+        message: crate::error_chain::error_chain(error),
     }
 }
 

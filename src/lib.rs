@@ -13,6 +13,7 @@ pub mod db;
 pub mod domain;
 pub mod edge;
 pub mod error;
+pub mod error_chain;
 pub mod http;
 pub mod images;
 pub mod key_files;

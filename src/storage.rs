@@ -28,18 +28,18 @@ pub enum StorageError {
 }
 
 impl StorageError {
-    fn from_sdk<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+    fn from_sdk<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug + 'static>(
         operation: &str,
         error: SdkError<E, R>,
     ) -> Self {
         match &error {
             SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => Self::Unavailable(format!(
                 "{operation}: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&error)
+                crate::error_chain::error_chain(&error)
             )),
             _ => Self::Failed(format!(
                 "{operation}: {}",
-                aws_sdk_s3::error::DisplayErrorContext(&error)
+                crate::error_chain::error_chain(&error)
             )),
         }
     }

@@ -223,7 +223,7 @@ fn key_group_failure(error: KeyGroupError, context: &str) -> Result<ExitCode, Us
             Err(UsageError(format!("{context}{error}")))
         }
         KeyGroupError::KeptChanging(_) | KeyGroupError::Api { .. } => {
-            eprintln!("error: {context}{error}");
+            super::print_error(&format!("{context}{error}"));
             Ok(ExitCode::from(REMOTE_FAILURE))
         }
     }

@@ -75,10 +75,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: BTreeMap<String, Strin
     match outcome {
         Ok(code) => code,
         Err(UsageError(message)) => {
-            eprintln!("error: {message}");
+            print_error(&message);
             ExitCode::from(USAGE_ERROR)
         }
     }
+}
+
+/// Prints an error as the command line promises: one line on stderr, whatever the message holds.
+pub(crate) fn print_error(message: &str) {
+    eprintln!("error: {}", crate::error_chain::one_line(message));
 }
 
 /// Folds the first paragraph of a clap error (which lists missing flags on further lines) into one line.
