@@ -127,6 +127,7 @@ fn signing_key(config: &Config) -> Result<SigningKey, StartupError> {
                 key_pair_id = %local.key.key_pair_id(),
                 kind = %local.key.kind(),
                 path = %local.path.display(),
+                public_key = %local.public_path.display(),
                 "local mode: {verb} the CloudFront signing key kept in the data folder"
             );
             Ok(local.key)
