@@ -60,6 +60,9 @@ pub enum StartupError {
     /// The object store refused the bucket.
     #[error("EDGEPASS_S3_BUCKET: {0}")]
     Storage(#[from] StorageError),
+    /// The PostgreSQL database named does not exist.
+    #[error(transparent)]
+    MissingDatabase(#[from] db::MissingDatabase),
     /// The database is unreachable or the migrations failed.
     #[error("database: {0}")]
     Database(#[from] sea_orm::DbErr),
@@ -240,7 +243,12 @@ pub async fn prepare_database(config: &Config) -> Result<DatabaseConnection, Sta
             })?;
         }
     }
-    let db = db::connect(config.database_url.expose()).await?;
+    let db = db::connect(url)
+        .await
+        .map_err(|error| match db::MissingDatabase::of(url, &error) {
+            Some(missing) => StartupError::MissingDatabase(missing),
+            None => error.into(),
+        })?;
     db::migrate(&db).await?;
     Ok(db)
 }
