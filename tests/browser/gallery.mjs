@@ -176,6 +176,8 @@ class Visitor {
     this.context = context;
     this.page = page;
     this.problems = [];
+    // Every error the page's console showed (failed requests included), for the steps that expect none.
+    this.consoleErrors = [];
     // The CloudFront cookie sets the page received: {from: API path, expiresAt}.
     this.grants = [];
   }
@@ -197,7 +199,9 @@ class Visitor {
       if (grant && grant.expires_at) visitor.grants.push({ from: where, expiresAt: grant.expires_at });
     });
     page.on("console", (message) => {
-      if (message.type() === "error" && /Content Security Policy/i.test(message.text())) {
+      if (message.type() !== "error") return;
+      visitor.consoleErrors.push(message.text());
+      if (/Content Security Policy/i.test(message.text())) {
         visitor.problems.push(`CSP violation: ${message.text()}`);
       }
     });
@@ -216,6 +220,19 @@ class Visitor {
     const response = await this.page.goto(`${base}/`);
     if (response.status() !== 200) fail(`${this.name}: GET / answered ${response.status()}`);
     await this.page.locator('body[data-ready="true"]').waitFor();
+  }
+
+  // Opens the gallery without a session: the sign-in form, and not one error in the console (a request
+  // answered 401 shows as one).
+  async openGallerySignedOut(base) {
+    this.consoleErrors.length = 0;
+    await this.openGallery(base);
+    await this.page.getByRole("heading", { name: "Sign in or create an account" }).waitFor();
+    // Console messages arrive asynchronously: give late ones a moment.
+    await this.page.waitForTimeout(300);
+    if (this.consoleErrors.length) {
+      fail(`${this.name}'s signed-out gallery logged errors:\n  ${this.consoleErrors.join("\n  ")}`);
+    }
   }
 
   async register(email) {
@@ -331,8 +348,7 @@ async function scenario(server, browser) {
   let card;
 
   await step("alice-opens-the-gallery", alice, async () => {
-    await alice.openGallery(server.base);
-    await alice.page.getByRole("heading", { name: "Sign in or create an account" }).waitFor();
+    await alice.openGallerySignedOut(server.base);
   });
 
   await step("alice-registers", alice, async () => {
@@ -514,7 +530,7 @@ async function scenario(server, browser) {
   });
 
   await step("alice-signs-in-with-the-keyboard", alice, async () => {
-    await alice.openGallery(server.base);
+    await alice.openGallerySignedOut(server.base);
     const page = alice.page;
     await page.getByLabel("Email").focus();
     await page.keyboard.type(aliceEmail);
