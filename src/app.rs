@@ -62,6 +62,9 @@ pub enum StartupError {
     /// The object store refused the bucket.
     #[error("EDGEPASS_S3_BUCKET: {0}")]
     Storage(#[from] StorageError),
+    /// The PostgreSQL database named does not exist.
+    #[error(transparent)]
+    MissingDatabase(#[from] db::MissingDatabase),
     /// The database is unreachable or the migrations failed.
     #[error("database: {0}")]
     Database(#[from] sea_orm::DbErr),
@@ -131,6 +134,7 @@ fn signing_key(config: &Config) -> Result<SigningKey, StartupError> {
                 key_pair_id = %local.key.key_pair_id(),
                 kind = %local.key.kind(),
                 path = %local.path.display(),
+                public_key = %local.public_path.display(),
                 "local mode: {verb} the CloudFront signing key kept in the data folder"
             );
             Ok(local.key)
@@ -247,7 +251,12 @@ pub async fn prepare_database(config: &Config) -> Result<DatabaseConnection, Sta
             })?;
         }
     }
-    let db = db::connect(config.database_url.expose()).await?;
+    let db = db::connect(url)
+        .await
+        .map_err(|error| match db::MissingDatabase::of(url, &error) {
+            Some(missing) => StartupError::MissingDatabase(missing),
+            None => error.into(),
+        })?;
     db::migrate(&db).await?;
     Ok(db)
 }

@@ -181,7 +181,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 
 /// A key-group error as the command's outcome: refusals and unknown groups are the operator's to fix
 /// (exit 2); CloudFront's own failures end with exit 1. `error` is the whole message's error.
-fn key_group_failure(kind: &KeyGroupError, error: &dyn std::error::Error) -> CliError {
+fn key_group_failure(kind: &KeyGroupError, error: &(dyn std::error::Error + 'static)) -> CliError {
     match kind {
         KeyGroupError::NoSuchGroup(_) | KeyGroupError::Refused(_) => CliError::Usage(with_causes(error)),
         KeyGroupError::KeptChanging(_) | KeyGroupError::Api { .. } => CliError::Failed(with_causes(error)),

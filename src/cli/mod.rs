@@ -56,17 +56,17 @@ pub(crate) enum CliError {
 
 impl CliError {
     /// A usage mistake described by `error` (`context: error` with a context).
-    pub(crate) fn usage(context: &str, error: &dyn std::error::Error) -> Self {
+    pub(crate) fn usage(context: &str, error: &(dyn std::error::Error + 'static)) -> Self {
         Self::Usage(in_context(context, error))
     }
 
     /// A failure described by `error` (`context: error` with a context).
-    pub(crate) fn failed(context: &str, error: &dyn std::error::Error) -> Self {
+    pub(crate) fn failed(context: &str, error: &(dyn std::error::Error + 'static)) -> Self {
         Self::Failed(in_context(context, error))
     }
 }
 
-fn in_context(context: &str, error: &dyn std::error::Error) -> String {
+fn in_context(context: &str, error: &(dyn std::error::Error + 'static)) -> String {
     if context.is_empty() {
         with_causes(error)
     } else {
@@ -100,14 +100,19 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: BTreeMap<String, Strin
     match outcome {
         Ok(code) => code,
         Err(CliError::Usage(message)) => {
-            eprintln!("error: {message}");
+            print_error(&message);
             ExitCode::from(USAGE_ERROR)
         }
         Err(CliError::Failed(message)) => {
-            eprintln!("error: {message}");
+            print_error(&message);
             ExitCode::from(FAILURE)
         }
     }
+}
+
+/// Prints an error as the command line promises: one line on stderr, whatever the message holds.
+pub(crate) fn print_error(message: &str) {
+    eprintln!("error: {}", crate::telemetry::one_line(message));
 }
 
 /// Folds the first paragraph of a clap error (which lists missing flags on further lines) into one line.
@@ -125,7 +130,7 @@ fn one_line(rendered: &str) -> String {
 }
 
 /// An error and its causes on one line (see [`Causes`]).
-pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+pub(crate) fn with_causes(error: &(dyn std::error::Error + 'static)) -> String {
     Causes(error).to_string()
 }
 

@@ -18,7 +18,8 @@ pub(crate) struct VerifyArgs {
     /// A cookie sent with the request, as NAME=VALUE (repeatable).
     #[arg(long = "cookie", value_name = "NAME=VALUE")]
     cookies: Vec<String>,
-    /// A trusted public key, as KEY_PAIR_ID=FILE (SubjectPublicKeyInfo PEM; repeatable).
+    /// A trusted key, as KEY_PAIR_ID=FILE: a public key (SubjectPublicKeyInfo PEM) or a private key,
+    /// whose public half is taken (repeatable).
     #[arg(long = "public-key", value_name = "KEY_PAIR_ID=FILE", required = true)]
     public_keys: Vec<String>,
     /// The viewer's IP address.
@@ -36,7 +37,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<ExitCode, CliError> {
             .split_once('=')
             .ok_or_else(|| CliError::Usage(format!("--public-key {entry}: expected KEY_PAIR_ID=FILE")))?;
         let id = KeyPairId::parse(id).map_err(|e| CliError::usage("", &e))?;
-        let key = VerifyingKey::from_pem(id, &read_key_text(file)?)
+        let key = VerifyingKey::from_public_or_private_pem(id, &read_key_text(file)?)
             .map_err(|e| CliError::Usage(format!("public key {}: {e}", key_source(file))))?;
         keys.push(key);
     }

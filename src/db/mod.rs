@@ -3,12 +3,15 @@
 pub mod audit;
 pub mod entity;
 pub mod images;
+mod missing;
 pub mod sessions;
 pub mod share_links;
 pub mod shares;
 pub mod users;
 
 use std::time::Duration;
+
+pub use missing::MissingDatabase;
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr};

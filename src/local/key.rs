@@ -10,6 +10,8 @@ use crate::signing::{KeyError, KeyKind, KeyPairId, SigningKey};
 const KEY_FILE: &str = "cdn-signing-key.pem";
 /// The key-pair id file inside the data folder.
 const ID_FILE: &str = "cdn-key-pair-id";
+/// The public half of the key, beside it, for `edgepass verify --public-key ID=FILE`.
+pub const PUBLIC_KEY_FILE: &str = "cdn-public.pem";
 
 /// Why the local key could not be provided.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +55,8 @@ pub struct LocalKey {
     pub key: SigningKey,
     /// Where it is kept.
     pub path: PathBuf,
+    /// Where its public half is kept.
+    pub public_path: PathBuf,
     /// Whether this start created it.
     pub generated: bool,
 }
@@ -104,16 +108,38 @@ pub fn load_or_generate(data_dir: &Path, algorithm: Option<CdnAlgorithm>) -> Res
             found: key.kind(),
         });
     }
+    let public_path = data_dir.join(PUBLIC_KEY_FILE);
+    write_public_half(&public_path, &key)?;
     Ok(LocalKey {
         key,
         path: key_path,
+        public_path,
         generated,
     })
+}
+
+/// Keeps `path` holding `key`'s public half (SubjectPublicKeyInfo PEM), owner-only like everything in the
+/// data folder. Folders made before this file existed get it, and a key made again gets a new one.
+fn write_public_half(path: &Path, key: &SigningKey) -> Result<(), LocalKeyError> {
+    let der = key.public_key_der().map_err(|source| LocalKeyError::Key {
+        path: path.to_owned(),
+        source,
+    })?;
+    let pem = files::pem("PUBLIC KEY", &der);
+    if std::fs::read_to_string(path).is_ok_and(|current| current == pem) {
+        return crate::local::data_dir::restrict_file(path).map_err(io(path));
+    }
+    match std::fs::remove_file(path) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(io(path)(error)),
+        _ => {}
+    }
+    files::write_private(path, &pem).map_err(io(path))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signing::{HashAlgorithm, VerifyingKey};
 
     #[test]
     fn a_key_is_generated_once_and_then_reused() {
@@ -129,9 +155,42 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&first.path).expect("meta").permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
+            let mode = std::fs::metadata(&first.public_path)
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(
+                mode & 0o777,
+                0o600,
+                "owner-only, as everything in the data folder"
+            );
         }
+        let public = std::fs::read_to_string(&first.public_path).expect("the public half is written");
+        let verifying = VerifyingKey::from_pem(first.key.key_pair_id().clone(), &public).expect("loads");
+        let signature = first.key.sign(HashAlgorithm::Sha256, b"policy").expect("sign");
+        assert!(verifying.verify(HashAlgorithm::Sha256, b"policy", &signature));
         let wrong = load_or_generate(dir.path(), Some(CdnAlgorithm::RsaSha1));
         assert!(matches!(wrong, Err(LocalKeyError::WrongKind { .. })));
+    }
+
+    #[test]
+    fn a_missing_or_stale_public_half_is_written_again() {
+        let dir = tempfile::tempdir().expect("dir");
+        let first = load_or_generate(dir.path(), None).expect("first");
+        let written = std::fs::read_to_string(&first.public_path).expect("public half");
+        // A data folder from before the public half was kept, then one holding another key's.
+        std::fs::remove_file(&first.public_path).expect("remove");
+        load_or_generate(dir.path(), None).expect("again");
+        assert_eq!(
+            std::fs::read_to_string(&first.public_path).expect("rewritten"),
+            written
+        );
+        std::fs::write(&first.public_path, "another key").expect("overwrite");
+        load_or_generate(dir.path(), None).expect("again");
+        assert_eq!(
+            std::fs::read_to_string(&first.public_path).expect("rewritten"),
+            written
+        );
     }
 
     #[test]

@@ -3,8 +3,9 @@
 use std::fmt;
 
 use aws_lc_rs::signature::{self as lc, ParsedPublicKey};
-use der::asn1::{ObjectIdentifier, UintRef};
-use der::{Decode, Sequence};
+use der::asn1::{AnyRef, BitStringRef, ObjectIdentifier, UintRef};
+use der::{Decode, Encode, Sequence};
+use pkcs8::spki::AlgorithmIdentifierRef;
 use pkcs8::{PrivateKeyInfoRef, SubjectPublicKeyInfoRef};
 use zeroize::Zeroizing;
 
@@ -143,6 +144,25 @@ impl SigningKey {
         };
         VerifyingKey::from_public_bytes(self.key_pair_id.clone(), self.kind(), &public)
     }
+
+    /// The public half as SubjectPublicKeyInfo DER: the body of a `-----BEGIN PUBLIC KEY-----` file,
+    /// the form [`VerifyingKey::from_pem`] and CloudFront's CreatePublicKey take.
+    pub fn public_key_der(&self) -> Result<Vec<u8>, KeyError> {
+        let (oid, parameters, public) = match &self.key {
+            PrivateKey::Rsa(key) => (RSA_ENCRYPTION, AnyRef::NULL, key.public_key_der()?),
+            PrivateKey::Ecdsa(key) => (EC_PUBLIC_KEY, AnyRef::from(&PRIME256V1), key.public_point()),
+        };
+        let cannot = |_| KeyError::MalformedKey("cannot encode the public key");
+        SubjectPublicKeyInfoRef {
+            algorithm: AlgorithmIdentifierRef {
+                oid,
+                parameters: Some(parameters),
+            },
+            subject_public_key: BitStringRef::from_bytes(&public).map_err(cannot)?,
+        }
+        .to_der()
+        .map_err(cannot)
+    }
 }
 
 fn from_pkcs8(der: &[u8]) -> Result<PrivateKey, KeyError> {
@@ -249,6 +269,25 @@ impl VerifyingKey {
             return Err(KeyError::UnsupportedAlgorithm(algorithm_name(spki.algorithm.oid)));
         };
         Self::from_public_bytes(key_pair_id, kind, key_bytes)
+    }
+
+    /// Loads a public key as [`Self::from_pem`] does, or takes the public half of a private key
+    /// ([`SigningKey::from_pem`]'s forms), so that a check can be pointed at whichever file is at hand,
+    /// such as local mode's generated key.
+    pub fn from_public_or_private_pem(key_pair_id: KeyPairId, pem_text: &str) -> Result<Self, KeyError> {
+        let block = pem::first_block(pem_text)?;
+        // The body may be a private key: wiped, like every other copy of one.
+        drop(Zeroizing::new(block.der));
+        match block.label.as_str() {
+            "PUBLIC KEY" => Self::from_pem(key_pair_id, pem_text),
+            "RSA PRIVATE KEY" | "EC PRIVATE KEY" | "PRIVATE KEY" => {
+                SigningKey::from_pem(key_pair_id, pem_text)?.verifying_key()
+            }
+            other => Err(KeyError::UnsupportedLabel(format!(
+                "{other:?}; expected a public key (PUBLIC KEY) or a private key (RSA PRIVATE KEY, EC PRIVATE \
+                 KEY or PRIVATE KEY)"
+            ))),
+        }
     }
 
     /// Builds a key from a PKCS#1 `RSAPublicKey` (RSA) or an uncompressed SEC1 point (ECDSA).

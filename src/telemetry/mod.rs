@@ -1,11 +1,14 @@
 //! What the service tells its operators: log lines through `tracing`, human-readable or JSON, and the
 //! Prometheus [`metrics`].
 
+mod error_chain;
 pub mod metrics;
 
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
+
+pub use error_chain::{error_chain, one_line};
 
 /// Installs the global subscriber; `filter` is an `EnvFilter` directive such as `info` or
 /// `edgepass=debug`. Calling it twice keeps the first subscriber.
@@ -20,24 +23,13 @@ pub fn init(format: LogFormat, filter: &str) {
     };
 }
 
-/// Shows an error with its causes (`error: cause: cause…`), for log lines and messages: the AWS wrappers
-/// keep the SDK's error as their source instead of repeating it. A cause whose text the line already holds
-/// (an error that repeats its source in its own message) is not shown twice.
-pub struct Causes<'a>(pub &'a (dyn std::error::Error + 'a));
+/// Shows an error with its causes (`error: cause: cause…`) on one line, for log lines and messages: the
+/// AWS wrappers keep the SDK's error as their source instead of repeating it (see [`error_chain`]).
+pub struct Causes<'a>(pub &'a (dyn std::error::Error + 'static));
 
 impl std::fmt::Display for Causes<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut text = self.0.to_string();
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            let cause_text = cause.to_string();
-            if !text.contains(&cause_text) {
-                text.push_str(": ");
-                text.push_str(&cause_text);
-            }
-            source = cause.source();
-        }
-        f.write_str(&text)
+        f.write_str(&error_chain(self.0))
     }
 }
 

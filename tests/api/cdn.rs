@@ -475,6 +475,52 @@ async fn local_mode_generates_an_ecdsa_key_in_the_data_folder_and_keeps_it_acros
     assert!(decide(second.state.cdn.keys(), &cookies, &url, None, EPOCH).is_ok());
 }
 
+/// `edgepass verify` of `url` with `cookies` at `now`, trusting `key` (KEY_PAIR_ID=FILE): its answer line.
+fn edgepass_verify(url: &str, cookies: &[(String, String)], key: &str, now: u64) -> String {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_edgepass"));
+    command.args([
+        "verify",
+        "--url",
+        url,
+        "--public-key",
+        key,
+        "--now",
+        &now.to_string(),
+    ]);
+    for (name, value) in cookies {
+        command.arg("--cookie").arg(format!("{name}={value}"));
+    }
+    let output = command.output().expect("the edgepass binary runs");
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("UTF-8")
+        .trim_end()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn local_mode_keeps_the_public_key_beside_its_own_so_edgepass_verify_can_judge_its_cookies() {
+    let app = TestApp::spawn().await;
+    let reply = app.register("alice@example.com", PASSWORD).await;
+    let id = reply.json()["user"]["id"].as_i64().expect("id");
+    let cookies = cloudfront_cookies(&reply);
+    let key_pair_id = std::fs::read_to_string(app.data_dir.join("cdn-key-pair-id")).expect("id file");
+    let key_pair_id = key_pair_id.trim();
+
+    // The public half written beside the key, and the private key itself, whose public half verify takes.
+    for file in ["cdn-public.pem", "cdn-signing-key.pem"] {
+        let trusted = format!("{key_pair_id}={}", app.data_dir.join(file).display());
+        let own = edgepass_verify(&image(&app, id, "a.jpg"), &cookies, &trusted, app.now());
+        assert_eq!(own, "allow", "{file}");
+        let other = edgepass_verify(&image(&app, id + 1, "a.jpg"), &cookies, &trusted, app.now());
+        assert!(other.starts_with("deny: resource mismatch"), "{file}: {other}");
+    }
+}
+
 async fn assert_rsa_cookies_verify(algorithm: &str, hash: &str) {
     let key_file = rsa_key_file();
     let app = TestApp::spawn_with(&[

@@ -37,7 +37,7 @@ pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// The variable naming a PostgreSQL server to run against instead of SQLite.
-const POSTGRES_VARIABLE: &str = "EDGEPASS_TEST_DATABASE_URL";
+pub(crate) const POSTGRES_VARIABLE: &str = "EDGEPASS_TEST_DATABASE_URL";
 
 /// The key-pair id the signing vectors use for their RSA-2048 test key.
 pub(crate) const RSA_KEY_PAIR_ID: &str = "K2JCJMDEHXQW5F";
@@ -703,20 +703,21 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 }
 
 /// A PostgreSQL database of one test's own, dropped (with any connection still open) when the test ends.
-struct ScratchDatabase {
+pub(crate) struct ScratchDatabase {
     admin_url: String,
     name: String,
-    url: String,
+    /// Its URL.
+    pub(crate) url: String,
 }
 
-fn random_suffix() -> String {
+pub(crate) fn random_suffix() -> String {
     let mut bytes = [0u8; 8];
     aws_lc_rs::rand::fill(&mut bytes).expect("randomness");
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `admin_url` with its database replaced by `name`, query kept.
-fn url_for_database(admin_url: &str, name: &str) -> String {
+pub(crate) fn url_for_database(admin_url: &str, name: &str) -> String {
     let (base, query) = match admin_url.split_once('?') {
         Some((base, query)) => (base, Some(query)),
         None => (admin_url, None),
@@ -739,7 +740,7 @@ async fn admin_connection(admin_url: &str) -> DatabaseConnection {
 }
 
 impl ScratchDatabase {
-    async fn create(admin_url: &str) -> Self {
+    pub(crate) async fn create(admin_url: &str) -> Self {
         let name = format!("edgepass_test_{}", random_suffix());
         let admin = admin_connection(admin_url).await;
         admin

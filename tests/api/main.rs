@@ -15,6 +15,7 @@ mod helpers;
 mod hostile;
 mod images;
 mod links;
+mod postgres;
 mod process;
 mod rotation;
 mod sessions;

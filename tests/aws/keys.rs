@@ -376,3 +376,38 @@ async fn registrations_at_the_same_time_both_end_up_in_the_group() {
     expected.sort();
     assert_eq!(items, expected, "neither registration overwrote the other");
 }
+
+#[tokio::test]
+async fn register_without_credentials_prints_one_short_readable_line() {
+    // No AWS credentials anywhere (no variables, an empty home, no instance metadata) and a CloudFront
+    // endpoint nothing listens on: the SDK's error has several layers of causes.
+    let home = tempfile::tempdir().expect("an empty home");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_edgepass"))
+        .args(["keys", "register", "--key-group", "KG1", "--public-key"])
+        .arg(example(ECDSA_PUBLIC))
+        .env_clear()
+        .env("HOME", home.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env(
+            "EDGEPASS_CLOUDFRONT_ENDPOINT_URL",
+            format!("http://127.0.0.1:{}", crate::moto::free_port()),
+        )
+        .output()
+        .await
+        .expect("the edgepass binary runs");
+    let stderr = String::from_utf8(output.stderr).expect("UTF-8 stderr");
+
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(output.stdout.is_empty(), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with("error: CloudFront GetKeyGroup: "), "{stderr}");
+    assert!(
+        stderr.contains("no AWS credentials found (tried Environment, "),
+        "the cause is named: {stderr}"
+    );
+    // The SDK's debug dump ran to about 900 characters of nested structs.
+    assert!(stderr.len() < 250, "{} characters: {stderr}", stderr.len());
+    for dump in ["{", "source:", "ConnectorError", "kind:"] {
+        assert!(!stderr.contains(dump), "{dump:?} in {stderr}");
+    }
+}

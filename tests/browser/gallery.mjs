@@ -176,16 +176,20 @@ class Visitor {
     this.context = context;
     this.page = page;
     this.problems = [];
+    // Every error the page's console showed (failed requests included), for the steps that expect none.
+    this.consoleErrors = [];
     // The CloudFront cookie sets the page received: {from: API path, expiresAt}.
     this.grants = [];
   }
 
-  static async open(browser, name, viewport) {
+  // `httpCache`: keep the browser's HTTP cache on, as a real browser has it; otherwise every check asks
+  // the edge.
+  static async open(browser, name, viewport, { httpCache = false } = {}) {
     const context = await browser.newContext({ viewport });
     context.setDefaultTimeout(ACTION_TIMEOUT_MS);
     // With routing on, Playwright turns the HTTP cache off: every check below asks the edge again
     // instead of seeing a copy the browser kept.
-    await context.route("**/*", (route) => route.continue());
+    if (!httpCache) await context.route("**/*", (route) => route.continue());
     const page = await context.newPage();
     const visitor = new Visitor(name, context, page);
     page.on("pageerror", (error) => visitor.problems.push(`script error: ${error.message}`));
@@ -197,7 +201,9 @@ class Visitor {
       if (grant && grant.expires_at) visitor.grants.push({ from: where, expiresAt: grant.expires_at });
     });
     page.on("console", (message) => {
-      if (message.type() === "error" && /Content Security Policy/i.test(message.text())) {
+      if (message.type() !== "error") return;
+      visitor.consoleErrors.push(message.text());
+      if (/Content Security Policy/i.test(message.text())) {
         visitor.problems.push(`CSP violation: ${message.text()}`);
       }
     });
@@ -216,6 +222,19 @@ class Visitor {
     const response = await this.page.goto(`${base}/`);
     if (response.status() !== 200) fail(`${this.name}: GET / answered ${response.status()}`);
     await this.page.locator('body[data-ready="true"]').waitFor();
+  }
+
+  // Opens the gallery without a session: the sign-in form, and not one error in the console (a request
+  // answered 401 shows as one).
+  async openGallerySignedOut(base) {
+    this.consoleErrors.length = 0;
+    await this.openGallery(base);
+    await this.page.getByRole("heading", { name: "Sign in or create an account" }).waitFor();
+    // Console messages arrive asynchronously: give late ones a moment.
+    await this.page.waitForTimeout(300);
+    if (this.consoleErrors.length) {
+      fail(`${this.name}'s signed-out gallery logged errors:\n  ${this.consoleErrors.join("\n  ")}`);
+    }
   }
 
   async register(email) {
@@ -292,6 +311,18 @@ async function expectLoaded(locator, why) {
   if (!loaded) fail(`${why}: the image ${await locator.getAttribute("src")} did not load in the page`);
 }
 
+// What the edge itself answers for `url` now, asked from outside any browser (so from no cache), with
+// the `Cookie` header `cookie` when given.
+async function fromEdge(url, cookie) {
+  const reply = await fetch(url, { headers: cookie ? { cookie } : {}, redirect: "manual" });
+  await reply.arrayBuffer();
+  return { status: reply.status, cacheControl: reply.headers.get("cache-control") };
+}
+
+// The Cache-Control the edge serves images with, as the README's tour states them.
+const PRIVATE_CACHE_CONTROL = "private, max-age=3600";
+const PUBLIC_CACHE_CONTROL = "public, max-age=60";
+
 // ---- the scenario ----
 
 const steps = [];
@@ -321,7 +352,9 @@ async function scenario(server, browser) {
   const alice = await Visitor.open(browser, "Alice", { width: 390, height: 844 });
   const bob = await Visitor.open(browser, "Bob", { width: 1024, height: 768 });
   const anonymous = await Visitor.open(browser, "a visitor without cookies", { width: 800, height: 600 });
-  visitors.push(alice, bob, anonymous);
+  // The others check what the edge answers; Carol's browser keeps its HTTP cache, as real ones do.
+  const carol = await Visitor.open(browser, "Carol (HTTP cache on)", { width: 800, height: 900 }, { httpCache: true });
+  visitors.push(alice, bob, anonymous, carol);
   const aliceEmail = "alice@example.com";
   const bobEmail = "bob@example.com";
 
@@ -331,8 +364,90 @@ async function scenario(server, browser) {
   let card;
 
   await step("alice-opens-the-gallery", alice, async () => {
-    await alice.openGallery(server.base);
-    await alice.page.getByRole("heading", { name: "Sign in or create an account" }).waitFor();
+    await alice.openGallerySignedOut(server.base);
+  });
+
+  // ---- what a browser with its HTTP cache shows after an image goes private and after logout ----
+
+  let carolCard;
+  let carolPrivateUrl;
+  let carolPublicUrl;
+  let publicCachedAt;
+  let copiedCookies;
+  let copiedUntil;
+
+  await step("carol-registers-and-uploads-with-the-http-cache-on", carol, async () => {
+    await carol.openGallerySignedOut(server.base);
+    await carol.register("carol@example.com");
+    await carol.page.getByLabel(/^Image file/).setInputFiles(png);
+    await carol.page.getByRole("button", { name: "Upload" }).click();
+    carolCard = carol.page.locator("#mine li[data-image-id]").first();
+    await expectLoaded(carolCard.locator("img"), "Carol's own image");
+    carolPrivateUrl = await carolCard.locator("img").getAttribute("src");
+  });
+
+  await step("carol-makes-it-public-and-her-browser-caches-it", carol, async () => {
+    await carolCard.getByRole("button", { name: "Make public" }).click();
+    await carol.page.locator('#mine li[data-visibility="public"]').waitFor();
+    carolPublicUrl = await carolCard.locator("img").getAttribute("src");
+    await expectLoaded(carolCard.locator("img"), "Carol's public image");
+    publicCachedAt = Date.now();
+    const edge = await fromEdge(carolPublicUrl);
+    if (edge.status !== 200 || edge.cacheControl !== PUBLIC_CACHE_CONTROL) {
+      fail(`the edge serves ${carolPublicUrl} with ${edge.status}, Cache-Control ${edge.cacheControl}`);
+    }
+  });
+
+  await step("carol-makes-it-private-and-the-edge-refuses-the-public-url", carol, async () => {
+    await carolCard.getByRole("button", { name: "Make private" }).click();
+    await carol.page.locator('#mine li[data-visibility="private"]').waitFor();
+    await carol.expectNoError();
+    const edge = await fromEdge(carolPublicUrl);
+    if (edge.status !== 403) fail(`the edge answers ${edge.status} for ${carolPublicUrl} after it went private`);
+  });
+
+  await step("carols-browser-still-shows-its-copy-of-the-public-url", carol, async () => {
+    // From its cache, which the edge's 403 does not reach: for up to 60 s after it was loaded.
+    await carol.expectImage(carolPublicUrl, "Carol's cached copy of the public URL");
+  });
+
+  await step("carol-copies-her-cloudfront-cookies-and-logs-out", carol, async () => {
+    await carol.openGallery(server.base);
+    await carol.expectSignedIn("carol@example.com");
+    const grant = await carol.page.evaluate(async () => {
+      const reply = await fetch("/api/cdn/cookies", { method: "POST", credentials: "same-origin" });
+      return reply.json();
+    });
+    copiedUntil = grant.expires_at;
+    const cdnCookies = (await carol.context.cookies()).filter((c) => c.name.startsWith("CloudFront-"));
+    copiedCookies = cdnCookies.map((c) => `${c.name}=${c.value}`).join("; ");
+    if (cdnCookies.length < 3) fail(`Carol holds only ${copiedCookies || "no CloudFront cookies"}`);
+    await carol.page.getByRole("button", { name: "Log out" }).click();
+    await carol.page.getByRole("heading", { name: "Sign in or create an account" }).waitFor();
+    const left = (await carol.context.cookies()).filter((c) => c.name.startsWith("CloudFront-"));
+    if (left.length) fail(`logout left Carol's browser ${left.map((c) => c.name).join(", ")}`);
+  });
+
+  await step("after-logout-the-edge-refuses-but-copied-cookies-still-work", carol, async () => {
+    const bare = await fromEdge(carolPrivateUrl);
+    if (bare.status !== 403) fail(`the edge answers ${bare.status} for ${carolPrivateUrl} without cookies`);
+    const copied = await fromEdge(carolPrivateUrl, copiedCookies);
+    if (copied.status !== 200) {
+      fail(`cookies copied before logout got ${copied.status}; they should work until ${copiedUntil}`);
+    }
+    if (copied.cacheControl !== PRIVATE_CACHE_CONTROL) fail(`Cache-Control ${copied.cacheControl}`);
+  });
+
+  await step("after-logout-carols-browser-still-shows-its-copy", carol, async () => {
+    // No cookies left, and the edge refuses the URL: the image can only come from the cache.
+    await carol.expectImage(carolPrivateUrl, "Carol's cached copy of her private image after logout");
+  });
+
+  await step("reloading-asks-the-edge-which-refuses", carol, async () => {
+    const response = await carol.page.reload();
+    if (!response || response.status() !== 403) {
+      fail(`reloading ${carolPrivateUrl} after logout gave ${response && response.status()}, expected 403`);
+    }
   });
 
   await step("alice-registers", alice, async () => {
@@ -514,7 +629,7 @@ async function scenario(server, browser) {
   });
 
   await step("alice-signs-in-with-the-keyboard", alice, async () => {
-    await alice.openGallery(server.base);
+    await alice.openGallerySignedOut(server.base);
     const page = alice.page;
     await page.getByLabel("Email").focus();
     await page.keyboard.type(aliceEmail);
@@ -551,6 +666,20 @@ async function scenario(server, browser) {
       fail(`the page's error does not carry the API's error and message: ${text}`);
     }
     if (await alice.page.locator("#mine li[data-image-id]").count()) fail("a refused upload left an image behind");
+  });
+
+  await step("cached-copies-and-copied-cookies-run-out", carol, async () => {
+    // The public copy was fresh for 60 s (2 s more for the Date header's whole seconds); the copied
+    // cookies last until their own expiry.
+    const until = Math.max(publicCachedAt + 62_000, copiedUntil * 1000 + 1500);
+    const wait = until - Date.now();
+    if (wait > 0) {
+      console.log(`  … waiting ${(wait / 1000).toFixed(0)} s for Carol's cached copy and copied cookies to expire`);
+      await carol.page.waitForTimeout(wait);
+    }
+    await carol.expectDenied(carolPublicUrl, 403, "Carol's public URL once her cached copy is stale");
+    const copied = await fromEdge(carolPrivateUrl, copiedCookies);
+    if (copied.status !== 403) fail(`copied cookies still got ${copied.status} after their expiry ${copiedUntil}`);
   });
 }
 

@@ -663,6 +663,35 @@ fn a_url_signed_by_edgepass_with_either_key_is_allowed_by_edgepass_verify() {
 }
 
 #[test]
+fn verify_takes_the_public_half_of_a_private_key_file() {
+    // Local mode keeps only its private key file at hand; verify accepts it for --public-key.
+    for (id, key) in [
+        (RSA_ID, rsa_private_key()),
+        (ECDSA_ID, vector_path("ecdsa_p256_private_pkcs8.pem")),
+    ] {
+        let signed = succeed(&sign_url_with(CANNED_URL, id, &["--private-key", &key]));
+        let trusting_the_private_file = |url: &str| {
+            edgepass(&[
+                "verify",
+                "--url",
+                url,
+                "--public-key",
+                &format!("{id}={key}"),
+                "--now",
+                DURING,
+            ])
+        };
+        assert_allowed(&trusting_the_private_file(signed.trim_end()), id);
+        let forged = with_param(
+            signed.trim_end(),
+            "Signature",
+            &tampered(&param(signed.trim_end(), "Signature")),
+        );
+        assert_denied(&trusting_the_private_file(&forged), "signature", id);
+    }
+}
+
+#[test]
 fn an_unknown_flag_is_a_usage_error_naming_the_flag() {
     let run = edgepass(&sign_url_args(CANNED_URL, EXPIRES, &["--frobnicate"]));
     assert_usage_error(&run, &["--frobnicate"], "sign url");
@@ -733,9 +762,13 @@ fn a_key_edgepass_refuses_is_a_usage_error_saying_why() {
         "--url",
         CUSTOM_URL,
         "--public-key",
-        &format!("{RSA_ID}={}", keys_path("rsa2048_pkcs1.pem")),
+        &format!("{RSA_ID}={}", keys_path("rsa2048_certificate.pem")),
     ];
-    assert_usage_error(&edgepass(&args), &["PUBLIC KEY"], "private key as public key");
+    assert_usage_error(
+        &edgepass(&args),
+        &["CERTIFICATE", "PUBLIC KEY", "PRIVATE KEY"],
+        "a certificate as a trusted key",
+    );
 }
 
 #[test]

@@ -538,3 +538,74 @@ fn a_private_key_given_as_a_public_key_is_refused_with_a_message_asking_for_a_pu
         "the message asks for a private key where a public key is needed: {message}"
     );
 }
+
+/// Each accepted private key with its public key as OpenSSL wrote it.
+const PAIRS: [(&str, &str, &str); 5] = [
+    ("rsa2048 pkcs1", RSA2048_PKCS1, RSA2048_PUBLIC),
+    ("rsa2048 pkcs8", RSA2048_PKCS8, RSA2048_PUBLIC),
+    ("p256 sec1", P256_SEC1, P256_PUBLIC),
+    ("p256 with params", P256_SEC1_WITH_PARAMS, P256_PUBLIC),
+    ("p256 pkcs8", P256_PKCS8, P256_PUBLIC),
+];
+
+#[test]
+fn the_public_half_of_a_private_key_is_the_spki_openssl_writes_byte_for_byte() {
+    for (name, private, public_pem) in PAIRS {
+        let der = loaded(name, private).public_key_der().expect("public half");
+        assert_eq!(der, der_of(public_pem), "{name}");
+        let reloaded = public(&pem_block("PUBLIC KEY", &der));
+        assert_eq!(reloaded.kind(), loaded(name, private).kind(), "{name}");
+    }
+}
+
+#[test]
+fn a_verifier_takes_a_public_key_or_the_public_half_of_a_private_key() {
+    for (name, private, public_pem) in PAIRS {
+        let key = loaded(name, private);
+        for (form, pem) in [("public", public_pem), ("private", private)] {
+            let verifying = VerifyingKey::from_public_or_private_pem(key_pair_id(), pem)
+                .unwrap_or_else(|e| panic!("{name} {form}: {e}"));
+            assert_eq!(verifying.kind(), key.kind(), "{name} {form}");
+            for hash in HASHES {
+                let signed = signature(&key, hash);
+                assert!(verifying.verify(hash, MESSAGE, &signed), "{name} {form} {hash}");
+                assert!(
+                    !verifying.verify(hash, b"another policy", &signed),
+                    "{name} {form} {hash}"
+                );
+            }
+        }
+    }
+    // A key of the other pair verifies nothing signed here.
+    let other =
+        VerifyingKey::from_public_or_private_pem(key_pair_id(), OTHER_P256_PUBLIC).expect("other key");
+    assert!(!other.verify(
+        HashAlgorithm::Sha256,
+        MESSAGE,
+        &signature(&loaded("p256", P256_PKCS8), HashAlgorithm::Sha256)
+    ));
+}
+
+#[test]
+fn a_verifier_refuses_what_is_neither_a_public_nor_a_private_key_saying_what_it_takes() {
+    let error = VerifyingKey::from_public_or_private_pem(key_pair_id(), RSA2048_CERTIFICATE)
+        .expect_err("a certificate");
+    let KeyError::UnsupportedLabel(message) = &error else {
+        panic!("{error:?}");
+    };
+    assert!(message.contains("\"CERTIFICATE\""), "{message}");
+    assert!(
+        message.contains("PUBLIC KEY") && message.contains("PRIVATE KEY"),
+        "{message}"
+    );
+    // The private key's own refusals still say why.
+    for (pem, expected) in [
+        (RSA2048_PKCS8_ENCRYPTED, KeyError::Encrypted),
+        (RSA3072_PKCS8, KeyError::RsaKeySize(3072)),
+    ] {
+        assert_eq!(
+            VerifyingKey::from_public_or_private_pem(key_pair_id(), pem).expect_err("refused"),
+            expected
+        );
+    }
+}

@@ -101,6 +101,32 @@
 
   const enc = encodeURIComponent;
 
+  // ---- whether there may be a session ----
+
+  // The session cookie is HttpOnly, so the page cannot see it, and GET /api/me without one answers 401,
+  // which the browser logs as an error on every signed-out visit. So the page remembers (in this
+  // origin's storage) that it signed in, and asks only then. A session begun elsewhere (the API docs)
+  // shows once this page signs in; a remembered session that ended costs one 401, after which the page
+  // forgets it.
+  const SIGNED_IN_KEY = 'edgepass.signed-in';
+
+  function rememberSignedIn(signedIn) {
+    try {
+      if (signedIn) localStorage.setItem(SIGNED_IN_KEY, '1');
+      else localStorage.removeItem(SIGNED_IN_KEY);
+    } catch {
+      // No storage (blocked by the browser's settings): the page asks at every visit.
+    }
+  }
+
+  function mayBeSignedIn() {
+    try {
+      return localStorage.getItem(SIGNED_IN_KEY) !== null;
+    } catch {
+      return true;
+    }
+  }
+
   // ---- messages ----
 
   function showError(error) {
@@ -442,6 +468,7 @@
   // first, so that the images loaded next are not refused.
   async function signedIn(user, cdnExpiresAt) {
     state.user = user;
+    rememberSignedIn(true);
     el.accountEmail.textContent = user.email;
     el.account.hidden = false;
     el.signedOut.hidden = true;
@@ -455,6 +482,7 @@
 
   function signedOut(message) {
     state.user = null;
+    rememberSignedIn(false);
     state.cdnExpiresAt = null;
     clearTimeout(state.cookieTimer);
     clearTimeout(state.sharedTimer);
@@ -511,6 +539,11 @@
   // ---- start ----
 
   async function start() {
+    if (!mayBeSignedIn()) {
+      signedOut('');
+      document.body.dataset.ready = 'true';
+      return;
+    }
     try {
       const me = await api('GET', '/api/me');
       await signedIn(me.user, me.cdn_expires_at);
