@@ -1,7 +1,6 @@
 //! Building and running the service: state, listener, graceful shutdown.
 
 use std::net::SocketAddr;
-use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,6 +23,10 @@ use crate::signing::{KeyError, KeyPairId, KeyRing, KeyRingError, SigningKey, Ver
 use crate::telemetry::Causes;
 use crate::telemetry::metrics::Metrics;
 use crate::{db, http};
+
+mod state;
+
+pub use state::{AppInner, AppState};
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
@@ -76,51 +79,6 @@ pub enum StartupError {
         /// The cause.
         source: std::io::Error,
     },
-}
-
-/// Everything a request handler needs; cheap to clone.
-#[derive(Clone)]
-pub struct AppState(Arc<AppInner>);
-
-/// The contents of [`AppState`].
-pub struct AppInner {
-    /// The configuration.
-    pub config: Config,
-    /// The listeners' addresses and the origins that follow them, settled at start-up.
-    pub bound: BoundAddresses,
-    /// The database.
-    pub db: DatabaseConnection,
-    /// Signs the CloudFront cookies and object URLs.
-    pub cdn: Arc<CdnSigner>,
-    /// Password hashing.
-    pub passwords: PasswordHashing,
-    /// The time.
-    pub clock: Arc<dyn Clock>,
-    /// Metrics.
-    pub metrics: Metrics,
-    /// The image store.
-    pub storage: Storage,
-    /// CloudFront invalidations.
-    pub invalidations: Invalidations,
-    /// Local mode's embedded store, kept running as long as the state lives.
-    pub local_store: Option<Arc<LocalStore>>,
-    /// The origin browsers upload to (the presigned PUT URLs'), allowed by the gallery page's CSP.
-    pub upload_origin: String,
-}
-
-impl Deref for AppState {
-    type Target = AppInner;
-
-    fn deref(&self) -> &AppInner {
-        &self.0
-    }
-}
-
-impl AppState {
-    /// The current time, epoch seconds.
-    pub fn now(&self) -> u64 {
-        self.clock.now()
-    }
 }
 
 /// Reads the CloudFront signing key the configuration names, generating one in local mode.
@@ -329,7 +287,7 @@ impl Application {
             None => Invalidations::local(),
         };
         let metrics = Metrics::new(Arc::clone(&cdn));
-        let state = AppState(Arc::new(AppInner {
+        let state = AppState::new(AppInner {
             config,
             bound,
             db,
@@ -341,7 +299,7 @@ impl Application {
             invalidations,
             local_store,
             upload_origin,
-        }));
+        });
         Ok(Self {
             state,
             acceptor,
