@@ -361,7 +361,7 @@ async fn an_upload_started_before_staging_is_rejected_with_the_bytes_at_its_fina
     let final_key = private_png(alice, &id);
     edgepass::db::images::settle(
         app.db(),
-        &id,
+        &image_id(&id),
         edgepass::db::entity::image::Visibility::Private,
         &final_key,
     )
