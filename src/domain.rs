@@ -2,13 +2,28 @@
 
 use std::fmt;
 
-/// A user's id, as stored and as it appears in CDN paths (`users/{id}/`).
+/// A user's id, as stored and as it appears in CDN paths (`users/{id}/`). It is the column type of
+/// every user id in the database (`users.id` and each reference to it), so a `UserId` never turns back
+/// into a bare integer on its way to a query or from a row. Any `i64` is a possible id, so the field is
+/// public.
+// The fuzz crate compiles this file without sea-orm (see fuzz/src/lib.rs); its build script sets
+// `edgepass_without_database`, which leaves the column mapping out there.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[cfg_attr(not(edgepass_without_database), derive(sea_orm::DeriveValueType))]
 pub struct UserId(pub i64);
 
 impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
+    }
+}
+
+/// The decimal form [`UserId`]'s `Display` writes.
+impl std::str::FromStr for UserId {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        text.parse().map(Self)
     }
 }
 

@@ -365,10 +365,10 @@ pub fn cursor(data: &[u8]) {
         return;
     };
     if let Some(position) = cursor::decode(text) {
-        assert!(
-            edgepass::images::ImageId::parse(&position.id).is_some(),
-            "cursor names a malformed id {:?}",
-            position.id
+        assert_eq!(
+            edgepass::images::ImageId::parse(position.id.as_str()).as_ref(),
+            Some(&position.id),
+            "cursor names an id that does not read back as itself"
         );
         assert_eq!(cursor::decode(&cursor::encode(&position)), Some(position));
     }

@@ -34,7 +34,7 @@ pub mod db {
             /// Its creation time.
             pub created_at: i64,
             /// Its id.
-            pub id: String,
+            pub id: crate::images::ImageId,
         }
     }
 }

@@ -71,7 +71,7 @@ pub async fn record(
     now: u64,
 ) -> Result<i64, DbErr> {
     audit_event::ActiveModel {
-        actor_id: Set(actor.map(|id| id.0)),
+        actor_id: Set(actor),
         action: Set(action.as_str().to_owned()),
         subject: Set(subject.to_owned()),
         client_addr: Set(client_addr.map(str::to_owned)),

@@ -40,8 +40,8 @@ pub struct NewImage<'a> {
 /// Stores a `pending` upload.
 pub async fn insert_pending(db: &impl ConnectionTrait, new: &NewImage<'_>) -> Result<(), DbErr> {
     image::ActiveModel {
-        id: Set(new.id.as_str().to_owned()),
-        owner_id: Set(new.owner.0),
+        id: Set(new.id.clone()),
+        owner_id: Set(new.owner),
         object_key: Set(new.key.as_str().to_owned()),
         visibility: Set(Visibility::Private),
         location: Set(Location::Private),
@@ -88,7 +88,7 @@ pub async fn usage(db: &impl ConnectionTrait, owner: UserId) -> Result<Usage, Db
             )),
             "bytes",
         )
-        .filter(image::Column::OwnerId.eq(owner.0))
+        .filter(image::Column::OwnerId.eq(owner))
         .into_tuple()
         .one(db)
         .await?;
@@ -107,7 +107,7 @@ pub async fn usage(db: &impl ConnectionTrait, owner: UserId) -> Result<Usage, Db
 pub async fn lock_owner(db: &impl ConnectionTrait, owner: UserId) -> Result<(), DbErr> {
     user::Entity::update_many()
         .col_expr(user::Column::Email, Expr::col(user::Column::Email))
-        .filter(user::Column::Id.eq(owner.0))
+        .filter(user::Column::Id.eq(owner))
         .exec(db)
         .await
         .map(|_| ())
@@ -119,15 +119,15 @@ pub async fn find_owned(
     owner: UserId,
     id: &ImageId,
 ) -> Result<Option<image::Model>, DbErr> {
-    image::Entity::find_by_id(id.as_str())
-        .filter(image::Column::OwnerId.eq(owner.0))
+    image::Entity::find_by_id(id.clone())
+        .filter(image::Column::OwnerId.eq(owner))
         .one(db)
         .await
 }
 
 /// The image with this id (the sweeper and the lifecycle steps, which act for the owner).
-pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<image::Model>, DbErr> {
-    image::Entity::find_by_id(id).one(db).await
+pub async fn find(db: &impl ConnectionTrait, id: &ImageId) -> Result<Option<image::Model>, DbErr> {
+    image::Entity::find_by_id(id.clone()).one(db).await
 }
 
 /// A position in an owner's listing: the last image of the previous page.
@@ -136,7 +136,7 @@ pub struct Position {
     /// Its creation time.
     pub created_at: i64,
     /// Its id, which breaks ties between images created in the same second.
-    pub id: String,
+    pub id: ImageId,
 }
 
 /// Up to `limit` of the owner's ready images after `after`, newest first.
@@ -147,7 +147,7 @@ pub async fn list_ready(
     limit: u64,
 ) -> Result<Vec<image::Model>, DbErr> {
     let mut query = image::Entity::find()
-        .filter(image::Column::OwnerId.eq(owner.0))
+        .filter(image::Column::OwnerId.eq(owner))
         .filter(image::Column::Status.eq(Status::Ready));
     if let Some(after) = after {
         query = query.filter(after.later_images());
@@ -168,7 +168,7 @@ impl Position {
             .add(
                 Condition::all()
                     .add(image::Column::CreatedAt.eq(self.created_at))
-                    .add(image::Column::Id.lt(self.id.as_str())),
+                    .add(image::Column::Id.lt(&self.id)),
             )
     }
 }
@@ -177,7 +177,7 @@ impl Position {
 /// `now`. Returns whether it was taken.
 pub async fn try_lease(
     db: &impl ConnectionTrait,
-    id: &str,
+    id: &ImageId,
     owner: Option<UserId>,
     now: u64,
     until: u64,
@@ -191,14 +191,14 @@ pub async fn try_lease(
                 .add(image::Column::LeaseUntil.lte(now as i64)),
         );
     if let Some(owner) = owner {
-        update = update.filter(image::Column::OwnerId.eq(owner.0));
+        update = update.filter(image::Column::OwnerId.eq(owner));
     }
     Ok(update.exec(db).await?.rows_affected > 0)
 }
 
 /// Gives the lease taken until `until` back (a lease that expired and was taken by another holder stays
 /// theirs).
-pub async fn release_lease(db: &impl ConnectionTrait, id: &str, until: u64) -> Result<(), DbErr> {
+pub async fn release_lease(db: &impl ConnectionTrait, id: &ImageId, until: u64) -> Result<(), DbErr> {
     image::Entity::update_many()
         .col_expr(image::Column::LeaseUntil, Expr::value(Option::<i64>::None))
         .filter(image::Column::Id.eq(id))
@@ -208,7 +208,12 @@ pub async fn release_lease(db: &impl ConnectionTrait, id: &str, until: u64) -> R
         .map(|_| ())
 }
 
-async fn set_status(db: &impl ConnectionTrait, id: &str, from: &[Status], to: Status) -> Result<bool, DbErr> {
+async fn set_status(
+    db: &impl ConnectionTrait,
+    id: &ImageId,
+    from: &[Status],
+    to: Status,
+) -> Result<bool, DbErr> {
     let result = image::Entity::update_many()
         .col_expr(image::Column::Status, Expr::value(to))
         .filter(image::Column::Id.eq(id))
@@ -220,7 +225,7 @@ async fn set_status(db: &impl ConnectionTrait, id: &str, from: &[Status], to: St
 
 /// A verified upload, copied to `key`, becomes `ready`; false when it is no longer pending (swept,
 /// deleted, or completed by a concurrent request).
-pub async fn mark_ready(db: &impl ConnectionTrait, id: &str, key: &ImageKey) -> Result<bool, DbErr> {
+pub async fn mark_ready(db: &impl ConnectionTrait, id: &ImageId, key: &ImageKey) -> Result<bool, DbErr> {
     let result = image::Entity::update_many()
         .col_expr(image::Column::Status, Expr::value(Status::Ready))
         .col_expr(image::Column::ObjectKey, Expr::value(key.as_str()))
@@ -233,7 +238,7 @@ pub async fn mark_ready(db: &impl ConnectionTrait, id: &str, key: &ImageKey) -> 
 
 /// A pending upload becomes `rejected` (hidden, swept once its URL has expired); false when it is no
 /// longer pending.
-pub async fn reject(db: &impl ConnectionTrait, id: &str) -> Result<bool, DbErr> {
+pub async fn reject(db: &impl ConnectionTrait, id: &ImageId) -> Result<bool, DbErr> {
     set_status(db, id, &[Status::Pending], Status::Rejected).await
 }
 
@@ -256,7 +261,7 @@ pub async fn abandoned_uploads(
 /// removed meanwhile, or a completion holds it at `now`, so a completion and the sweeper never both win.
 pub async fn claim_abandoned(
     db: &impl ConnectionTrait,
-    id: &str,
+    id: &ImageId,
     cutoff: u64,
     now: u64,
 ) -> Result<bool, DbErr> {
@@ -276,7 +281,7 @@ pub async fn claim_abandoned(
 }
 
 /// Removes a rejected row (its object is gone).
-pub async fn delete_rejected(db: &impl ConnectionTrait, id: &str) -> Result<bool, DbErr> {
+pub async fn delete_rejected(db: &impl ConnectionTrait, id: &ImageId) -> Result<bool, DbErr> {
     let result = image::Entity::delete_many()
         .filter(image::Column::Id.eq(id))
         .filter(image::Column::Status.eq(Status::Rejected))
@@ -287,7 +292,7 @@ pub async fn delete_rejected(db: &impl ConnectionTrait, id: &str) -> Result<bool
 
 /// Records that the object is on its way to `target`'s key, and counts the change (the caller holds
 /// the lease).
-pub async fn start_move(db: &impl ConnectionTrait, id: &str, target: Visibility) -> Result<(), DbErr> {
+pub async fn start_move(db: &impl ConnectionTrait, id: &ImageId, target: Visibility) -> Result<(), DbErr> {
     image::Entity::update_many()
         .col_expr(image::Column::Location, Expr::value(Location::moving_to(target)))
         .col_expr(image::Column::Visibility, Expr::value(target))
@@ -301,7 +306,7 @@ pub async fn start_move(db: &impl ConnectionTrait, id: &str, target: Visibility)
 /// Records that the object is settled at `visibility`'s key, `key` (the caller holds the lease).
 pub async fn settle(
     db: &impl ConnectionTrait,
-    id: &str,
+    id: &ImageId,
     visibility: Visibility,
     key: &ImageKey,
 ) -> Result<(), DbErr> {
@@ -316,7 +321,7 @@ pub async fn settle(
 }
 
 /// Records that the image is being deleted, and counts the change (the caller holds the lease).
-pub async fn start_delete(db: &impl ConnectionTrait, id: &str) -> Result<(), DbErr> {
+pub async fn start_delete(db: &impl ConnectionTrait, id: &ImageId) -> Result<(), DbErr> {
     image::Entity::update_many()
         .col_expr(image::Column::Status, Expr::value(Status::Deleting))
         .col_expr(image::Column::Changes, Expr::col(image::Column::Changes).add(1))
@@ -327,8 +332,8 @@ pub async fn start_delete(db: &impl ConnectionTrait, id: &str) -> Result<(), DbE
 }
 
 /// Removes the row.
-pub async fn delete(db: &impl ConnectionTrait, id: &str) -> Result<(), DbErr> {
-    image::Entity::delete_by_id(id).exec(db).await.map(|_| ())
+pub async fn delete(db: &impl ConnectionTrait, id: &ImageId) -> Result<(), DbErr> {
+    image::Entity::delete_by_id(id.clone()).exec(db).await.map(|_| ())
 }
 
 /// Ready images with an unfinished move, or images with an unfinished deletion, that nobody holds

@@ -16,7 +16,7 @@ pub async fn create(
     ttl_secs: u64,
 ) -> Result<(), DbErr> {
     session::ActiveModel {
-        user_id: Set(user_id.0),
+        user_id: Set(user_id),
         token_hash: Set(token_hash.to_vec()),
         created_at: Set(now as i64),
         expires_at: Set(now.saturating_add(ttl_secs) as i64),

@@ -6,17 +6,18 @@ use sea_orm::{
 };
 
 use super::entity::{image, share_link};
+use crate::images::ImageId;
 
 /// Stores a link to `image` whose token hashes to `token_hash`; returns its id.
 pub async fn insert(
     db: &impl ConnectionTrait,
-    image: &str,
+    image: &ImageId,
     token_hash: &[u8; 32],
     now: u64,
     expires_at: u64,
 ) -> Result<i64, DbErr> {
     share_link::ActiveModel {
-        image_id: Set(image.to_owned()),
+        image_id: Set(image.clone()),
         token_hash: Set(token_hash.to_vec()),
         created_at: Set(now as i64),
         expires_at: Set(expires_at as i64),
@@ -29,7 +30,10 @@ pub async fn insert(
 }
 
 /// Every link of `image`, newest first.
-pub async fn list_for_image(db: &impl ConnectionTrait, image: &str) -> Result<Vec<share_link::Model>, DbErr> {
+pub async fn list_for_image(
+    db: &impl ConnectionTrait,
+    image: &ImageId,
+) -> Result<Vec<share_link::Model>, DbErr> {
     share_link::Entity::find()
         .filter(share_link::Column::ImageId.eq(image))
         .order_by_desc(share_link::Column::Id)
@@ -74,7 +78,7 @@ pub async fn revoke(db: &impl ConnectionTrait, id: i64, now: u64) -> Result<bool
 }
 
 /// Removes every link of `image` (with the image).
-pub async fn delete_for_image(db: &impl ConnectionTrait, image: &str) -> Result<(), DbErr> {
+pub async fn delete_for_image(db: &impl ConnectionTrait, image: &ImageId) -> Result<(), DbErr> {
     share_link::Entity::delete_many()
         .filter(share_link::Column::ImageId.eq(image))
         .exec(db)

@@ -11,19 +11,20 @@ use super::entity::image::{self, Status};
 use super::entity::{share, user};
 use super::images::Position;
 use crate::domain::UserId;
+use crate::images::ImageId;
 
 /// Grants `image` to `grantee` until `expires_at` (none: until revoked); granting again replaces the
 /// expiry and keeps the original creation time.
 pub async fn grant(
     db: &impl ConnectionTrait,
-    image: &str,
+    image: &ImageId,
     grantee: UserId,
     now: u64,
     expires_at: Option<u64>,
 ) -> Result<(), DbErr> {
     share::Entity::insert(share::ActiveModel {
-        image_id: Set(image.to_owned()),
-        grantee_id: Set(grantee.0),
+        image_id: Set(image.clone()),
+        grantee_id: Set(grantee),
         created_at: Set(now as i64),
         expires_at: Set(expires_at.map(|t| t as i64)),
     })
@@ -40,26 +41,24 @@ pub async fn grant(
 /// The grant of `image` to `grantee`, if any.
 pub async fn find(
     db: &impl ConnectionTrait,
-    image: &str,
+    image: &ImageId,
     grantee: UserId,
 ) -> Result<Option<share::Model>, DbErr> {
-    share::Entity::find_by_id((image.to_owned(), grantee.0))
-        .one(db)
-        .await
+    share::Entity::find_by_id((image.clone(), grantee)).one(db).await
 }
 
 /// Revokes the grant of `image` to `grantee`; false when there was none.
-pub async fn revoke(db: &impl ConnectionTrait, image: &str, grantee: UserId) -> Result<bool, DbErr> {
+pub async fn revoke(db: &impl ConnectionTrait, image: &ImageId, grantee: UserId) -> Result<bool, DbErr> {
     let result = share::Entity::delete_many()
         .filter(share::Column::ImageId.eq(image))
-        .filter(share::Column::GranteeId.eq(grantee.0))
+        .filter(share::Column::GranteeId.eq(grantee))
         .exec(db)
         .await?;
     Ok(result.rows_affected > 0)
 }
 
 /// Removes every grant of `image` (with the image).
-pub async fn revoke_all(db: &impl ConnectionTrait, image: &str) -> Result<(), DbErr> {
+pub async fn revoke_all(db: &impl ConnectionTrait, image: &ImageId) -> Result<(), DbErr> {
     share::Entity::delete_many()
         .filter(share::Column::ImageId.eq(image))
         .exec(db)
@@ -70,7 +69,7 @@ pub async fn revoke_all(db: &impl ConnectionTrait, image: &str) -> Result<(), Db
 /// Every grant of `image` with its grantee, oldest first (expired ones included, so the owner sees them).
 pub async fn list_for_image(
     db: &impl ConnectionTrait,
-    image: &str,
+    image: &ImageId,
 ) -> Result<Vec<(share::Model, user::Model)>, DbErr> {
     let rows = share::Entity::find()
         .find_also_related(user::Entity)
@@ -90,7 +89,7 @@ fn granted_to(grantee: UserId, now: u64) -> Condition {
     let grants = Query::select()
         .column(share::Column::ImageId)
         .from(share::Entity)
-        .and_where(share::Column::GranteeId.eq(grantee.0))
+        .and_where(share::Column::GranteeId.eq(grantee))
         .cond_where(
             Condition::any()
                 .add(share::Column::ExpiresAt.is_null())
@@ -99,7 +98,7 @@ fn granted_to(grantee: UserId, now: u64) -> Condition {
         .to_owned();
     Condition::all()
         .add(image::Column::Id.in_subquery(grants))
-        .add(image::Column::OwnerId.ne(grantee.0))
+        .add(image::Column::OwnerId.ne(grantee))
 }
 
 /// Up to `limit` ready images shared with `grantee` at `now`, after `after`, newest first.
@@ -128,18 +127,18 @@ pub async fn list_shared_with(
 pub async fn visible_to(
     db: &impl ConnectionTrait,
     caller: UserId,
-    ids: &[String],
+    ids: &[ImageId],
     now: u64,
 ) -> Result<Vec<image::Model>, DbErr> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     image::Entity::find()
-        .filter(image::Column::Id.is_in(ids.iter().map(String::as_str)))
+        .filter(image::Column::Id.is_in(ids))
         .filter(image::Column::Status.eq(Status::Ready))
         .filter(
             Condition::any()
-                .add(image::Column::OwnerId.eq(caller.0))
+                .add(image::Column::OwnerId.eq(caller))
                 .add(granted_to(caller, now)),
         )
         .all(db)

@@ -32,7 +32,7 @@ pub async fn create(
         ..Default::default()
     };
     match row.insert(db).await {
-        Ok(model) => Ok(UserId(model.id)),
+        Ok(model) => Ok(model.id),
         Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             Err(CreateUserError::EmailTaken)
         }
@@ -50,7 +50,7 @@ pub async fn find_by_email(db: &impl ConnectionTrait, email: &Email) -> Result<O
 
 /// The account with this id, if any.
 pub async fn find(db: &impl ConnectionTrait, id: UserId) -> Result<Option<user::Model>, DbErr> {
-    user::Entity::find_by_id(id.0).one(db).await
+    user::Entity::find_by_id(id).one(db).await
 }
 
 /// The email addresses of the accounts `ids` that exist.
@@ -58,7 +58,7 @@ pub async fn emails_of(
     db: &impl ConnectionTrait,
     ids: impl IntoIterator<Item = UserId>,
 ) -> Result<BTreeMap<UserId, String>, DbErr> {
-    let ids: BTreeSet<i64> = ids.into_iter().map(|id| id.0).collect();
+    let ids: BTreeSet<UserId> = ids.into_iter().collect();
     if ids.is_empty() {
         return Ok(BTreeMap::new());
     }
@@ -66,8 +66,5 @@ pub async fn emails_of(
         .filter(user::Column::Id.is_in(ids))
         .all(db)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(|user| (UserId(user.id), user.email))
-        .collect())
+    Ok(rows.into_iter().map(|user| (user.id, user.email)).collect())
 }

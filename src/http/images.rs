@@ -71,7 +71,7 @@ fn view(own: OwnImage) -> ImageView {
         url,
     } = own;
     ImageView {
-        id: image.id,
+        id: image.id.into(),
         name: image.original_name,
         content_type: content_type.mime().to_owned(),
         byte_size: u64::try_from(image.byte_size).unwrap_or(0),
@@ -117,7 +117,7 @@ impl ImagesApi {
         };
         let started = uploads::start(&state, auth.0.id, new).await?;
         Ok(UploadCreated::Created(Json(UploadTicket {
-            id: started.id.as_str().to_owned(),
+            id: started.id.into(),
             upload_url: started.upload.url,
             upload_headers: started.upload.headers.into_iter().collect(),
             expires_at: started.upload.expires_at,

@@ -36,7 +36,7 @@ pub(crate) struct SharesApi;
 fn share_view(grant: Grant) -> ShareView {
     ShareView {
         user: UserView {
-            id: grant.grantee.id,
+            id: grant.grantee.id.0,
             email: grant.grantee.email,
         },
         created_at: u64::try_from(grant.share.created_at).unwrap_or(0),
@@ -124,11 +124,11 @@ impl SharesApi {
                 .items
                 .into_iter()
                 .map(|shared| SharedImageView {
-                    id: shared.image.id,
+                    id: shared.image.id.into(),
                     name: shared.image.original_name,
                     content_type: shared.image.content_type,
                     byte_size: u64::try_from(shared.image.byte_size).unwrap_or(0),
-                    owner_id: shared.image.owner_id,
+                    owner_id: shared.image.owner_id.0,
                     owner_email: shared.owner_email,
                     url: shared.url.url,
                     url_expires_at: shared.url.expires_at,

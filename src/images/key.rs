@@ -8,8 +8,25 @@ use crate::domain::UserId;
 const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 
 /// An image id: 128 random bits in lowercase base32 (26 characters), never derived from user input.
+///
+/// It is the column type of every image id in the database (`images.id` and each reference to it).
+/// A value read from a row is checked like [`ImageId::parse`] checks outside input: a query that meets
+/// anything else fails as a whole with a database error, rather than handing a malformed id on to a
+/// storage key. edgepass never writes such a row; one changed by hand must be repaired by hand.
+// The fuzz crate compiles this file without sea-orm (see fuzz/src/lib.rs); its build script sets
+// `edgepass_without_database`, which leaves the column mapping out there.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(
+    not(edgepass_without_database),
+    derive(sea_orm::DeriveValueType),
+    sea_orm(value_type = "String", to_str = "ImageId::as_str")
+)]
 pub struct ImageId(String);
+
+/// Text that is not an image id (see [`ImageId::parse`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an image id")]
+pub struct NotAnImageId(String);
 
 impl ImageId {
     /// A fresh random id.
@@ -41,6 +58,40 @@ impl ImageId {
 impl fmt::Display for ImageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+impl From<ImageId> for String {
+    fn from(id: ImageId) -> Self {
+        id.0
+    }
+}
+
+/// [`ImageId::parse`] with the refused text as the error; the database column reads through it.
+impl std::str::FromStr for ImageId {
+    type Err = NotAnImageId;
+
+    fn from_str(text: &str) -> Result<Self, NotAnImageId> {
+        Self::parse(text).ok_or_else(|| NotAnImageId(text.to_owned()))
+    }
+}
+
+/// What the column needs besides the derive: a primary key of this type (`images.id`) is never made
+/// by the database, and a borrowed id can be compared with a column without a clone.
+#[cfg(not(edgepass_without_database))]
+mod column {
+    use super::ImageId;
+
+    impl sea_orm::TryFromU64 for ImageId {
+        fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
+            Err(sea_orm::DbErr::ConvertFromU64("ImageId"))
+        }
+    }
+
+    impl From<&ImageId> for sea_orm::Value {
+        fn from(id: &ImageId) -> Self {
+            id.as_str().into()
+        }
     }
 }
 
@@ -103,6 +154,14 @@ mod tests {
         ] {
             assert_eq!(ImageId::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn an_id_reads_from_text_only_in_the_form_parse_accepts() {
+        let id: ImageId = "abcdefghijklmnopqrstuvwxyz".parse().expect("id");
+        assert_eq!(String::from(id), "abcdefghijklmnopqrstuvwxyz");
+        let refused = "../../etc/passwd".parse::<ImageId>().expect_err("not an id");
+        assert_eq!(refused.to_string(), "\"../../etc/passwd\" is not an image id");
     }
 
     #[test]

@@ -6,12 +6,13 @@ use sea_orm::{ConnectionTrait, DbErr};
 use super::lifecycle::LEASE_SECS;
 use crate::db;
 use crate::domain::UserId;
+use crate::images::ImageId;
 
 /// A lease taken on one image until a set time.
 #[derive(Debug)]
 #[must_use = "a lease is given back with `release`; dropped, it blocks changes until it expires"]
 pub struct Lease {
-    id: String,
+    id: ImageId,
     until: u64,
 }
 
@@ -20,14 +21,14 @@ impl Lease {
     /// `now`; `None` while someone else holds it, or when there is no such image.
     pub async fn take(
         db: &impl ConnectionTrait,
-        id: &str,
+        id: &ImageId,
         owner: Option<UserId>,
         now: u64,
     ) -> Result<Option<Self>, DbErr> {
         let until = now.saturating_add(LEASE_SECS);
         let taken = db::images::try_lease(db, id, owner, now, until).await?;
         Ok(taken.then(|| Self {
-            id: id.to_owned(),
+            id: id.clone(),
             until,
         }))
     }

@@ -21,7 +21,6 @@ use crate::aws::s3::{Copied, ObjectHeaders, Storage, StorageError};
 use crate::db;
 use crate::db::audit::{self, Action};
 use crate::db::entity::image::{self, Location, Status, Visibility};
-use crate::domain::UserId;
 use crate::telemetry::Causes;
 
 /// How long a move or deletion holds an image before another request or the sweeper may take over
@@ -74,7 +73,7 @@ pub enum LifecycleError {
     #[error("image {id}: {what}")]
     Inconsistent {
         /// The image.
-        id: String,
+        id: ImageId,
         /// What is wrong.
         what: String,
     },
@@ -100,15 +99,14 @@ impl ImageKeys {
             id: image.id.clone(),
             what: what.to_owned(),
         };
-        let id = ImageId::parse(&image.id).ok_or_else(|| inconsistent("malformed id"))?;
         let content_type =
             ContentType::parse(&image.content_type).map_err(|_| inconsistent("unknown content type"))?;
-        let owner = UserId(image.owner_id);
+        let (id, owner) = (&image.id, image.owner_id);
         Ok(Self {
             content_type,
-            staging: ImageKey::staging(owner, &id),
-            private: ImageKey::private(owner, &id, content_type),
-            public: ImageKey::public(&id, content_type),
+            staging: ImageKey::staging(owner, id),
+            private: ImageKey::private(owner, id, content_type),
+            public: ImageKey::public(id, content_type),
         })
     }
 
@@ -334,11 +332,11 @@ async fn delete_upload_objects(storage: &Storage, keys: &ImageKeys) -> Result<()
     storage.delete(&keys.private).await
 }
 
-async fn reload(db: &DatabaseConnection, id: &str) -> Result<image::Model, LifecycleError> {
+async fn reload(db: &DatabaseConnection, id: &ImageId) -> Result<image::Model, LifecycleError> {
     db::images::find(db, id)
         .await?
         .ok_or_else(|| LifecycleError::Inconsistent {
-            id: id.to_owned(),
+            id: id.clone(),
             what: "the row vanished while its lease was held".to_owned(),
         })
 }
@@ -413,7 +411,7 @@ pub async fn finish_move(
         other => other?,
     }
     s.storage.delete(keys.at(source)).await?;
-    let owner = Some(UserId(image.owner_id));
+    let owner = Some(image.owner_id);
     let invalidated = match target {
         Visibility::Private => {
             let path = keys.public.cdn_path();
@@ -430,7 +428,7 @@ pub async fn finish_move(
     };
     let txn = s.db.begin().await?;
     db::images::settle(&txn, &image.id, target, keys.at(target)).await?;
-    audit::record(&txn, owner, action, &image.id, None, now).await?;
+    audit::record(&txn, owner, action, image.id.as_str(), None, now).await?;
     if let Some(path) = invalidated {
         audit::record(&txn, owner, Action::InvalidationRequested, &path, None, now).await?;
     }
@@ -487,9 +485,9 @@ pub async fn finish_delete(s: Services<'_>, image: image::Model, now: u64) -> Re
             .await?;
         Some(path)
     };
-    let owner = Some(UserId(image.owner_id));
+    let owner = Some(image.owner_id);
     let txn = s.db.begin().await?;
-    audit::record(&txn, owner, Action::ImageDeleted, &image.id, None, now).await?;
+    audit::record(&txn, owner, Action::ImageDeleted, image.id.as_str(), None, now).await?;
     if let Some(path) = invalidated {
         audit::record(&txn, owner, Action::InvalidationRequested, &path, None, now).await?;
     }

@@ -8,5 +8,5 @@ pub mod lifecycle;
 mod name;
 
 pub use content_type::ContentType;
-pub use key::{ImageId, ImageKey};
+pub use key::{ImageId, ImageKey, NotAnImageId};
 pub use name::ImageName;

@@ -143,7 +143,7 @@ pub async fn login(
     let txn = state.db.begin().await?;
     attempt.succeeded(&txn).await?;
     let email = Email::from_stored(account.email);
-    sign_in(state, txn, UserId(account.id), email, Action::Login, client).await
+    sign_in(state, txn, account.id, email, Action::Login, client).await
 }
 
 /// Completes a sign-in inside `txn` (session row, audit event), commits, then mints the CloudFront
@@ -214,18 +214,17 @@ pub async fn logout(state: &AppState, token: Option<&str>, client: Client) -> Se
     let Some((_, user)) = found else {
         return Ok(None);
     };
-    let user_id = UserId(user.id);
     let now = state.now();
     audit::record(
         &state.db,
-        Some(user_id),
+        Some(user.id),
         Action::Logout,
         &user.email,
         client.label().as_deref(),
         now,
     )
     .await?;
-    Ok(Some(user_id))
+    Ok(Some(user.id))
 }
 
 /// The user behind a session token, renewing the session when it was last renewed a while ago.
@@ -241,7 +240,7 @@ pub async fn current_user(state: &AppState, token: &str) -> ServiceResult<AuthUs
         session_expires_at = now.saturating_add(state.config.session.ttl_secs);
     }
     Ok(AuthUser {
-        id: UserId(user.id),
+        id: user.id,
         email: Email::from_stored(user.email),
         session_hash: hash,
         session_expires_at,

@@ -21,7 +21,7 @@ pub fn decode(text: &str) -> Option<Position> {
     let (created_at, id) = decoded.split_once('.')?;
     Some(Position {
         created_at: created_at.parse().ok()?,
-        id: ImageId::parse(id)?.as_str().to_owned(),
+        id: ImageId::parse(id)?,
     })
 }
 
@@ -33,7 +33,7 @@ mod tests {
     fn a_cursor_names_the_position_it_was_made_from() {
         let position = Position {
             created_at: 1_767_225_600,
-            id: "abcdefghijklmnopqrstuvwxyz".to_owned(),
+            id: ImageId::parse("abcdefghijklmnopqrstuvwxyz").expect("id"),
         };
         assert_eq!(decode(&encode(&position)), Some(position.clone()));
         assert_eq!(decode(&format!(" {} ", encode(&position))), Some(position));

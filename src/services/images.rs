@@ -120,7 +120,7 @@ where
     F: FnOnce(image::Model) -> Fut,
     Fut: Future<Output = ServiceResult<T>>,
 {
-    let lease = Lease::take(&state.db, id.as_str(), Some(owner), state.now()).await?;
+    let lease = Lease::take(&state.db, id, Some(owner), state.now()).await?;
     let found = db::images::find_owned(&state.db, owner, id)
         .await?
         .filter(|image| is_shown(image) || (deleting && image.status == Status::Deleting));

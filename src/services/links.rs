@@ -42,7 +42,7 @@ pub struct Link {
 }
 
 /// The subject of a link's audit events.
-fn link_subject(image: &str, link: i64) -> String {
+fn link_subject(image: &ImageId, link: i64) -> String {
     format!("{image}/links/{link}")
 }
 
@@ -100,7 +100,7 @@ pub async fn list(state: &AppState, owner: UserId, id: &ImageId) -> ServiceResul
 pub async fn revoke(state: &AppState, owner: UserId, id: i64) -> ServiceResult<()> {
     let (link, image) = db::share_links::find_with_image(&state.db, id)
         .await?
-        .filter(|(_, image)| UserId(image.owner_id) == owner)
+        .filter(|(_, image)| image.owner_id == owner)
         .ok_or(ServiceError::NotFound)?;
     let now = state.now();
     let txn = state.db.begin().await?;

@@ -86,11 +86,12 @@ impl<T> Page<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::images::ImageId;
 
     fn position(n: &i64) -> Position {
         Position {
             created_at: *n,
-            id: "abcdefghijklmnopqrstuvwxyz".to_owned(),
+            id: ImageId::parse("abcdefghijklmnopqrstuvwxyz").expect("id"),
         }
     }
 

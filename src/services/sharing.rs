@@ -60,7 +60,7 @@ impl Grantee {
     pub fn parse(text: &str) -> Option<Self> {
         let text = text.trim();
         if is_user_id(text) {
-            return text.parse().ok().map(|id| Self::Id(UserId(id)));
+            return text.parse().ok().map(Self::Id);
         }
         Email::parse(text).ok().map(Self::Email)
     }
@@ -117,7 +117,7 @@ fn grant_view(share: share::Model, grantee: user::Model, now: u64) -> Grant {
 }
 
 /// The subject of a share's audit events.
-fn share_subject(image: &str, grantee: UserId) -> String {
+fn share_subject(image: &ImageId, grantee: UserId) -> String {
     format!("{image}/{grantee}")
 }
 
@@ -143,8 +143,7 @@ pub async fn grant(
     let grantee = db::users::find_by_email(&state.db, grantee)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let grantee_id = UserId(grantee.id);
-    if grantee_id == owner {
+    if grantee.id == owner {
         return Err(InvalidInput {
             field: "user",
             reason: "an image cannot be shared with its owner".to_owned(),
@@ -154,10 +153,10 @@ pub async fn grant(
     let now = state.now();
     let expires_at = grant_expiry(term, now)?;
     let txn = state.db.begin().await?;
-    db::shares::grant(&txn, &image.id, grantee_id, now, expires_at).await?;
-    let subject = share_subject(&image.id, grantee_id);
+    db::shares::grant(&txn, &image.id, grantee.id, now, expires_at).await?;
+    let subject = share_subject(&image.id, grantee.id);
     audit::record(&txn, Some(owner), Action::Share, &subject, None, now).await?;
-    let share = db::shares::find(&txn, &image.id, grantee_id)
+    let share = db::shares::find(&txn, &image.id, grantee.id)
         .await?
         .ok_or_else(|| ServiceError::broken("the grant vanished"))?;
     txn.commit().await?;
@@ -172,7 +171,7 @@ pub async fn revoke(state: &AppState, owner: UserId, id: &ImageId, grantee: &Gra
         Grantee::Id(id) => db::users::find(&state.db, *id).await?,
         Grantee::Email(email) => db::users::find_by_email(&state.db, email).await?,
     };
-    let grantee = UserId(account.ok_or(ServiceError::NotFound)?.id);
+    let grantee = account.ok_or(ServiceError::NotFound)?.id;
     let now = state.now();
     let txn = state.db.begin().await?;
     if db::shares::revoke(&txn, &image.id, grantee).await? {
@@ -206,12 +205,12 @@ pub async fn shared_with(
         db::shares::list_shared_with(&state.db, viewer, now, page.after.as_ref(), page.fetch()).await?;
     let page = page.page(rows, position_of);
     let urls = image_urls(state, &page.items, now, state.config.sharing.url_ttl_secs).await?;
-    let owners = page.items.iter().map(|image| UserId(image.owner_id));
+    let owners = page.items.iter().map(|image| image.owner_id);
     let emails = db::users::emails_of(&state.db, owners).await?;
     let mut images = Vec::with_capacity(page.items.len());
     for (image, url) in page.items.into_iter().zip(urls) {
         let owner_email = emails
-            .get(&UserId(image.owner_id))
+            .get(&image.owner_id)
             .cloned()
             .ok_or_else(|| ServiceError::broken("a shared image's owner has no account"))?;
         images.push(SharedImage {
@@ -237,10 +236,9 @@ pub async fn urls(state: &AppState, viewer: UserId, requested: Vec<String>) -> S
         }
         .into());
     }
-    let valid: Vec<String> = requested
+    let valid: Vec<ImageId> = requested
         .iter()
         .filter_map(|id| ImageId::parse(id))
-        .map(|id| id.as_str().to_owned())
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -252,7 +250,7 @@ pub async fn urls(state: &AppState, viewer: UserId, requested: Vec<String>) -> S
         if let Some(expiry) = url.expires_at {
             batch.expires_at = Some(batch.expires_at.map_or(expiry, |t| t.min(expiry)));
         }
-        batch.urls.insert(image.id.clone(), url.url);
+        batch.urls.insert(image.id.to_string(), url.url);
     }
     let mut seen = BTreeSet::new();
     batch.not_found = requested

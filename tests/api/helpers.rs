@@ -15,6 +15,7 @@ use edgepass::app::{AppState, Application, StartupError};
 use edgepass::clock::ManualClock;
 use edgepass::config::{Config, LogFormat};
 use edgepass::db::entity::{audit_event, image, session, user};
+use edgepass::images::ImageId;
 use edgepass::images::lifecycle::Services;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::HeaderMap;
@@ -325,8 +326,9 @@ impl TestApp {
         image::Entity::find().all(self.db()).await.expect("image rows")
     }
 
-    /// The image row `id`.
+    /// The image row `id` (an id the API returned).
     pub(crate) async fn image_row(&self, id: &str) -> Option<image::Model> {
+        let id = ImageId::parse(id).unwrap_or_else(|| panic!("{id:?} is an image id"));
         image::Entity::find_by_id(id)
             .one(self.db())
             .await

@@ -856,7 +856,7 @@ async fn a_change_while_another_holds_the_image_returns_409_busy() {
     let id = id_of(&app.upload("image/png", PNG, "a.png").await);
     let until = app.now() + LEASE_SECS;
     assert!(
-        edgepass::db::images::try_lease(app.db(), &id, None, app.now(), until)
+        edgepass::db::images::try_lease(app.db(), &image_id(&id), None, app.now(), until)
             .await
             .expect("lease")
     );
@@ -1110,7 +1110,7 @@ async fn a_visibility_change_against_an_unreachable_store_returns_503_and_can_be
     .await;
     let alice = app.signed_up("alice@example.com").await;
     let id = id_of(&app.start_upload("image/png", 10, "a.png").await.json());
-    edgepass::db::images::mark_ready(app.db(), &id, &private_png(alice, &id))
+    edgepass::db::images::mark_ready(app.db(), &image_id(&id), &private_png(alice, &id))
         .await
         .expect("ready");
 

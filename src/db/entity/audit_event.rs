@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::UserId;
+
 /// One audited event.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "audit_events")]
@@ -10,7 +12,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     /// The acting user, when known.
-    pub actor_id: Option<i64>,
+    pub actor_id: Option<UserId>,
     /// What happened (`login`, `logout`, `login_failed`, …).
     pub action: String,
     /// What it happened to (for logins: the case-folded email; for images: the image id or CDN path).

@@ -2,6 +2,9 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::UserId;
+use crate::images::ImageId;
+
 /// Where an image is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
@@ -113,9 +116,9 @@ impl Location {
 pub struct Model {
     /// The random image id (26 base32 characters).
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: ImageId,
     /// The owner.
-    pub owner_id: i64,
+    pub owner_id: UserId,
     /// While pending, the staging key its upload URL names (rows from before uploads were staged name
     /// the private key: they are never completed, and swept); then the key the object was last known
     /// to be complete at (see [`Location::source`]).

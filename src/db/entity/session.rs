@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::UserId;
+
 /// A session.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sessions")]
@@ -10,7 +12,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     /// Whose session.
-    pub user_id: i64,
+    pub user_id: UserId,
     /// SHA-256 of the cookie token.
     #[sea_orm(unique)]
     pub token_hash: Vec<u8>,

@@ -2,16 +2,19 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::UserId;
+use crate::images::ImageId;
+
 /// A grant of one image to one user.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "shares")]
 pub struct Model {
     /// The shared image.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub image_id: String,
+    pub image_id: ImageId,
     /// Who may see it.
     #[sea_orm(primary_key, auto_increment = false)]
-    pub grantee_id: i64,
+    pub grantee_id: UserId,
     /// Epoch seconds.
     pub created_at: i64,
     /// When the grant ends (epoch seconds); `None` lasts until it is revoked.

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::images::ImageId;
+
 /// A share link.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "share_links")]
@@ -10,7 +12,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     /// The image it opens.
-    pub image_id: String,
+    pub image_id: ImageId,
     /// SHA-256 of the token in the link.
     #[sea_orm(unique)]
     pub token_hash: Vec<u8>,

@@ -2,13 +2,15 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::UserId;
+
 /// An account.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
     /// The user id (also the CDN prefix `users/{id}/`).
     #[sea_orm(primary_key)]
-    pub id: i64,
+    pub id: UserId,
     /// Case-folded email address, unique.
     #[sea_orm(unique)]
     pub email: String,

@@ -13,6 +13,7 @@ use edgepass::images::lifecycle::{self, Check, Completion, Swept, UPLOAD_GRACE_S
 use edgepass::images::{ContentType, ImageId, ImageKey};
 use edgepass::signing::{Policy, Signer};
 use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::Value;
 
 use crate::helpers::{PNG, Reply, TestApp, put_to, put_upload, real_now, send};
@@ -361,7 +362,7 @@ async fn an_upload_started_before_staging_is_rejected_with_the_bytes_at_its_fina
     let final_key = private_png(alice, &id);
     edgepass::db::images::settle(
         app.db(),
-        &id,
+        &image_id(&id),
         edgepass::db::entity::image::Visibility::Private,
         &final_key,
     )
@@ -443,4 +444,29 @@ async fn bytes_put_after_completion_go_when_the_image_is_deleted() {
 
     assert!(stored(&app, &staging(alice, &id)).await.is_none());
     assert!(stored(&app, &private_png(alice, &id)).await.is_none());
+}
+
+#[tokio::test]
+async fn a_stored_id_edgepass_could_not_have_written_fails_to_load_rather_than_name_a_key() {
+    // Every key is built from the row's id; one read back from the database is checked like one from
+    // a request, so a row changed behind edgepass's back cannot point a key outside its prefix.
+    let (app, _) = alice().await;
+    let (_, id) = ticket(&app).await;
+    // As long as a real id: the column is VARCHAR(26) on PostgreSQL.
+    let forged = "../../public/aaaaaaaaaaaaa";
+    app.db()
+        .execute_unprepared(&format!("UPDATE images SET id = '{forged}' WHERE id = '{id}'"))
+        .await
+        .expect("forge the row");
+
+    let error = image::Entity::find()
+        .all(app.db())
+        .await
+        .expect_err("the row does not load");
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("{forged:?} is not an image id")),
+        "{error}"
+    );
 }
