@@ -81,6 +81,22 @@ pub enum StartupError {
     },
 }
 
+impl StartupError {
+    /// Whether the configuration names something that cannot work as written (a malformed setting, a key
+    /// that does not load or fit, a database that does not exist): the operator's to fix, unlike an
+    /// outage or a port in use.
+    pub fn is_configuration(&self) -> bool {
+        matches!(
+            self,
+            Self::Config(_)
+                | Self::Key { .. }
+                | Self::Algorithm(_)
+                | Self::KeyRing(_)
+                | Self::MissingDatabase(_)
+        )
+    }
+}
+
 /// Reads the CloudFront signing key the configuration names, generating one in local mode.
 fn signing_key(config: &Config) -> Result<SigningKey, StartupError> {
     let key_error = |variable| move |source| StartupError::Key { variable, source };

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::CliError;
-use crate::app::{self, Application};
+use crate::app::{self, Application, StartupError};
 use crate::config::Config;
 use crate::telemetry;
 
@@ -58,13 +58,20 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::failed("cannot start the async runtime", &e))
 }
 
+/// A start that failed: exit 2 when the configuration is at fault, 1 otherwise.
+fn startup_failure(error: StartupError) -> CliError {
+    if error.is_configuration() {
+        CliError::usage("", &error)
+    } else {
+        CliError::failed("", &error)
+    }
+}
+
 /// Serves until SIGINT/SIGTERM.
 pub(crate) fn serve(env: BTreeMap<String, String>, args: &ServeArgs) -> Result<ExitCode, CliError> {
     let config = load_config(env, args)?;
     runtime()?.block_on(async move {
-        let application = Application::build(config)
-            .await
-            .map_err(|e| CliError::failed("", &e))?;
+        let application = Application::build(config).await.map_err(startup_failure)?;
         application
             .run_until_stopped()
             .await
@@ -77,9 +84,7 @@ pub(crate) fn serve(env: BTreeMap<String, String>, args: &ServeArgs) -> Result<E
 pub(crate) fn migrate(env: BTreeMap<String, String>, args: &ServeArgs) -> Result<ExitCode, CliError> {
     let config = load_config(env, args)?;
     runtime()?.block_on(async move {
-        app::prepare_database(&config)
-            .await
-            .map_err(|e| CliError::failed("", &e))?;
+        app::prepare_database(&config).await.map_err(startup_failure)?;
         tracing::info!("migrations applied");
         Ok(ExitCode::SUCCESS)
     })
