@@ -13,6 +13,7 @@ use poem_openapi::{ApiResponse, Object};
 
 use crate::domain::InvalidInput;
 use crate::services::ServiceError;
+use crate::telemetry::Causes;
 
 /// Result type of handlers.
 pub type AppResult<T> = Result<T, AppError>;
@@ -162,18 +163,6 @@ pub fn error_body(status: StatusCode, code: &str, message: &str) -> Response {
         .body(Body::from_json(&body).unwrap_or_default())
 }
 
-/// The full cause chain of an error, for the log.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 impl ResponseError for AppError {
     fn status(&self) -> StatusCode {
         let service = match self {
@@ -203,7 +192,7 @@ impl ResponseError for AppError {
     fn as_response(&self) -> Response {
         let status = self.status();
         if status.is_server_error() {
-            tracing::error!(code = self.code(), cause = %chain(self), "request failed");
+            tracing::error!(code = self.code(), cause = %Causes(self), "request failed");
             let message = if status == StatusCode::SERVICE_UNAVAILABLE {
                 "service unavailable"
             } else {
