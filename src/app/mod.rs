@@ -14,11 +14,12 @@ use crate::aws::s3::{Storage, StorageError, StorageTarget};
 use crate::cdn_signer::{AlgorithmMismatch, CdnSigner};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{BoundAddresses, CdnKeySource, Config, ConfigError, StorageConfig};
-use crate::images::lifecycle::{self, Services, Swept};
+use crate::images::lifecycle::{self, Swept};
 use crate::local::data_dir;
 use crate::local::edge::{self, Edge};
 use crate::local::key::{self as local_key, LocalKeyError};
 use crate::local::store::{LocalStore, LocalStoreError};
+use crate::services::images::lifecycle_services;
 use crate::signing::{KeyError, KeyPairId, KeyRing, KeyRingError, SigningKey, VerifyingKey};
 use crate::telemetry::Causes;
 use crate::telemetry::metrics::Metrics;
@@ -32,9 +33,6 @@ pub use state::{AppInner, AppState};
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 /// How often expired sessions are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
-/// How often abandoned uploads are swept and interrupted image changes finished: often enough that a
-/// privacy change cut short does not leave an image public for long.
-const IMAGE_SWEEP_EVERY: Duration = Duration::from_secs(300);
 
 /// Why the service could not start.
 #[derive(Debug, thiserror::Error)]
@@ -436,19 +434,25 @@ async fn sweep_sessions(state: AppState) {
 }
 
 async fn sweep_images(state: AppState) {
-    // The first sweep comes one period after start-up: changes the previous process was making are
-    // still leased until then, so an earlier sweep could not finish them, and a freshly started
-    // instance (or test) sees no background work racing its first requests.
-    let first = tokio::time::Instant::now() + IMAGE_SWEEP_EVERY;
-    let mut every = tokio::time::interval_at(first, IMAGE_SWEEP_EVERY);
+    // The first sweep comes one period after start-up: a freshly started instance (or test) sees no
+    // background work racing its first requests, and with the default timing the changes a previous
+    // process was making are no longer leased by then.
+    let period = Duration::from_secs(state.config.images.sweep_every_secs);
+    let mut every = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     loop {
         every.tick().await;
-        let services = Services {
-            db: &state.db,
-            storage: &state.storage,
-            cdn: &state.invalidations,
-        };
-        match lifecycle::sweep(services, state.now()).await {
+        let outcome = lifecycle::sweep(lifecycle_services(&state), state.now()).await;
+        if let Ok(swept) = &outcome {
+            for (what, count) in [
+                ("uploads", swept.uploads),
+                ("moves", swept.moves),
+                ("deletions", swept.deletions),
+                ("failures", swept.failures),
+            ] {
+                state.metrics.images_swept(what, count);
+            }
+        }
+        match outcome {
             Ok(swept) if swept == Swept::default() => {}
             Ok(swept) => tracing::info!(
                 uploads = swept.uploads,

@@ -11,6 +11,7 @@ mod aws;
 mod bound;
 mod cdn;
 mod database;
+mod images;
 mod limits;
 mod server;
 mod session;
@@ -25,6 +26,7 @@ use std::path::PathBuf;
 
 pub use bound::BoundAddresses;
 pub use cdn::{CdnAlgorithm, CdnConfig, CdnKeySource, TrustedKeyFile};
+pub use images::ImageConfig;
 pub use limits::Limits;
 pub use server::{DEFAULT_EDGE_LISTEN, DEFAULT_LISTEN, DEFAULT_METRICS_LISTEN, LogFormat};
 pub use session::SessionConfig;
@@ -68,6 +70,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// Upload rules.
     pub uploads: UploadConfig,
+    /// Image lifecycle timing.
+    pub images: ImageConfig,
     /// Sharing rules.
     pub sharing: SharingConfig,
     /// The CloudFront distribution to invalidate; `None` in local mode.
@@ -113,6 +117,7 @@ impl Config {
             metrics_listen: server.metrics_listen,
             storage,
             uploads: UploadConfig::from_settings(s)?,
+            images: ImageConfig::from_settings(s)?,
             sharing: SharingConfig::from_settings(s)?,
             distribution_id: aws.distribution_id,
             cloudfront_endpoint_url: aws.cloudfront_endpoint_url,
@@ -161,6 +166,25 @@ mod tests {
                 link_url_ttl_secs: 300,
             }
         );
+    }
+
+    #[test]
+    fn image_change_timing_defaults_to_a_three_minute_lease_and_a_five_minute_sweep() {
+        let defaults = Config::from_env(&BTreeMap::new()).expect("config").images;
+        assert_eq!((defaults.lease_secs, defaults.sweep_every_secs), (180, 300));
+
+        let set = Config::from_env(&env(&[
+            ("EDGEPASS_IMAGE_LEASE_SECS", "5"),
+            ("EDGEPASS_IMAGE_SWEEP_SECS", "2"),
+        ]))
+        .expect("config")
+        .images;
+        assert_eq!((set.lease_secs, set.sweep_every_secs), (5, 2));
+
+        for variable in ["EDGEPASS_IMAGE_LEASE_SECS", "EDGEPASS_IMAGE_SWEEP_SECS"] {
+            let refused = Config::from_env(&env(&[(variable, "0")])).expect_err(variable);
+            assert!(refused.to_string().contains(variable), "{refused}");
+        }
     }
 
     #[test]

@@ -3,7 +3,6 @@
 
 use sea_orm::{ConnectionTrait, DbErr};
 
-use super::lifecycle::LEASE_SECS;
 use crate::db;
 use crate::domain::UserId;
 use crate::images::ImageId;
@@ -17,15 +16,16 @@ pub struct Lease {
 }
 
 impl Lease {
-    /// Takes the lease on image `id` (only if `owner` owns it, when given) for [`LEASE_SECS`] from
-    /// `now`; `None` while someone else holds it, or when there is no such image.
+    /// Takes the lease on image `id` (only if `owner` owns it, when given) for `secs` from `now`;
+    /// `None` while someone else holds it, or when there is no such image.
     pub async fn take(
         db: &impl ConnectionTrait,
         id: &ImageId,
         owner: Option<UserId>,
         now: u64,
+        secs: u64,
     ) -> Result<Option<Self>, DbErr> {
-        let until = now.saturating_add(LEASE_SECS);
+        let until = now.saturating_add(secs);
         let taken = db::images::try_lease(db, id, owner, now, until).await?;
         Ok(taken.then(|| Self {
             id: id.clone(),

@@ -23,9 +23,9 @@ use crate::db::audit::{self, Action};
 use crate::db::entity::image::{self, Location, Status, Visibility};
 use crate::telemetry::Causes;
 
-/// How long a move or deletion holds an image before another request or the sweeper may take over
-/// (the holder is then presumed gone). Well above the store's 30-second operation timeout times the
-/// four calls of a move.
+/// How long a move or deletion holds an image, by default, before another request or the sweeper may
+/// take over (the holder is then presumed gone). Well above the store's 30-second operation timeout
+/// times the four calls of a move.
 pub const LEASE_SECS: u64 = 180;
 
 /// How long after its URL expired an unfinished upload is swept. The store checks a URL's expiry
@@ -51,6 +51,8 @@ pub struct Services<'a> {
     pub storage: &'a Storage,
     /// CloudFront invalidations.
     pub cdn: &'a Invalidations,
+    /// How long one change holds an image (`EDGEPASS_IMAGE_LEASE_SECS`).
+    pub lease_secs: u64,
 }
 
 /// Why a step did not finish.
@@ -528,10 +530,15 @@ pub async fn sweep(s: Services<'_>, now: u64) -> Result<Swept, DbErr> {
         }
     }
     for image in db::images::unfinished(s.db, now, SWEEP_BATCH).await? {
-        let Some(lease) = Lease::take(s.db, &image.id, None, now).await? else {
+        let Some(lease) = Lease::take(s.db, &image.id, None, now, s.lease_secs).await? else {
             continue;
         };
-        let Some(image) = db::images::find(s.db, &image.id).await? else {
+        // Another instance may have finished it between the listing and the lease.
+        let unfinished = db::images::find(s.db, &image.id).await?.filter(|image| {
+            image.status == Status::Deleting
+                || (image.status == Status::Ready && image.location.destination().is_some())
+        });
+        let Some(image) = unfinished else {
             lease.release(s.db).await?;
             continue;
         };

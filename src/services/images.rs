@@ -45,6 +45,7 @@ pub(crate) fn lifecycle_services(state: &AppState) -> Services<'_> {
         db: &state.db,
         storage: &state.storage,
         cdn: &state.invalidations,
+        lease_secs: state.config.images.lease_secs,
     }
 }
 
@@ -120,7 +121,14 @@ where
     F: FnOnce(image::Model) -> Fut,
     Fut: Future<Output = ServiceResult<T>>,
 {
-    let lease = Lease::take(&state.db, id, Some(owner), state.now()).await?;
+    let lease = Lease::take(
+        &state.db,
+        id,
+        Some(owner),
+        state.now(),
+        state.config.images.lease_secs,
+    )
+    .await?;
     let found = db::images::find_owned(&state.db, owner, id)
         .await?
         .filter(|image| is_shown(image) || (deleting && image.status == Status::Deleting));

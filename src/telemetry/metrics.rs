@@ -40,6 +40,14 @@ pub struct EdgeLabels {
     pub outcome: String,
 }
 
+/// Labels of what the image sweeper did.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SweepLabels {
+    /// `uploads` (abandoned uploads removed), `moves` and `deletions` (interrupted changes finished) or
+    /// `failures` (steps that failed again; the next sweep retries them).
+    pub outcome: &'static str,
+}
+
 fn latency_histogram() -> Histogram {
     // 0.25 ms to about 4 s.
     Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
@@ -79,6 +87,7 @@ pub struct Metrics {
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     cookies_minted: Counter,
     edge_requests: Family<EdgeLabels, Counter>,
+    images_swept: Family<SweepLabels, Counter>,
 }
 
 impl Metrics {
@@ -110,6 +119,12 @@ impl Metrics {
             "Requests answered by the local edge, by behavior and outcome",
             edge_requests.clone(),
         );
+        let images_swept = Family::<SweepLabels, Counter>::default();
+        registry.register(
+            "edgepass_images_swept",
+            "What this instance's image sweeper did, by outcome",
+            images_swept.clone(),
+        );
         registry.register_collector(Box::new(MemoCollector(cdn)));
         Self {
             registry,
@@ -117,6 +132,7 @@ impl Metrics {
             latency,
             cookies_minted,
             edge_requests,
+            images_swept,
         }
     }
 
@@ -150,6 +166,13 @@ impl Metrics {
                 outcome: outcome.to_owned(),
             })
             .inc();
+    }
+
+    /// Counts what one sweep did: `count` images with `outcome` (see [`SweepLabels`]).
+    pub fn images_swept(&self, outcome: &'static str, count: u64) {
+        self.images_swept
+            .get_or_create(&SweepLabels { outcome })
+            .inc_by(count);
     }
 
     /// The Prometheus text exposition.

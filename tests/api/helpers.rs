@@ -388,6 +388,7 @@ impl TestApp {
             db: &self.state.db,
             storage: &self.state.storage,
             cdn: &self.state.invalidations,
+            lease_secs: self.state.config.images.lease_secs,
         }
     }
 

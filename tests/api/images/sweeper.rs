@@ -71,3 +71,27 @@ async fn the_sweeper_finishes_a_change_to_private_that_nobody_repeated() {
     );
     assert_eq!(audited(&app, "invalidation_requested").await, invalidated(&id));
 }
+
+#[tokio::test]
+async fn two_sweeps_at_once_count_each_finished_move_once() {
+    let (app, alice) = alice().await;
+    let mut ids = Vec::new();
+    for _ in 0..12 {
+        let id = ready_png(&app).await;
+        interrupt_move(&app, &id, Visibility::Public, Interrupted::Recorded).await;
+        ids.push(id);
+    }
+
+    let (first, second) = tokio::join!(
+        lifecycle::sweep(app.services(), app.now()),
+        lifecycle::sweep(app.services(), app.now()),
+    );
+
+    let (first, second) = (first.expect("sweep"), second.expect("sweep"));
+    assert_eq!(first.moves + second.moves, 12, "{first:?} + {second:?}");
+    assert_eq!(first.failures + second.failures, 0);
+    for id in &ids {
+        assert_eq!(copies(&app, alice, id).await, Copies::Public);
+    }
+    assert_eq!(audited(&app, "image_made_public").await.len(), 12);
+}
