@@ -1,0 +1,148 @@
+//! A TCP relay in front of moto that lets one instance's AWS calls through until a chosen request,
+//! then stalls: the instance waits on that call for ever, as if the network or the store hung, until
+//! the check kills it. What happened to the request before the stall is chosen too.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+/// Where the relay stalls.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Tripwire {
+    /// The request that copies an object (`x-amz-copy-source`) never reaches the store.
+    BeforeCopy,
+    /// The store copies the object; its answer never comes back.
+    AfterCopy,
+    /// The store deletes the object (`DELETE`); its answer never comes back.
+    AfterDelete,
+    /// CloudFront records the invalidation; its answer never comes back.
+    AfterInvalidation,
+}
+
+impl Tripwire {
+    fn matches(self, head: &[u8]) -> bool {
+        let text = String::from_utf8_lossy(head).to_ascii_lowercase();
+        match self {
+            Self::BeforeCopy | Self::AfterCopy => {
+                text.starts_with("put ") && text.contains("\r\nx-amz-copy-source:")
+            }
+            Self::AfterDelete => text.starts_with("delete "),
+            Self::AfterInvalidation => text.starts_with("post ") && text.contains("/invalidation "),
+        }
+    }
+
+    fn forwards_the_request(self) -> bool {
+        !matches!(self, Self::BeforeCopy)
+    }
+}
+
+/// The relay: its port, and a signal once it has stalled.
+pub(crate) struct Stall {
+    port: u16,
+    tripped: Arc<Notify>,
+    has_tripped: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Stall {
+    /// Relays to `upstream` (`127.0.0.1:port`) until `tripwire` is met, once.
+    pub(crate) async fn start(upstream: u16, tripwire: Tripwire) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the relay");
+        let port = listener.local_addr().expect("relay address").port();
+        let tripped = Arc::new(Notify::new());
+        let has_tripped = Arc::new(AtomicBool::new(false));
+        let (signal, flag) = (Arc::clone(&tripped), Arc::clone(&has_tripped));
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let (signal, flag) = (Arc::clone(&signal), Arc::clone(&flag));
+                tokio::spawn(relay(client, upstream, tripwire, signal, flag));
+            }
+        });
+        Self {
+            port,
+            tripped,
+            has_tripped,
+            task,
+        }
+    }
+
+    /// `http://127.0.0.1:{port}`.
+    pub(crate) fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Waits until a request met the tripwire.
+    pub(crate) async fn tripped(&self) {
+        let notified = self.tripped.notified();
+        if !self.has_tripped.load(Ordering::SeqCst) {
+            tokio::time::timeout(std::time::Duration::from_secs(30), notified)
+                .await
+                .expect("the tripwire was not met within 30 s");
+        }
+    }
+}
+
+impl Drop for Stall {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Relays one connection. The SDK sends one request at a time on a connection and waits for its
+/// answer, so a read holding a request's head holds no other request.
+async fn relay(
+    mut client: TcpStream,
+    upstream: u16,
+    tripwire: Tripwire,
+    tripped: Arc<Notify>,
+    has_tripped: Arc<AtomicBool>,
+) {
+    let Ok(mut server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
+        return;
+    };
+    let (mut client_read, mut client_write) = client.split();
+    let (mut server_read, mut server_write) = server.split();
+    let stalled = Arc::new(AtomicBool::new(false));
+    let up = async {
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let n = match client_read.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            let chunk = &buffer[..n];
+            let trip = !has_tripped.load(Ordering::SeqCst) && tripwire.matches(chunk);
+            if trip {
+                has_tripped.store(true, Ordering::SeqCst);
+                stalled.store(true, Ordering::SeqCst);
+                if tripwire.forwards_the_request() && server_write.write_all(chunk).await.is_err() {
+                    return;
+                }
+                tripped.notify_waiters();
+                std::future::pending::<()>().await;
+            }
+            if server_write.write_all(chunk).await.is_err() {
+                return;
+            }
+        }
+    };
+    let down = async {
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let n = match server_read.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            if stalled.load(Ordering::SeqCst) {
+                std::future::pending::<()>().await;
+            }
+            if client_write.write_all(&buffer[..n]).await.is_err() {
+                return;
+            }
+        }
+    };
+    tokio::join!(up, down);
+}
