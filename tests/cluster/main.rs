@@ -15,6 +15,7 @@ mod harness;
 
 mod invalidations;
 mod limits;
+mod load;
 mod moves;
 mod sessions;
 mod sweeper;

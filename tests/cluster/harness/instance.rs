@@ -31,7 +31,7 @@ impl Instance {
             let (port, metrics_port) = (free_port(), free_port());
             let log = dir.join(format!("instance-{n}-{attempt}.log"));
             let file = File::create(&log).expect("instance log");
-            let mut command = Command::new(env!("CARGO_BIN_EXE_edgepass"));
+            let mut command = Command::new(binary());
             for (name, _) in std::env::vars() {
                 if name.starts_with("EDGEPASS_") {
                     command.env_remove(name);
@@ -142,6 +142,14 @@ impl Instance {
     pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+}
+
+/// The edgepass binary: `EDGEPASS_CLUSTER_BINARY` (a release build, for load), or the one cargo built
+/// beside these tests.
+fn binary() -> PathBuf {
+    std::env::var_os("EDGEPASS_CLUSTER_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_edgepass")))
 }
 
 impl Drop for Instance {

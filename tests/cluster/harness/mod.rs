@@ -158,6 +158,11 @@ impl Cluster {
         self.haproxy.url(path)
     }
 
+    /// Waits until haproxy sees `count` instances up (after a kill: the others).
+    pub(crate) async fn wait_until_up(&mut self, count: usize) {
+        self.haproxy.wait_until_up(count).await;
+    }
+
     /// A connection to the cluster's database.
     pub(crate) async fn db(&self) -> sea_orm::DatabaseConnection {
         sea_orm::Database::connect(self.database.url.as_str())
