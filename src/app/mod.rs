@@ -9,11 +9,13 @@ use poem::listener::TcpAcceptor;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::password::PasswordHashing;
+use crate::auth::session_cache::SessionCache;
 use crate::aws::cloudfront::{Invalidations, InvalidationsTarget};
 use crate::aws::s3::{Storage, StorageError, StorageTarget};
 use crate::cdn_signer::{AlgorithmMismatch, CdnSigner};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{BoundAddresses, CdnKeySource, Config, ConfigError, StorageConfig};
+use crate::db::session_events::{Heard, SessionEvents};
 use crate::images::lifecycle::{self, Swept};
 use crate::local::data_dir;
 use crate::local::edge::{self, Edge};
@@ -301,6 +303,12 @@ impl Application {
             None => Invalidations::local(),
         };
         let metrics = Metrics::new(Arc::clone(&cdn));
+        // On SQLite this is the only instance, so it hears every end of a session at once; on
+        // PostgreSQL the cache answers once the listener hears the other instances.
+        let sessions = SessionCache::new(
+            usize::try_from(config.session.cache_entries).unwrap_or(usize::MAX),
+            !is_postgres(&db),
+        );
         let state = AppState::new(AppInner {
             config,
             bound,
@@ -313,6 +321,8 @@ impl Application {
             invalidations,
             local_store,
             upload_origin,
+            sessions,
+            session_events: SessionEvents::default(),
         });
         Ok(Self {
             state,
@@ -358,6 +368,8 @@ impl Application {
         tracing::info!(address = %self.local_addr, "edgepass listening");
         let sweeper = tokio::spawn(sweep_sessions(self.state.clone()));
         let image_sweeper = tokio::spawn(sweep_images(self.state.clone()));
+        let session_listener =
+            is_postgres(&self.state.db).then(|| tokio::spawn(hear_sessions(self.state.clone())));
         // One stop signal for every server; it also fires if the API server ends on its own (the
         // sender is dropped), so neither the edge nor the metrics listener outlives it.
         let (stopping, stop_edge) = tokio::sync::watch::channel(());
@@ -416,9 +428,29 @@ impl Application {
         }
         sweeper.abort();
         image_sweeper.abort();
+        if let Some(listener) = session_listener {
+            listener.abort();
+        }
         tracing::info!("edgepass stopped");
         result
     }
+}
+
+fn is_postgres(db: &DatabaseConnection) -> bool {
+    db.get_database_backend() == sea_orm::DatabaseBackend::Postgres
+}
+
+/// Keeps the session cache in step with the other instances' news, for as long as the service runs.
+async fn hear_sessions(state: AppState) {
+    let url = state.config.database_url.expose().to_owned();
+    state
+        .session_events
+        .listen(&state.db, &url, |heard| match heard {
+            Heard::Session(token_hash) => state.sessions.forget(&token_hash),
+            Heard::Listening => state.sessions.start_hearing(),
+            Heard::Deaf => state.sessions.stop_hearing(),
+        })
+        .await;
 }
 
 async fn sweep_sessions(state: AppState) {

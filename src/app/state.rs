@@ -8,11 +8,13 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::password::PasswordHashing;
+use crate::auth::session_cache::SessionCache;
 use crate::aws::cloudfront::Invalidations;
 use crate::aws::s3::Storage;
 use crate::cdn_signer::CdnSigner;
 use crate::clock::Clock;
 use crate::config::{BoundAddresses, Config};
+use crate::db::session_events::SessionEvents;
 use crate::local::store::LocalStore;
 use crate::telemetry::metrics::Metrics;
 
@@ -44,6 +46,10 @@ pub struct AppInner {
     pub local_store: Option<Arc<LocalStore>>,
     /// The origin browsers upload to (the presigned PUT URLs'), allowed by the gallery page's CSP.
     pub upload_origin: String,
+    /// The signed-in sessions this instance remembers.
+    pub sessions: SessionCache,
+    /// News of ended and changed sessions, to and from the other instances.
+    pub session_events: SessionEvents,
 }
 
 impl Deref for AppState {

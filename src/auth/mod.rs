@@ -2,6 +2,7 @@
 
 pub mod password;
 pub mod session;
+pub mod session_cache;
 pub mod throttle;
 
 use crate::domain::{Email, UserId};

@@ -9,6 +9,9 @@ pub struct SessionConfig {
     pub ttl_secs: u64,
     /// `Secure` on the session and CloudFront cookies; only plain-HTTP local mode turns it off.
     pub cookie_secure: bool,
+    /// How many signed-in sessions each instance remembers (0: read every request's session from the
+    /// database).
+    pub cache_entries: u64,
 }
 
 impl SessionConfig {
@@ -25,6 +28,9 @@ impl SessionConfig {
         Ok(Self {
             ttl_secs: s.positive("EDGEPASS_SESSION_TTL_SECS", 7 * 24 * 3600)?,
             cookie_secure,
+            cache_entries: s
+                .parsed::<u64>("EDGEPASS_SESSION_CACHE_ENTRIES", "a whole number")?
+                .unwrap_or(100_000),
         })
     }
 }

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod entity;
 pub mod images;
 mod missing;
+pub mod session_events;
 pub mod sessions;
 pub mod share_links;
 pub mod shares;

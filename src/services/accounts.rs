@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use crate::app::AppState;
+use crate::auth::session_cache::Remembered;
 use crate::auth::throttle::{self, Throttled};
 use crate::auth::{AuthUser, session};
 use crate::cdn_signer::Minted;
@@ -193,6 +194,12 @@ async fn mint_cdn_cookies(
         .map_err(ServiceError::internal)?;
     if recorded != Some(minted.expires_at) {
         db::sessions::set_cdn_expiry(&state.db, session_hash, minted.expires_at).await?;
+        if let Ok(hash) = <[u8; 32]>::try_from(session_hash) {
+            state
+                .sessions
+                .update(&hash, |s| s.user.cdn_expires_at = Some(minted.expires_at));
+            state.session_events.announce(&state.db, &hash).await?;
+        }
     }
     state.metrics.cookies_minted();
     Ok(minted)
@@ -211,6 +218,8 @@ pub async fn logout(state: &AppState, token: Option<&str>, client: Client) -> Se
     };
     let found = db::sessions::find_any(&state.db, &hash).await?;
     db::sessions::delete_by_hash(&state.db, &hash).await?;
+    state.sessions.forget(&hash);
+    state.session_events.announce(&state.db, &hash).await?;
     let Some((_, user)) = found else {
         return Ok(None);
     };
@@ -227,23 +236,46 @@ pub async fn logout(state: &AppState, token: Option<&str>, client: Client) -> Se
     Ok(Some(user.id))
 }
 
-/// The user behind a session token, renewing the session when it was last renewed a while ago.
+/// The user behind a session token, renewing the session when it was last renewed a while ago. The
+/// session comes from this instance's cache when it is there (see `auth::session_cache`).
 pub async fn current_user(state: &AppState, token: &str) -> ServiceResult<AuthUser> {
     let hash = session::hash_cookie_value(token).ok_or(ServiceError::Unauthorized)?;
     let now = state.now();
-    let (row, user) = db::sessions::find_active(&state.db, &hash, now)
-        .await?
-        .ok_or(ServiceError::Unauthorized)?;
-    let mut session_expires_at = row.expires_at as u64;
-    if now.saturating_sub(row.last_seen_at as u64) >= RENEW_AFTER_SECS {
-        db::sessions::renew(&state.db, row.id, now, state.config.session.ttl_secs).await?;
-        session_expires_at = now.saturating_add(state.config.session.ttl_secs);
+    let found = match state.sessions.get(&hash, now) {
+        Some(remembered) => {
+            state.metrics.session_lookup("cache");
+            remembered
+        }
+        None => {
+            state.metrics.session_lookup("database");
+            let read_in = state.sessions.generation();
+            let (row, user) = db::sessions::find_active(&state.db, &hash, now)
+                .await?
+                .ok_or(ServiceError::Unauthorized)?;
+            let remembered = Remembered {
+                session_id: row.id,
+                user: AuthUser {
+                    id: user.id,
+                    email: Email::from_stored(user.email),
+                    session_hash: hash,
+                    session_expires_at: row.expires_at as u64,
+                    cdn_expires_at: row.cdn_expires_at.map(|t| t as u64),
+                },
+                last_seen_at: row.last_seen_at as u64,
+            };
+            state.sessions.keep(hash, remembered.clone(), read_in);
+            remembered
+        }
+    };
+    let mut user = found.user;
+    if now.saturating_sub(found.last_seen_at) >= RENEW_AFTER_SECS {
+        let ttl = state.config.session.ttl_secs;
+        db::sessions::renew(&state.db, found.session_id, now, ttl).await?;
+        user.session_expires_at = now.saturating_add(ttl);
+        state.sessions.update(&hash, |s| {
+            s.last_seen_at = now;
+            s.user.session_expires_at = user.session_expires_at;
+        });
     }
-    Ok(AuthUser {
-        id: user.id,
-        email: Email::from_stored(user.email),
-        session_hash: hash,
-        session_expires_at,
-        cdn_expires_at: row.cdn_expires_at.map(|t| t as u64),
-    })
+    Ok(user)
 }

@@ -48,6 +48,13 @@ pub struct SweepLabels {
     pub outcome: &'static str,
 }
 
+/// Labels of a session lookup.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SessionLookupLabels {
+    /// `cache` (this instance remembered it) or `database`.
+    pub from: &'static str,
+}
+
 fn latency_histogram() -> Histogram {
     // 0.25 ms to about 4 s.
     Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
@@ -88,6 +95,7 @@ pub struct Metrics {
     cookies_minted: Counter,
     edge_requests: Family<EdgeLabels, Counter>,
     images_swept: Family<SweepLabels, Counter>,
+    session_lookups: Family<SessionLookupLabels, Counter>,
 }
 
 impl Metrics {
@@ -125,6 +133,12 @@ impl Metrics {
             "What this instance's image sweeper did, by outcome",
             images_swept.clone(),
         );
+        let session_lookups = Family::<SessionLookupLabels, Counter>::default();
+        registry.register(
+            "edgepass_session_lookups",
+            "Signed-in requests, by where their session came from",
+            session_lookups.clone(),
+        );
         registry.register_collector(Box::new(MemoCollector(cdn)));
         Self {
             registry,
@@ -133,6 +147,7 @@ impl Metrics {
             cookies_minted,
             edge_requests,
             images_swept,
+            session_lookups,
         }
     }
 
@@ -173,6 +188,13 @@ impl Metrics {
         self.images_swept
             .get_or_create(&SweepLabels { outcome })
             .inc_by(count);
+    }
+
+    /// Counts one session lookup answered `from` the cache or the database.
+    pub fn session_lookup(&self, from: &'static str) {
+        self.session_lookups
+            .get_or_create(&SessionLookupLabels { from })
+            .inc();
     }
 
     /// The Prometheus text exposition.

@@ -224,6 +224,15 @@ async fn after_logout_the_old_session_cookie_no_longer_works() {
     let app = TestApp::spawn().await;
     app.signed_up("alice@example.com").await;
     let old = app.session_cookie().expect("a session cookie");
+    // The second lookup comes from the instance's session cache, which the logout must empty.
+    for _ in 0..2 {
+        assert_eq!(app.me().await.status, StatusCode::OK);
+    }
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("edgepass_session_lookups_total{from=\"cache\"} 1"),
+        "{metrics}"
+    );
 
     assert_eq!(app.logout().await.status, StatusCode::NO_CONTENT);
 

@@ -39,6 +39,42 @@ impl ScratchDatabase {
     }
 }
 
+impl ScratchDatabase {
+    /// The server's port (5432 when the URL names none).
+    pub(crate) fn port(&self) -> u16 {
+        let (_, port) = split_port(&self.url);
+        port.unwrap_or(5432)
+    }
+
+    /// The database's URL with its port replaced by `port` (on the same host).
+    pub(crate) fn url_via_port(&self, port: u16) -> String {
+        let (host_end, old) = split_port(&self.url);
+        let rest_start = match old {
+            Some(old) => host_end + 1 + old.to_string().len(),
+            None => host_end,
+        };
+        format!("{}:{port}{}", &self.url[..host_end], &self.url[rest_start..])
+    }
+}
+
+/// Where the host of `url` ends, and the port after it, if any.
+fn split_port(url: &str) -> (usize, Option<u16>) {
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    let authority_end = url[authority_start..]
+        .find(['/', '?'])
+        .map_or(url.len(), |i| authority_start + i);
+    let host_start = url[authority_start..authority_end]
+        .rfind('@')
+        .map_or(authority_start, |i| authority_start + i + 1);
+    match url[host_start..authority_end].rfind(':') {
+        Some(colon) => (
+            host_start + colon,
+            url[host_start + colon + 1..authority_end].parse().ok(),
+        ),
+        None => (authority_end, None),
+    }
+}
+
 async fn admin(url: &str) -> DatabaseConnection {
     Database::connect(url)
         .await
@@ -84,4 +120,27 @@ impl Drop for ScratchDatabase {
             eprintln!("could not drop the cluster database {}", self.name);
         }
     }
+}
+
+#[test]
+fn a_database_url_can_be_sent_through_another_port() {
+    let database = |url: &str| ScratchDatabase {
+        url: url.to_owned(),
+        admin_url: String::new(),
+        name: String::new(),
+    };
+    let on_5432 = database("postgres://postgres@127.0.0.1:5432/edgepass_cluster_x");
+    assert_eq!(on_5432.port(), 5432);
+    assert_eq!(
+        on_5432.url_via_port(6000),
+        "postgres://postgres@127.0.0.1:6000/edgepass_cluster_x"
+    );
+    let no_port = database("postgres://u:p@db/x?sslmode=disable");
+    assert_eq!(no_port.port(), 5432);
+    assert_eq!(
+        no_port.url_via_port(6000),
+        "postgres://u:p@db:6000/x?sslmode=disable"
+    );
+    std::mem::forget(on_5432);
+    std::mem::forget(no_port);
 }

@@ -82,7 +82,7 @@ impl Cluster {
         };
         cluster.env = cluster.base_env(settings);
         for n in 0..instance_count() {
-            let instance = cluster.spawn_instance(n, None).await;
+            let instance = cluster.spawn_instance(n, None, None).await;
             cluster.instances.push(instance);
         }
         let backends: Vec<u16> = cluster.instances.iter().map(|i| i.port).collect();
@@ -121,26 +121,50 @@ impl Cluster {
         env
     }
 
-    /// Starts instance number `n`; its AWS calls go to `aws_endpoint`, or straight to moto.
-    async fn spawn_instance(&self, n: usize, aws_endpoint: Option<&str>) -> Instance {
+    /// Starts instance number `n`; its AWS calls go to `aws_endpoint`, or straight to moto, and its
+    /// database connections to `database_port`, or straight to PostgreSQL.
+    async fn spawn_instance(
+        &self,
+        n: usize,
+        aws_endpoint: Option<&str>,
+        database_port: Option<u16>,
+    ) -> Instance {
         let endpoint = aws_endpoint.unwrap_or(self.moto.endpoint());
         let mut env = self.env.clone();
         env.push(("EDGEPASS_S3_ENDPOINT_URL".to_owned(), endpoint.to_owned()));
         env.push(("EDGEPASS_CLOUDFRONT_ENDPOINT_URL".to_owned(), endpoint.to_owned()));
+        if let Some(port) = database_port {
+            env.retain(|(k, _)| k != "EDGEPASS_DATABASE_URL");
+            env.push((
+                "EDGEPASS_DATABASE_URL".to_owned(),
+                self.database.url_via_port(port),
+            ));
+        }
         Instance::start(n, self._dir.path(), &env).await
     }
 
     /// Replaces instance `n` by one whose AWS calls pass through `stall`, and waits until haproxy sees
     /// it up again.
     pub(crate) async fn route_through(&mut self, n: usize, stall: &Stall) {
+        self.replace(n, Some(&stall.endpoint()), None).await;
+    }
+
+    /// Replaces instance `n` by one whose database connections pass through `stall`.
+    pub(crate) async fn route_database_through(&mut self, n: usize, stall: &Stall) {
+        self.replace(n, None, Some(stall.port())).await;
+    }
+
+    async fn replace(&mut self, n: usize, aws_endpoint: Option<&str>, database_port: Option<u16>) {
         self.instances[n].stop();
-        let instance = self.spawn_instance(n, Some(&stall.endpoint())).await;
-        let backends: Vec<u16> = {
-            self.instances[n] = instance;
-            self.instances.iter().map(|i| i.port).collect()
-        };
+        self.instances[n] = self.spawn_instance(n, aws_endpoint, database_port).await;
+        let backends: Vec<u16> = self.instances.iter().map(|i| i.port).collect();
         self.haproxy.restart(self._dir.path(), &backends).await;
         self.haproxy.wait_until_up(backends.len()).await;
+    }
+
+    /// The PostgreSQL server's port.
+    pub(crate) fn database_port(&self) -> u16 {
+        self.database.port()
     }
 
     /// moto's port.

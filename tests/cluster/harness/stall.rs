@@ -1,6 +1,7 @@
 //! A TCP relay in front of moto that lets one instance's AWS calls through until a chosen request,
 //! then stalls: the instance waits on that call for ever, as if the network or the store hung, until
-//! the check kills it. What happened to the request before the stall is chosen too.
+//! the check kills it. What happened to the request before the stall is chosen too. In front of
+//! PostgreSQL it can freeze every connection at once, as a network partition would.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +21,8 @@ pub(crate) enum Tripwire {
     AfterDelete,
     /// CloudFront records the invalidation; its answer never comes back.
     AfterInvalidation,
+    /// Nothing trips it; only [`Stall::freeze`] stops the traffic.
+    Never,
 }
 
 impl Tripwire {
@@ -31,6 +34,7 @@ impl Tripwire {
             }
             Self::AfterDelete => text.starts_with("delete "),
             Self::AfterInvalidation => text.starts_with("post ") && text.contains("/invalidation "),
+            Self::Never => false,
         }
     }
 
@@ -42,6 +46,7 @@ impl Tripwire {
 /// The relay: its port, and a signal once it has stalled.
 pub(crate) struct Stall {
     port: u16,
+    frozen: Arc<AtomicBool>,
     tripped: Arc<Notify>,
     has_tripped: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
@@ -54,15 +59,26 @@ impl Stall {
         let port = listener.local_addr().expect("relay address").port();
         let tripped = Arc::new(Notify::new());
         let has_tripped = Arc::new(AtomicBool::new(false));
-        let (signal, flag) = (Arc::clone(&tripped), Arc::clone(&has_tripped));
+        let frozen = Arc::new(AtomicBool::new(false));
+        let (signal, flag, ice) = (
+            Arc::clone(&tripped),
+            Arc::clone(&has_tripped),
+            Arc::clone(&frozen),
+        );
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let (signal, flag) = (Arc::clone(&signal), Arc::clone(&flag));
-                tokio::spawn(relay(client, upstream, tripwire, signal, flag));
+                let wires = Wires {
+                    tripwire,
+                    tripped: Arc::clone(&signal),
+                    has_tripped: Arc::clone(&flag),
+                    frozen: Arc::clone(&ice),
+                };
+                tokio::spawn(relay(client, upstream, wires));
             }
         });
         Self {
             port,
+            frozen,
             tripped,
             has_tripped,
             task,
@@ -72,6 +88,16 @@ impl Stall {
     /// `http://127.0.0.1:{port}`.
     pub(crate) fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The relay's port.
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// From now on nothing passes either way, and no connection closes: a network partition.
+    pub(crate) fn freeze(&self) {
+        self.frozen.store(true, Ordering::SeqCst);
     }
 
     /// Waits until a request met the tripwire.
@@ -91,21 +117,26 @@ impl Drop for Stall {
     }
 }
 
-/// Relays one connection. The SDK sends one request at a time on a connection and waits for its
-/// answer, so a read holding a request's head holds no other request.
-async fn relay(
-    mut client: TcpStream,
-    upstream: u16,
+/// What a relay connection watches for.
+struct Wires {
     tripwire: Tripwire,
     tripped: Arc<Notify>,
     has_tripped: Arc<AtomicBool>,
-) {
+    frozen: Arc<AtomicBool>,
+}
+
+/// Relays one connection. The SDK sends one request at a time on a connection and waits for its
+/// answer, so a read holding a request's head holds no other request.
+async fn relay(mut client: TcpStream, upstream: u16, wires: Wires) {
+    if wires.frozen.load(Ordering::SeqCst) {
+        std::future::pending::<()>().await;
+    }
     let Ok(mut server) = TcpStream::connect(("127.0.0.1", upstream)).await else {
         return;
     };
     let (mut client_read, mut client_write) = client.split();
     let (mut server_read, mut server_write) = server.split();
-    let stalled = Arc::new(AtomicBool::new(false));
+    let stalled = AtomicBool::new(false);
     let up = async {
         let mut buffer = vec![0u8; 64 * 1024];
         loop {
@@ -113,15 +144,18 @@ async fn relay(
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             };
+            if wires.frozen.load(Ordering::SeqCst) {
+                std::future::pending::<()>().await;
+            }
             let chunk = &buffer[..n];
-            let trip = !has_tripped.load(Ordering::SeqCst) && tripwire.matches(chunk);
+            let trip = !wires.has_tripped.load(Ordering::SeqCst) && wires.tripwire.matches(chunk);
             if trip {
-                has_tripped.store(true, Ordering::SeqCst);
+                wires.has_tripped.store(true, Ordering::SeqCst);
                 stalled.store(true, Ordering::SeqCst);
-                if tripwire.forwards_the_request() && server_write.write_all(chunk).await.is_err() {
+                if wires.tripwire.forwards_the_request() && server_write.write_all(chunk).await.is_err() {
                     return;
                 }
-                tripped.notify_waiters();
+                wires.tripped.notify_waiters();
                 std::future::pending::<()>().await;
             }
             if server_write.write_all(chunk).await.is_err() {
@@ -136,7 +170,7 @@ async fn relay(
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             };
-            if stalled.load(Ordering::SeqCst) {
+            if stalled.load(Ordering::SeqCst) || wires.frozen.load(Ordering::SeqCst) {
                 std::future::pending::<()>().await;
             }
             if client_write.write_all(&buffer[..n]).await.is_err() {
