@@ -6,7 +6,11 @@
 //! request at a time:
 //! - cold memo: the clock moves one expiry window before each request, so every URL has a new expiry
 //!   and all 100 signatures are computed;
-//! - warm memo: the clock stands still, so all 100 come from the signature memo.
+//! - warm memo: the clock stands still, so all 100 come from the signature memo;
+//! - steady, signed ahead: with signing ahead on (it is off in the first two), the clock moves one
+//!   second and the viewer pauses 10 ms before each request, through two window changes; the URLs the
+//!   viewer used are signed in the background before each change. Also prints how many signatures
+//!   were made ahead, how many of them were used, and how many were still made at request time.
 //!
 //! Every answer is checked (200, 100 signed URLs, none missing), and so is the memo's count of
 //! computed signatures and hits, so a run measures what it claims. Prints p50/p90/p99/max per case
@@ -25,6 +29,7 @@ use std::time::{Duration, Instant};
 use edgepass::app::{AppState, Application};
 use edgepass::clock::ManualClock;
 use edgepass::config::Config;
+use edgepass::signing::MemoStats;
 use reqwest::StatusCode;
 use reqwest::cookie::Jar;
 use serde_json::{Value, json};
@@ -37,6 +42,10 @@ const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00
 /// The default expiry window (`EDGEPASS_CDN_EXPIRY_WINDOW_SECS`).
 const WINDOW_SECS: u64 = 300;
 const PASSWORD: &str = "benchmark password 1";
+/// How far the clock moves before each request of steady traffic: a window change every 300 requests.
+const STEADY_STEP_SECS: u64 = 1;
+/// The viewer's pause before each request of steady traffic.
+const STEADY_PAUSE: Duration = Duration::from_millis(10);
 const GOAL_P50: Duration = Duration::from_millis(10);
 const GOAL_P99: Duration = Duration::from_millis(25);
 
@@ -93,7 +102,8 @@ async fn expect_status(request: reqwest::RequestBuilder, status: StatusCode, wha
 }
 
 impl Gallery {
-    async fn start(algorithm: &Algorithm) -> Self {
+    /// `ahead`: whether recently used URLs are signed ahead of each window change.
+    async fn start(algorithm: &Algorithm, ahead: bool) -> Self {
         let dir = tempfile::tempdir().expect("temporary folder");
         let mut env: BTreeMap<String, String> = BTreeMap::from([
             // Every listener on a free port, so the benchmark (and `cargo test`, which runs it once)
@@ -108,6 +118,9 @@ impl Gallery {
         ]);
         for (name, value) in &algorithm.settings {
             env.insert((*name).to_owned(), value.clone());
+        }
+        if !ahead {
+            env.insert("EDGEPASS_CDN_SIGN_AHEAD_GRANTS".to_owned(), "0".to_owned());
         }
         let config = Config::from_env(&env).expect("configuration");
         // The real time: the embedded store checks upload URLs against it. Moving one window later
@@ -248,6 +261,29 @@ impl Gallery {
     }
 }
 
+impl Gallery {
+    /// Times `requests` requests of steady traffic: the clock moves [`STEADY_STEP_SECS`] and the
+    /// viewer pauses [`STEADY_PAUSE`] before each, so the run crosses window changes the way a
+    /// gallery in use does, and signing ahead has the time it would have.
+    async fn measure_steady(&self, requests: usize) -> (Vec<Duration>, MemoStats) {
+        let before = self.state.cdn.memo_stats();
+        let mut times = Vec::with_capacity(requests);
+        for _ in 0..requests {
+            self.clock.advance(STEADY_STEP_SECS);
+            tokio::time::sleep(STEADY_PAUSE).await;
+            times.push(self.fetch_urls().await);
+        }
+        let after = self.state.cdn.memo_stats();
+        let delta = MemoStats {
+            hits: after.hits - before.hits,
+            misses: after.misses - before.misses,
+            ahead: after.ahead - before.ahead,
+            ahead_used: after.ahead_used - before.ahead_used,
+        };
+        (times, delta)
+    }
+}
+
 /// The `p`th percentile (nearest rank) of sorted `times`.
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
@@ -271,7 +307,7 @@ fn report(label: &str, mut times: Vec<Duration>) {
     );
     let max = times.last().copied().unwrap_or_default();
     println!(
-        "{label:<34} {:>5}  p50 {:>9}  p90 {:>9}  p99 {:>9}  max {:>9}   p50<10ms {}  p99<25ms {}",
+        "{label:<40} {:>5}  p50 {:>9}  p90 {:>9}  p99 {:>9}  max {:>9}   p50<10ms {}  p99<25ms {}",
         times.len(),
         ms(p50),
         ms(p90),
@@ -303,12 +339,30 @@ fn main() {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         );
         for algorithm in algorithms() {
-            let gallery = Gallery::start(&algorithm).await;
+            let gallery = Gallery::start(&algorithm, false).await;
             // Connection set-up and first-use costs are not what is measured.
             gallery.measure(3, true).await;
             gallery.measure(3, false).await;
             report(&format!("{} cold memo", algorithm.label), gallery.measure(requests, true).await);
             report(&format!("{} warm memo", algorithm.label), gallery.measure(requests, false).await);
+            let _ = gallery.stop.send(());
+
+            let gallery = Gallery::start(&algorithm, true).await;
+            // The page's first load signs every URL; the viewer has used them since.
+            gallery.measure(1, true).await;
+            gallery.measure(2, false).await;
+            // Two window changes at full length; a few requests under `cargo test`.
+            let steady = if full { (2 * WINDOW_SECS / STEADY_STEP_SECS) as usize + 1 } else { 3 };
+            let (times, memo) = gallery.measure_steady(steady).await;
+            report(&format!("{} steady, signed ahead", algorithm.label), times);
+            println!(
+                "{:<40} signed ahead {}, used {}, never used {}; signed at request time {}",
+                "",
+                memo.ahead,
+                memo.ahead_used,
+                memo.ahead - memo.ahead_used,
+                memo.misses
+            );
             let _ = gallery.stop.send(());
         }
     });

@@ -1,6 +1,10 @@
 //! Minting the CloudFront cookies that open a user's own prefix, `{cdn}/users/{id}/*`.
 
-use std::net::IpAddr;
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr};
+
+use quick_cache::Equivalent;
+use quick_cache::sync::Cache;
 
 use crate::config::{CdnAlgorithm, CdnConfig, Config};
 use crate::domain::UserId;
@@ -47,6 +51,79 @@ pub struct Minted {
     pub path: String,
 }
 
+/// What one pass of [`CdnSigner::sign_ahead`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AheadPass {
+    /// Signatures made.
+    pub signed: usize,
+    /// Whether it stopped at its budget with more to sign.
+    pub more: bool,
+}
+
+impl AheadPass {
+    /// Signs `policy` ahead unless the budget is spent; false once it is (the pass stops there).
+    fn take(&mut self, signer: &Signer<'_>, policy: &Policy, budget: usize) -> Result<bool, SignError> {
+        if self.signed >= budget {
+            self.more = true;
+            return Ok(false);
+        }
+        if signer.sign_ahead(policy)? {
+            self.signed += 1;
+        }
+        Ok(true)
+    }
+}
+
+/// An object URL grant: the object's CDN path and the URL lifetime asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ObjectGrant {
+    path: Box<str>,
+    ttl_secs: u64,
+}
+
+/// A borrowed [`ObjectGrant`], so that noting a grant already noted allocates nothing.
+struct ObjectGrantRef<'a> {
+    path: &'a str,
+    ttl_secs: u64,
+}
+
+impl Hash for ObjectGrant {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (&*self.path, self.ttl_secs).hash(state);
+    }
+}
+
+impl Hash for ObjectGrantRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (self.path, self.ttl_secs).hash(state);
+    }
+}
+
+impl Equivalent<ObjectGrant> for ObjectGrantRef<'_> {
+    fn equivalent(&self, key: &ObjectGrant) -> bool {
+        self.path == &*key.path && self.ttl_secs == key.ttl_secs
+    }
+}
+
+/// The grants signed lately, with when each was last asked for: what [`CdnSigner::sign_ahead`] signs
+/// again for the next window.
+struct RecentGrants {
+    objects: Cache<ObjectGrant, u64>,
+    /// The URL lifetimes among `objects`, so a pass with nothing due need not look at every grant.
+    lifetimes: std::sync::Mutex<Vec<u64>>,
+    /// A user's cookie set, with the viewer address it is bound to, if any.
+    cookies: Cache<(UserId, Option<Ipv4Addr>), u64>,
+}
+
+impl std::fmt::Debug for RecentGrants {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecentGrants")
+            .field("objects", &self.objects.len())
+            .field("cookies", &self.cookies.len())
+            .finish()
+    }
+}
+
 /// A signed URL for one object.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedObjectUrl {
@@ -69,6 +146,7 @@ pub struct CdnSigner {
     base_path: String,
     attributes: CookieAttributes,
     bind_viewer_ip: bool,
+    recent: Option<RecentGrants>,
 }
 
 impl CdnSigner {
@@ -125,6 +203,14 @@ impl CdnSigner {
                 max_age: config.cookie_max_age_secs,
             },
             bind_viewer_ip: config.bind_viewer_ip,
+            recent: usize::try_from(config.sign_ahead_grants)
+                .ok()
+                .filter(|&grants| grants > 0)
+                .map(|grants| RecentGrants {
+                    objects: Cache::new(grants),
+                    lifetimes: std::sync::Mutex::new(Vec::new()),
+                    cookies: Cache::new(grants),
+                }),
         })
     }
 
@@ -151,27 +237,45 @@ impl CdnSigner {
     /// bind IPv6 viewers, so they get unbound cookies.
     pub fn mint(&self, user: UserId, now: u64, viewer: Option<IpAddr>) -> Result<Minted, SignError> {
         let expires_at = self.window.expiry(now, self.ttl_secs);
-        let resource = self.resource_for(user);
-        let mut policy = Policy::new(&resource, expires_at)?;
-        let ipv4 = viewer.and_then(|ip| match ip {
-            IpAddr::V4(v4) => Some(v4),
-            IpAddr::V6(v6) => v6.to_ipv4_mapped(),
-        });
-        if self.bind_viewer_ip
-            && let Some(v4) = ipv4
-        {
-            policy = policy.source_ip(SourceIp::parse(&v4.to_string())?);
-        }
-        let cookies = Signer::new(self.keys.active(), self.hash)
-            .with_memo(&self.memo)
-            .sign_cookies(&policy)?;
+        let bound_to = viewer
+            .and_then(|ip| match ip {
+                IpAddr::V4(v4) => Some(v4),
+                IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+            })
+            .filter(|_| self.bind_viewer_ip);
+        let policy = self.cookie_policy(user, expires_at, bound_to)?;
+        self.note_cookies(user, bound_to, now);
+        let cookies = self.signer().sign_cookies(&policy)?;
         let attributes = self.attributes_for(user);
         Ok(Minted {
             set_cookies: cookies.set_cookie_headers(&attributes),
             expires_at,
-            resource,
+            resource: policy.resource().to_owned(),
             path: attributes.path,
         })
+    }
+
+    /// The policy of `user`'s cookie set expiring at `expires_at`, bound to `viewer` if given.
+    fn cookie_policy(
+        &self,
+        user: UserId,
+        expires_at: u64,
+        viewer: Option<Ipv4Addr>,
+    ) -> Result<Policy, SignError> {
+        let policy = Policy::new(&self.resource_for(user), expires_at)?;
+        match viewer {
+            Some(v4) => Ok(policy.source_ip(SourceIp::parse(&v4.to_string())?)),
+            None => Ok(policy),
+        }
+    }
+
+    /// The policy of a canned URL for the object at `cdn_path` expiring at `expires_at`.
+    fn object_policy(&self, cdn_path: &str, expires_at: u64) -> Result<Policy, SignError> {
+        Policy::new(&self.object_url(cdn_path), expires_at)
+    }
+
+    fn signer(&self) -> Signer<'_> {
+        Signer::new(self.keys.active(), self.hash).with_memo(&self.memo)
     }
 
     /// Signs a canned-policy URL for the object at `cdn_path` (`/users/42/….png`) valid for at least
@@ -182,11 +286,9 @@ impl CdnSigner {
     /// within `ttl_secs` plus one window.
     pub fn sign_object(&self, cdn_path: &str, now: u64, ttl_secs: u64) -> Result<SignedObjectUrl, SignError> {
         let expires_at = self.window.expiry(now, ttl_secs);
-        let url = self.object_url(cdn_path);
-        let policy = Policy::new(&url, expires_at)?;
-        let url = Signer::new(self.keys.active(), self.hash)
-            .with_memo(&self.memo)
-            .sign_url(&url, &policy)?;
+        let policy = self.object_policy(cdn_path, expires_at)?;
+        self.note_object(cdn_path, ttl_secs, now);
+        let url = self.signer().sign_url(policy.resource(), &policy)?;
         Ok(SignedObjectUrl { url, expires_at })
     }
 
@@ -199,12 +301,97 @@ impl CdnSigner {
         ttl_secs: u64,
     ) -> Result<Option<SignedObjectUrl>, SignError> {
         let expires_at = self.window.expiry(now, ttl_secs);
-        let url = self.object_url(cdn_path);
-        let policy = Policy::new(&url, expires_at)?;
-        Ok(Signer::new(self.keys.active(), self.hash)
-            .with_memo(&self.memo)
-            .memoized_url(&url, &policy)?
+        let policy = self.object_policy(cdn_path, expires_at)?;
+        self.note_object(cdn_path, ttl_secs, now);
+        Ok(self
+            .signer()
+            .memoized_url(policy.resource(), &policy)?
             .map(|url| SignedObjectUrl { url, expires_at }))
+    }
+
+    /// Remembers that the object URL grant was asked for at `now`. A grant noted within the last half
+    /// window is left alone, so a busy gallery writes nothing here.
+    fn note_object(&self, cdn_path: &str, ttl_secs: u64, now: u64) {
+        let Some(recent) = &self.recent else { return };
+        let lookup = ObjectGrantRef {
+            path: cdn_path,
+            ttl_secs,
+        };
+        if recent
+            .objects
+            .peek(&lookup)
+            .is_some_and(|at| now.saturating_sub(at) < self.window.as_secs() / 2)
+        {
+            return;
+        }
+        let grant = ObjectGrant {
+            path: cdn_path.into(),
+            ttl_secs,
+        };
+        recent.objects.insert(grant, now);
+        let mut lifetimes = recent
+            .lifetimes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !lifetimes.contains(&ttl_secs) {
+            lifetimes.push(ttl_secs);
+        }
+    }
+
+    /// Remembers that `user`'s cookie set (bound to `viewer`) was asked for at `now`.
+    fn note_cookies(&self, user: UserId, viewer: Option<Ipv4Addr>, now: u64) {
+        if let Some(recent) = &self.recent {
+            recent.cookies.insert((user, viewer), now);
+        }
+    }
+
+    /// Signs, ahead of need, what the grants asked for within the last two windows will need once
+    /// their expiry moves to the next window, when that is less than a quarter window away; at most
+    /// `budget` signatures, the rest at the next call. Requests across a window change then find their
+    /// signatures in the memo instead of waiting for them.
+    pub fn sign_ahead(&self, now: u64, budget: usize) -> Result<AheadPass, SignError> {
+        let Some(recent) = &self.recent else {
+            return Ok(AheadPass::default());
+        };
+        let window = self.window.as_secs();
+        let lead = (window / 4).max(1);
+        let used_since = now.saturating_sub(window.saturating_mul(2));
+        // Every grant of one lifetime moves to the next window at the same moment.
+        let moves_at = |ttl: u64| {
+            let at = self.window.expiry(now, ttl).saturating_sub(ttl).saturating_add(1);
+            (at.saturating_sub(now) <= lead).then_some(at)
+        };
+        let signer = self.signer();
+        let mut pass = AheadPass::default();
+        let objects_due = recent
+            .lifetimes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .any(|&ttl| moves_at(ttl).is_some());
+        let grants = objects_due.then(|| recent.objects.iter()).into_iter().flatten();
+        for (grant, last_used) in grants {
+            if last_used < used_since {
+                continue;
+            }
+            if let Some(at) = moves_at(grant.ttl_secs) {
+                let policy = self.object_policy(&grant.path, self.window.expiry(at, grant.ttl_secs))?;
+                if !pass.take(&signer, &policy, budget)? {
+                    return Ok(pass);
+                }
+            }
+        }
+        if let Some(at) = moves_at(self.ttl_secs) {
+            let expires_at = self.window.expiry(at, self.ttl_secs);
+            for ((user, viewer), last_used) in recent.cookies.iter() {
+                if last_used >= used_since
+                    && !pass.take(&signer, &self.cookie_policy(user, expires_at, viewer)?, budget)?
+                {
+                    return Ok(pass);
+                }
+            }
+        }
+        Ok(pass)
     }
 
     /// The unsigned CDN URL of the object at `cdn_path`.
@@ -246,5 +433,148 @@ impl CdnSigner {
     /// Signatures computed and served from the memo.
     pub fn memo_stats(&self) -> MemoStats {
         self.memo.stats()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::signing::{KeyPairId, SigningKey};
+
+    const WINDOW: u64 = 300;
+    const URL_TTL: u64 = 600;
+    /// On a window boundary.
+    const T0: u64 = 1_800_000_000;
+
+    fn signer(grants: &str) -> CdnSigner {
+        let env = BTreeMap::from([("EDGEPASS_CDN_SIGN_AHEAD_GRANTS".to_owned(), grants.to_owned())]);
+        let config = Config::from_env(&env).expect("config");
+        let pem = include_str!("../tests/fixtures/vectors/rsa2048_private_pkcs1.pem");
+        let id = KeyPairId::parse("K2JCJMDEHXQW5F").expect("id");
+        let key = SigningKey::from_pem(id, pem).expect("key");
+        CdnSigner::new(
+            &config.cdn,
+            "https://cdn.example.com",
+            KeyRing::new(key).expect("ring"),
+            true,
+        )
+        .expect("signer")
+    }
+
+    /// When the URLs signed at `t` for `ttl` move to the next window's expiry.
+    fn moves_at(t: u64, ttl: u64) -> u64 {
+        ExpiryWindow::from_secs(WINDOW).expect("window").expiry(t, ttl) - ttl + 1
+    }
+
+    #[test]
+    fn grants_used_lately_are_signed_ahead_once_their_window_change_is_a_quarter_window_away() {
+        let cdn = signer("100");
+        cdn.sign_object("/users/1/a.png", T0 + 1, URL_TTL).expect("url");
+        cdn.mint(UserId(1), T0 + 1, None).expect("cookies");
+        let change = moves_at(T0 + 1, URL_TTL);
+        assert_eq!(
+            change,
+            moves_at(T0 + 1, 3600),
+            "both move at the same moment here"
+        );
+
+        let early = cdn.sign_ahead(change - WINDOW / 4 - 1, 100).expect("pass");
+        let due = cdn.sign_ahead(change - WINDOW / 4, 100).expect("pass");
+        let again = cdn.sign_ahead(change - 1, 100).expect("pass");
+
+        assert_eq!(early, AheadPass::default(), "not yet");
+        assert_eq!(
+            due,
+            AheadPass {
+                signed: 2,
+                more: false
+            }
+        );
+        assert_eq!(again.signed, 0, "signed once");
+        let before = cdn.memo_stats();
+        assert!(
+            cdn.memoized_object("/users/1/a.png", change, URL_TTL)
+                .expect("lookup")
+                .is_some()
+        );
+        cdn.mint(UserId(1), change, None).expect("cookies");
+        let after = cdn.memo_stats();
+        assert_eq!((after.misses - before.misses, after.ahead_used), (0, 2));
+        assert_eq!(
+            cdn.sign_object("/users/1/a.png", change, URL_TTL).expect("url"),
+            signer("0")
+                .sign_object("/users/1/a.png", change, URL_TTL)
+                .expect("url"),
+            "what was signed ahead is what would have been signed"
+        );
+    }
+
+    #[test]
+    fn a_pass_stops_at_its_budget_and_the_next_one_goes_on() {
+        let cdn = signer("100");
+        for n in 0..5 {
+            cdn.sign_object(&format!("/users/1/{n}.png"), T0 + 1, URL_TTL)
+                .expect("url");
+        }
+        let at = moves_at(T0 + 1, URL_TTL) - 1;
+
+        let first = cdn.sign_ahead(at, 3).expect("pass");
+        let second = cdn.sign_ahead(at, 3).expect("pass");
+
+        assert_eq!(
+            first,
+            AheadPass {
+                signed: 3,
+                more: true
+            }
+        );
+        assert_eq!(
+            second,
+            AheadPass {
+                signed: 2,
+                more: false
+            }
+        );
+    }
+
+    #[test]
+    fn grants_unused_for_two_windows_and_a_disabled_signer_sign_nothing_ahead() {
+        let cdn = signer("100");
+        cdn.sign_object("/users/1/a.png", T0 + 1, 60).expect("url");
+        let stale = moves_at(T0 + 1 + 2 * WINDOW + 1, 60) - 1;
+        assert_eq!(cdn.sign_ahead(stale, 100).expect("pass").signed, 0);
+
+        let off = signer("0");
+        off.sign_object("/users/1/a.png", T0 + 1, URL_TTL).expect("url");
+        let at = moves_at(T0 + 1, URL_TTL) - 1;
+        assert_eq!(off.sign_ahead(at, 100).expect("pass"), AheadPass::default());
+    }
+
+    #[test]
+    fn cookies_bound_to_a_viewer_are_signed_ahead_for_that_viewer() {
+        let env = BTreeMap::from([("EDGEPASS_CDN_BIND_VIEWER_IP".to_owned(), "true".to_owned())]);
+        let config = Config::from_env(&env).expect("config");
+        let pem = include_str!("../tests/fixtures/vectors/rsa2048_private_pkcs1.pem");
+        let key = SigningKey::from_pem(KeyPairId::parse("K2JCJMDEHXQW5F").expect("id"), pem).expect("key");
+        let cdn = CdnSigner::new(
+            &config.cdn,
+            "https://cdn.example.com",
+            KeyRing::new(key).expect("ring"),
+            true,
+        )
+        .expect("signer");
+        let viewer: IpAddr = "192.0.2.7".parse().expect("ip");
+        cdn.mint(UserId(1), T0 + 1, Some(viewer)).expect("cookies");
+        let change = moves_at(T0 + 1, config.cdn.cookie_ttl_secs);
+
+        assert_eq!(cdn.sign_ahead(change - 1, 100).expect("pass").signed, 1);
+        let before = cdn.memo_stats().misses;
+        cdn.mint(UserId(1), change, Some(viewer)).expect("cookies");
+        assert_eq!(cdn.memo_stats().misses, before, "the bound set was signed ahead");
+        cdn.mint(UserId(1), change, Some("192.0.2.8".parse().expect("ip")))
+            .expect("cookies");
+        assert_eq!(cdn.memo_stats().misses, before + 1, "another viewer's was not");
     }
 }

@@ -33,6 +33,10 @@ pub use state::{AppInner, AppState};
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+/// How often the signer looks for grants to sign ahead of the next window.
+const SIGN_AHEAD_EVERY: Duration = Duration::from_millis(250);
+/// Signatures per blocking step of signing ahead; it rests between steps to keep to its CPU share.
+const SIGN_AHEAD_STEP: usize = 16;
 /// How often expired sessions are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
@@ -368,6 +372,8 @@ impl Application {
         tracing::info!(address = %self.local_addr, "edgepass listening");
         let sweeper = tokio::spawn(sweep_sessions(self.state.clone()));
         let image_sweeper = tokio::spawn(sweep_images(self.state.clone()));
+        let signer_ahead = (self.state.config.cdn.sign_ahead_grants > 0)
+            .then(|| tokio::spawn(sign_ahead(self.state.clone())));
         let session_listener =
             is_postgres(&self.state.db).then(|| tokio::spawn(hear_sessions(self.state.clone())));
         // One stop signal for every server; it also fires if the API server ends on its own (the
@@ -431,8 +437,41 @@ impl Application {
         if let Some(listener) = session_listener {
             listener.abort();
         }
+        if let Some(signer) = signer_ahead {
+            signer.abort();
+        }
         tracing::info!("edgepass stopped");
         result
+    }
+}
+
+/// Signs the next window's signatures for recently used grants before requests ask for them
+/// (`CdnSigner::sign_ahead`), resting between steps so that it uses at most its share of one core.
+async fn sign_ahead(state: AppState) {
+    let share = (state.config.cdn.sign_ahead_cpu_percent as f64 / 100.0).clamp(0.01, 1.0);
+    let mut every = tokio::time::interval(SIGN_AHEAD_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        loop {
+            let (cdn, now) = (Arc::clone(&state.cdn), state.now());
+            let started = std::time::Instant::now();
+            let pass = match tokio::task::spawn_blocking(move || cdn.sign_ahead(now, SIGN_AHEAD_STEP)).await {
+                Ok(Ok(pass)) => pass,
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "could not sign ahead");
+                    break;
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "the signing-ahead step failed");
+                    break;
+                }
+            };
+            tokio::time::sleep(started.elapsed().mul_f64((1.0 - share) / share)).await;
+            if !pass.more {
+                break;
+            }
+        }
     }
 }
 

@@ -61,6 +61,11 @@ pub struct CdnConfig {
     /// Public keys trusted besides the signing key (`EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS`): a key being
     /// rotated out, whose cookies and URLs still verify at the local edge until it is retired.
     pub trusted_keys: Vec<TrustedKeyFile>,
+    /// How many recently used grants (cookie sets, object URLs) are signed again ahead of each
+    /// window change, so requests find them signed; 0 signs nothing ahead.
+    pub sign_ahead_grants: u64,
+    /// The share of one core that signing ahead may use, in percent.
+    pub sign_ahead_cpu_percent: u64,
 }
 
 /// A verify-only public key: its CloudFront id and the PEM file holding it.
@@ -104,8 +109,23 @@ impl CdnConfig {
             cookie_max_age_secs,
             bind_viewer_ip: s.bool("EDGEPASS_CDN_BIND_VIEWER_IP")?.unwrap_or(false),
             trusted_keys: trusted_keys(s.text("EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS"))?,
+            sign_ahead_grants: s
+                .parsed::<u64>("EDGEPASS_CDN_SIGN_AHEAD_GRANTS", "a whole number")?
+                .unwrap_or(10_000),
+            sign_ahead_cpu_percent: cpu_percent(s)?,
         })
     }
+}
+
+fn cpu_percent(s: &Settings) -> Result<u64, ConfigError> {
+    let percent = s.positive("EDGEPASS_CDN_SIGN_AHEAD_CPU_PERCENT", 25)?;
+    if percent > 100 {
+        return Err(error(
+            "EDGEPASS_CDN_SIGN_AHEAD_CPU_PERCENT",
+            "must be a percentage of one core, 1 to 100",
+        ));
+    }
+    Ok(percent)
 }
 
 fn key_source(s: &Settings) -> Result<CdnKeySource, ConfigError> {

@@ -7,7 +7,7 @@
 use std::hash::{Hash, Hasher};
 use std::num::NonZeroU64;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use quick_cache::Equivalent;
 use quick_cache::sync::Cache;
@@ -84,15 +84,27 @@ impl Equivalent<MemoKey> for MemoKeyRef<'_> {
 pub struct MemoStats {
     /// Signatures served from the memo.
     pub hits: u64,
-    /// Signatures computed (and then stored).
+    /// Signatures computed when a request needed them (and then stored).
     pub misses: u64,
+    /// Signatures computed ahead of need (see [`SignatureMemo::sign_ahead`]).
+    pub ahead: u64,
+    /// Of those, how many a request has used since.
+    pub ahead_used: u64,
+}
+
+/// A stored signature, and whether it was signed ahead and not yet used.
+struct Entry {
+    signature: Arc<str>,
+    unused_ahead: AtomicBool,
 }
 
 /// A bounded, thread-safe memo: (key-pair id, hash, policy bytes) → CloudFront-base64 signature.
 pub struct SignatureMemo {
-    cache: Cache<MemoKey, Arc<str>>,
+    cache: Cache<MemoKey, Arc<Entry>>,
     hits: AtomicU64,
     misses: AtomicU64,
+    ahead: AtomicU64,
+    ahead_used: AtomicU64,
 }
 
 impl std::fmt::Debug for SignatureMemo {
@@ -111,6 +123,8 @@ impl SignatureMemo {
             cache: Cache::new(capacity.max(1)),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            ahead: AtomicU64::new(0),
+            ahead_used: AtomicU64::new(0),
         }
     }
 
@@ -124,7 +138,10 @@ impl SignatureMemo {
         };
         let found = self.cache.get(&lookup)?;
         self.hits.fetch_add(1, Ordering::Relaxed);
-        Some(found)
+        if found.unused_ahead.swap(false, Ordering::Relaxed) {
+            self.ahead_used.fetch_add(1, Ordering::Relaxed);
+        }
+        Some(Arc::clone(&found.signature))
     }
 
     /// Returns the stored signature, or computes it with `sign` and stores it.
@@ -140,13 +157,52 @@ impl SignatureMemo {
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let signature = sign()?;
+        self.store(key_pair_id, hash, policy, &signature, false);
+        Ok(signature)
+    }
+
+    /// Stores the signature of a policy that requests are expected to ask for soon, unless it is
+    /// stored already; returns whether it signed. Counted as signed ahead, not as a miss, and as used
+    /// when a request first finds it.
+    pub(crate) fn sign_ahead<E>(
+        &self,
+        key_pair_id: &str,
+        hash: HashAlgorithm,
+        policy: &[u8],
+        sign: impl FnOnce() -> Result<Arc<str>, E>,
+    ) -> Result<bool, E> {
+        let lookup = MemoKeyRef {
+            key_pair_id,
+            hash,
+            policy,
+        };
+        if self.cache.peek(&lookup).is_some() {
+            return Ok(false);
+        }
+        let signature = sign()?;
+        self.ahead.fetch_add(1, Ordering::Relaxed);
+        self.store(key_pair_id, hash, policy, &signature, true);
+        Ok(true)
+    }
+
+    fn store(
+        &self,
+        key_pair_id: &str,
+        hash: HashAlgorithm,
+        policy: &[u8],
+        signature: &Arc<str>,
+        ahead: bool,
+    ) {
         let key = MemoKey {
             key_pair_id: key_pair_id.into(),
             hash,
             policy: policy.into(),
         };
-        self.cache.insert(key, Arc::clone(&signature));
-        Ok(signature)
+        let entry = Entry {
+            signature: Arc::clone(signature),
+            unused_ahead: AtomicBool::new(ahead),
+        };
+        self.cache.insert(key, Arc::new(entry));
     }
 
     /// Hits and misses so far.
@@ -154,6 +210,8 @@ impl SignatureMemo {
         MemoStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
+            ahead: self.ahead.load(Ordering::Relaxed),
+            ahead_used: self.ahead_used.load(Ordering::Relaxed),
         }
     }
 
@@ -194,7 +252,45 @@ mod tests {
         let first = memo.get_or_sign::<()>("K1", HashAlgorithm::Sha1, b"p", || Ok(Arc::from("sig")));
         let second = memo.get_or_sign::<()>("K1", HashAlgorithm::Sha1, b"p", || panic!("signed twice"));
         assert_eq!(first, second);
-        assert_eq!(memo.stats(), MemoStats { hits: 1, misses: 1 });
+        assert_eq!(
+            memo.stats(),
+            MemoStats {
+                hits: 1,
+                misses: 1,
+                ..MemoStats::default()
+            }
+        );
+    }
+
+    #[test]
+    fn a_signature_made_ahead_is_counted_apart_and_as_used_once_found() {
+        let memo = SignatureMemo::new(16);
+        let signed = memo.sign_ahead::<()>("K1", HashAlgorithm::Sha1, b"p", || Ok(Arc::from("sig")));
+        let again = memo.sign_ahead::<()>("K1", HashAlgorithm::Sha1, b"p", || panic!("signed twice"));
+        assert_eq!((signed, again), (Ok(true), Ok(false)));
+        assert_eq!(memo.stats().ahead_used, 0);
+
+        for _ in 0..2 {
+            let found = memo.get_or_sign::<()>("K1", HashAlgorithm::Sha1, b"p", || panic!("not a miss"));
+            assert_eq!(found.as_deref(), Ok("sig"));
+        }
+
+        assert_eq!(
+            memo.stats(),
+            MemoStats {
+                hits: 2,
+                misses: 0,
+                ahead: 1,
+                ahead_used: 1,
+            }
+        );
+        let known = memo.get_or_sign::<()>("K1", HashAlgorithm::Sha1, b"q", || Ok(Arc::from("q")));
+        assert!(known.is_ok());
+        assert_eq!(
+            memo.sign_ahead::<()>("K1", HashAlgorithm::Sha1, b"q", || panic!("stored already")),
+            Ok(false)
+        );
+        assert_eq!(memo.stats().ahead, 1);
     }
 
     #[test]
@@ -205,7 +301,14 @@ mod tests {
             .expect("signed");
         assert_eq!(memo.get("K1", HashAlgorithm::Sha1, b"p").as_deref(), Some("sig"));
         assert_eq!(memo.get("K1", HashAlgorithm::Sha256, b"p"), None);
-        assert_eq!(memo.stats(), MemoStats { hits: 1, misses: 1 });
+        assert_eq!(
+            memo.stats(),
+            MemoStats {
+                hits: 1,
+                misses: 1,
+                ..MemoStats::default()
+            }
+        );
     }
 
     #[test]

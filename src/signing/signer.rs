@@ -46,11 +46,7 @@ impl<'a> Signer<'a> {
 
     /// The CloudFront-base64 signature of the policy JSON.
     fn signature(&self, policy_json: &str) -> Result<Arc<str>, SignError> {
-        let sign = || {
-            self.key
-                .sign(self.hash, policy_json.as_bytes())
-                .map(|raw| Arc::from(encoding::encode(&raw)))
-        };
+        let sign = || self.sign_json(policy_json);
         match self.memo {
             Some(memo) => memo.get_or_sign(
                 self.key.key_pair_id().as_str(),
@@ -60,6 +56,28 @@ impl<'a> Signer<'a> {
             ),
             None => sign(),
         }
+    }
+
+    /// Stores in the memo, ahead of need, the signature that [`Signer::sign_url`] or
+    /// [`Signer::sign_cookies`] will want for `policy`; returns whether it had to sign (false when it
+    /// was stored already, or there is no memo).
+    pub fn sign_ahead(&self, policy: &Policy) -> Result<bool, SignError> {
+        let Some(memo) = self.memo else {
+            return Ok(false);
+        };
+        let json = policy.to_json();
+        memo.sign_ahead(
+            self.key.key_pair_id().as_str(),
+            self.hash,
+            json.as_bytes(),
+            || self.sign_json(&json),
+        )
+    }
+
+    fn sign_json(&self, policy_json: &str) -> Result<Arc<str>, SignError> {
+        self.key
+            .sign(self.hash, policy_json.as_bytes())
+            .map(|raw| Arc::from(encoding::encode(&raw)))
     }
 
     /// Signs `url` under `policy`.

@@ -78,6 +78,16 @@ impl Collector for MemoCollector {
                 "CloudFront signatures served from the memo",
                 stats.hits,
             ),
+            (
+                "edgepass_signatures_signed_ahead",
+                "CloudFront signatures made ahead of the window change that needs them",
+                stats.ahead,
+            ),
+            (
+                "edgepass_signatures_signed_ahead_used",
+                "Signatures made ahead that a request has used since",
+                stats.ahead_used,
+            ),
         ] {
             let counter = ConstCounter::new(value);
             counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;

@@ -86,6 +86,37 @@ async fn a_second_login_in_the_same_window_is_a_signature_memo_hit() {
 }
 
 #[tokio::test]
+async fn cookies_used_lately_are_signed_before_their_window_changes_and_then_served_from_the_memo() {
+    let app = TestApp::spawn_with(&[("EDGEPASS_CDN_SIGN_AHEAD_GRANTS", "1000")]).await;
+    app.advance(1);
+    app.signed_up("alice@example.com").await;
+    // The cookie expiry moves to the next window 300 s after a boundary; 60 s before is close enough.
+    app.advance(240);
+
+    let started = std::time::Instant::now();
+    while app.metric("edgepass_signatures_signed_ahead_total").await < 1.0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "nothing was signed ahead"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.advance(60);
+    assert_eq!(app.mint_cookies().await.status, StatusCode::OK);
+
+    assert_eq!(
+        app.metric("edgepass_signatures_computed_total").await,
+        1.0,
+        "only at sign-up"
+    );
+    assert_eq!(app.metric("edgepass_signatures_signed_ahead_total").await, 1.0);
+    assert_eq!(
+        app.metric("edgepass_signatures_signed_ahead_used_total").await,
+        1.0
+    );
+}
+
+#[tokio::test]
 async fn openapi_json_describes_every_route_with_its_errors() {
     let app = TestApp::spawn().await;
 

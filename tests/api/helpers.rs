@@ -20,7 +20,7 @@ use edgepass::images::lifecycle::Services;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, RequestBuilder, StatusCode};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait, PaginatorTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -37,8 +37,11 @@ pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\
 /// A password every account in the tests uses unless a test says otherwise.
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
-/// The variable naming a PostgreSQL server to run against instead of SQLite.
-pub(crate) const POSTGRES_VARIABLE: &str = "EDGEPASS_TEST_DATABASE_URL";
+// The variable naming a PostgreSQL server to run against instead of SQLite, and the test's database on it.
+#[allow(dead_code)]
+#[path = "../common/scratch_database.rs"]
+mod scratch_database;
+pub(crate) use scratch_database::{POSTGRES_VARIABLE, ScratchDatabase, random_suffix, url_for_database};
 
 /// The key-pair id the signing vectors use for their RSA-2048 test key.
 pub(crate) const RSA_KEY_PAIR_ID: &str = "K2JCJMDEHXQW5F";
@@ -160,10 +163,13 @@ impl TestApp {
             // Every test's browsers come from 127.0.0.1, and some make more accounts than the production
             // default of 10 an hour; the registration throttling tests set their own limit.
             ("EDGEPASS_REGISTRATIONS_PER_CLIENT".to_owned(), "1000".to_owned()),
+            // Signing ahead works in the background on its own ticks, which would make the counts of
+            // signatures that tests check depend on timing; the tests of signing ahead turn it on.
+            ("EDGEPASS_CDN_SIGN_AHEAD_GRANTS".to_owned(), "0".to_owned()),
         ]);
         let database = match std::env::var(POSTGRES_VARIABLE) {
             Ok(admin_url) if !admin_url.trim().is_empty() => {
-                let database = ScratchDatabase::create(admin_url.trim()).await;
+                let database = ScratchDatabase::create(admin_url.trim(), "edgepass_test").await;
                 env.insert("EDGEPASS_DATABASE_URL".to_owned(), database.url.clone());
                 Some(database)
             }
@@ -380,6 +386,18 @@ impl TestApp {
         let done = self.complete_upload(id).await;
         assert_eq!(done.status, StatusCode::OK, "{}", done.text());
         done.json()
+    }
+
+    /// The subjects of the audit events recorded for `action`, oldest first.
+    pub(crate) async fn audited(&self, action: &str) -> Vec<String> {
+        audit_event::Entity::find()
+            .filter(audit_event::Column::Action.eq(action))
+            .all(self.db())
+            .await
+            .expect("audit events")
+            .into_iter()
+            .map(|event| event.subject)
+            .collect()
     }
 
     /// What the lifecycle steps of this edgepass talk to.
@@ -703,101 +721,4 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
         out.extend_from_slice(&data[start..start + size]);
         data = &data[start + size + 2..];
     }
-}
-
-/// A PostgreSQL database of one test's own, dropped (with any connection still open) when the test ends.
-pub(crate) struct ScratchDatabase {
-    admin_url: String,
-    name: String,
-    /// Its URL.
-    pub(crate) url: String,
-}
-
-pub(crate) fn random_suffix() -> String {
-    let mut bytes = [0u8; 8];
-    aws_lc_rs::rand::fill(&mut bytes).expect("randomness");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// `admin_url` with its database replaced by `name`, query kept.
-pub(crate) fn url_for_database(admin_url: &str, name: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (admin_url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let server = match base[authority_start..].find('/') {
-        Some(slash) => &base[..authority_start + slash],
-        None => base,
-    };
-    match query {
-        Some(query) => format!("{server}/{name}?{query}"),
-        None => format!("{server}/{name}"),
-    }
-}
-
-async fn admin_connection(admin_url: &str) -> DatabaseConnection {
-    Database::connect(admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("{POSTGRES_VARIABLE}: cannot connect: {e}"))
-}
-
-impl ScratchDatabase {
-    pub(crate) async fn create(admin_url: &str) -> Self {
-        let name = format!("edgepass_test_{}", random_suffix());
-        let admin = admin_connection(admin_url).await;
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .unwrap_or_else(|e| panic!("{POSTGRES_VARIABLE}: cannot create {name}: {e}"));
-        let _ = admin.close().await;
-        Self {
-            url: url_for_database(admin_url, &name),
-            admin_url: admin_url.to_owned(),
-            name,
-        }
-    }
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        let admin_url = self.admin_url.clone();
-        let statement = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        // The test's runtime may be the one being dropped, so the cleanup gets a thread and runtime of its
-        // own and the test waits for it.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("cleanup runtime");
-            runtime.block_on(async move {
-                let admin = admin_connection(&admin_url).await;
-                let result = admin.execute_unprepared(&statement).await;
-                let _ = admin.close().await;
-                result
-            })
-        })
-        .join();
-        match dropped {
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => eprintln!("could not drop test database {}: {error}", self.name),
-            Err(_) => eprintln!("could not drop test database {}", self.name),
-        }
-    }
-}
-
-#[test]
-fn the_scratch_database_url_replaces_only_the_database_name() {
-    assert_eq!(
-        url_for_database("postgres://postgres@127.0.0.1:5432/test", "t1"),
-        "postgres://postgres@127.0.0.1:5432/t1"
-    );
-    assert_eq!(
-        url_for_database("postgresql://u:p@db/test?sslmode=disable", "t1"),
-        "postgresql://u:p@db/t1?sslmode=disable"
-    );
-    assert_eq!(
-        url_for_database("postgres://db:5432", "t1"),
-        "postgres://db:5432/t1"
-    );
 }

@@ -3,10 +3,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use edgepass::db::entity::{audit_event, share_link};
+use edgepass::db::entity::share_link;
 use edgepass::signing::{ViewerRequest, verify};
 use reqwest::{Method, StatusCode};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, PNG, Reply, TestApp, browser, real_now, send};
@@ -63,17 +63,6 @@ fn assert_private_headers(reply: &Reply) {
     );
 }
 
-async fn audited(app: &TestApp, action: &str) -> Vec<String> {
-    audit_event::Entity::find()
-        .filter(audit_event::Column::Action.eq(action))
-        .all(app.db())
-        .await
-        .expect("audit events")
-        .into_iter()
-        .map(|event| event.subject)
-        .collect()
-}
-
 #[tokio::test]
 async fn creating_a_link_returns_its_url_once_and_stores_only_the_tokens_hash() {
     let app = spawn_with(&[]).await;
@@ -104,7 +93,7 @@ async fn creating_a_link_returns_its_url_once_and_stores_only_the_tokens_hash() 
         "the token is not shown again"
     );
     assert_eq!(
-        audited(&app, "link_created").await,
+        app.audited("link_created").await,
         vec![format!("{image}/links/{id}")]
     );
 }
@@ -141,7 +130,7 @@ async fn following_a_link_redirects_to_a_short_lived_signed_url_without_caching_
     assert!(verify(app.state.cdn.keys(), &request(expires)).is_err());
     let id = created["id"].as_i64().expect("id");
     assert_eq!(
-        audited(&app, "link_used").await,
+        app.audited("link_used").await,
         vec![format!("{image}/links/{id}")]
     );
     let token = created["url"]
@@ -235,7 +224,7 @@ async fn revoking_a_link_returns_204_is_audited_once_and_another_users_link_is_4
         );
     }
     assert_eq!(
-        audited(&app, "link_revoked").await,
+        app.audited("link_revoked").await,
         vec![format!("{image}/links/{id}")]
     );
     let listed = app.get(&format!("/api/images/{image}/links")).await.json();

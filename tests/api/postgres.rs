@@ -22,7 +22,7 @@ fn admin_url() -> Option<String> {
 #[tokio::test]
 async fn a_start_on_a_fresh_postgresql_database_logs_no_notices() {
     let Some(admin) = admin_url() else { return };
-    let database = ScratchDatabase::create(&admin).await;
+    let database = ScratchDatabase::create(&admin, "edgepass_test").await;
 
     let service = ServiceProcess::start(&[
         ("EDGEPASS_DATABASE_URL", database.url.as_str()),

@@ -1,10 +1,10 @@
 //! Sharing end to end: grants to other users, the images shared with me and their signed URLs, batch
 //! URLs, and what revocation, deletion and going private do to the URLs handed out.
 
-use edgepass::db::entity::{audit_event, share};
+use edgepass::db::entity::share;
 use edgepass::signing::{Denial, ExpiryWindow, ViewerRequest, verify};
 use reqwest::{Method, StatusCode};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::{PNG, Reply, TestApp, real_now, send, signed_up_browser};
@@ -96,17 +96,6 @@ async fn unshare(app: &TestApp, image: &str, user: &str) -> Reply {
     send(app.request(Method::DELETE, &format!("/api/images/{image}/shares/{user}"))).await
 }
 
-async fn audited(app: &TestApp, action: &str) -> Vec<String> {
-    audit_event::Entity::find()
-        .filter(audit_event::Column::Action.eq(action))
-        .all(app.db())
-        .await
-        .expect("audit events")
-        .into_iter()
-        .map(|event| event.subject)
-        .collect()
-}
-
 /// The images `user` sees shared with them.
 async fn shared_with(app: &TestApp, user: &User) -> Vec<Value> {
     let reply = user.get(app, "/api/shared-with-me").await;
@@ -174,7 +163,7 @@ async fn sharing_an_image_by_email_returns_the_grant_lists_it_and_audits_it() {
     let listed = app.get(&format!("/api/images/{image}/shares")).await;
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.text());
     assert_eq!(listed.json()["shares"], json!([grant]));
-    assert_eq!(audited(&app, "share").await, vec![format!("{image}/{}", bob.id)]);
+    assert_eq!(app.audited("share").await, vec![format!("{image}/{}", bob.id)]);
 }
 
 #[tokio::test]
@@ -238,7 +227,7 @@ async fn sharing_returns_404_for_another_users_image_or_an_unknown_user() {
         .await
         .assert_error(StatusCode::NOT_FOUND, "not_found");
     assert!(grant_rows(&app).await.is_empty());
-    assert!(audited(&app, "share").await.is_empty());
+    assert!(app.audited("share").await.is_empty());
 }
 
 #[tokio::test]
@@ -292,10 +281,7 @@ async fn revoking_a_grant_returns_204_removes_it_and_audits_it_once() {
     );
     let listed = app.get(&format!("/api/images/{image}/shares")).await;
     assert_eq!(listed.json()["shares"], json!([]));
-    assert_eq!(
-        audited(&app, "unshare").await,
-        vec![format!("{image}/{}", bob.id)]
-    );
+    assert_eq!(app.audited("unshare").await, vec![format!("{image}/{}", bob.id)]);
     unshare(&app, &image, "nobody@example.com")
         .await
         .assert_error(StatusCode::NOT_FOUND, "not_found");

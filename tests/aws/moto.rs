@@ -7,6 +7,14 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use aws_sdk_cloudfront::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_cloudfront::types::{
+    DefaultCacheBehavior, DistributionConfig, Origin, Origins, S3OriginConfig, ViewerProtocolPolicy,
+};
+
+/// CloudFront's managed "CachingOptimized" cache policy.
+const CACHING_OPTIMIZED: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";
+
 /// How long moto may take to answer after it is started (it answers in about a second).
 const STARTUP: Duration = Duration::from_secs(30);
 
@@ -44,6 +52,58 @@ impl Moto {
     /// `http://127.0.0.1:{port}`.
     pub(crate) fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// A CloudFront client of moto's, built as `src/aws/cloudfront/mod.rs` builds edgepass's own.
+    pub(crate) fn cloudfront(&self) -> aws_sdk_cloudfront::Client {
+        let config = aws_sdk_cloudfront::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .region(Region::new("us-east-1"))
+            .http_client(edgepass::aws::http_client())
+            .endpoint_url(self.endpoint())
+            .build();
+        aws_sdk_cloudfront::Client::from_conf(config)
+    }
+
+    /// Creates a distribution with one S3 origin at `origin_domain` the way `infra/` would in AWS
+    /// (edgepass itself never creates one) and returns its id.
+    pub(crate) async fn create_distribution(&self, origin_domain: &str) -> String {
+        let origin = Origin::builder()
+            .id("images")
+            .domain_name(origin_domain)
+            .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
+            .build()
+            .expect("origin");
+        let distribution = DistributionConfig::builder()
+            .caller_reference("edgepass-tests")
+            .comment("edgepass tests")
+            .enabled(true)
+            .origins(
+                Origins::builder()
+                    .quantity(1)
+                    .items(origin)
+                    .build()
+                    .expect("origins"),
+            )
+            .default_cache_behavior(
+                DefaultCacheBehavior::builder()
+                    .target_origin_id("images")
+                    .viewer_protocol_policy(ViewerProtocolPolicy::HttpsOnly)
+                    .cache_policy_id(CACHING_OPTIMIZED)
+                    .build()
+                    .expect("cache behavior"),
+            )
+            .build()
+            .expect("distribution config");
+        let created = self
+            .cloudfront()
+            .create_distribution()
+            .distribution_config(distribution)
+            .send()
+            .await
+            .expect("CreateDistribution");
+        created.distribution().expect("distribution").id().to_owned()
     }
 
     /// `None` when the port turned out to be taken.

@@ -17,5 +17,6 @@ mod invalidations;
 mod limits;
 mod load;
 mod moves;
+mod outages;
 mod sessions;
 mod sweeper;

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-use crate::harness::{Cluster, Stall, Tripwire, browser, register};
+use crate::harness::{self, Cluster, Stall, Tripwire, browser, register};
 
 #[tokio::test]
 #[ignore = "needs PostgreSQL and haproxy: scripts/test runs it when EDGEPASS_TEST_DATABASE_URL is set"]
@@ -26,24 +26,9 @@ async fn a_session_made_through_the_balancer_works_on_every_instance() {
     }
 }
 
-/// Registers `email` through `base` with a client that keeps no cookies; returns the session cookie.
+/// A fresh account's session, as the `Cookie` header that replays it.
 async fn session_cookie(base: &str, email: &str) -> String {
-    let reply = reqwest::Client::new()
-        .post(format!("{base}/api/auth/register"))
-        .json(&serde_json::json!({ "email": email, "password": crate::harness::PASSWORD }))
-        .send()
-        .await
-        .expect("register");
-    assert_eq!(reply.status(), StatusCode::CREATED);
-    reply
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("edgepass_session="))
-        .and_then(|v| v.split(';').next())
-        .map(|v| format!("edgepass_session={v}"))
-        .expect("a session cookie")
+    format!("edgepass_session={}", harness::session_cookie(base, email).await)
 }
 
 /// `GET /api/me` at `url` with `cookie` replayed by hand; the status, or `None` without an answer

@@ -8,8 +8,8 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use super::{
-    Copies, alice, audited, copies, id_of, image, image_id, invalidated, ready_png, services_on, staging,
-    started_png, stored, unreachable_storage,
+    Copies, alice, copies, id_of, image, image_id, invalidated, ready_png, services_on, staging, started_png,
+    stored, unreachable_storage,
 };
 use crate::helpers::{PNG, put_upload};
 
@@ -24,8 +24,8 @@ async fn deleting_a_public_image_removes_its_objects_and_row_and_invalidates_its
     assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.text());
     assert_eq!(copies(&app, alice, &id).await, Copies::Neither);
     assert_eq!(app.image_row(&id).await, None);
-    assert_eq!(audited(&app, "image_deleted").await, [id.as_str()]);
-    assert_eq!(audited(&app, "invalidation_requested").await, invalidated(&id));
+    assert_eq!(app.audited("image_deleted").await, [id.as_str()]);
+    assert_eq!(app.audited("invalidation_requested").await, invalidated(&id));
     image(&app, &id)
         .await
         .assert_error(StatusCode::NOT_FOUND, "not_found");
@@ -47,7 +47,7 @@ async fn deleting_a_private_image_invalidates_nothing() {
     let key = ImageKey::private(UserId(alice), &image_id(&id), ContentType::Webp);
     assert_eq!(stored(&app, &key).await, None);
     assert_eq!(app.image_row(&id).await, None);
-    assert!(audited(&app, "invalidation_requested").await.is_empty());
+    assert!(app.audited("invalidation_requested").await.is_empty());
 }
 
 #[tokio::test]

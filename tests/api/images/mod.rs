@@ -12,12 +12,10 @@ mod uploads;
 mod visibility;
 
 use edgepass::aws::s3::{ObjectInfo, Storage, StorageTarget};
-use edgepass::db::entity::audit_event;
 use edgepass::db::entity::image::Visibility;
 use edgepass::domain::UserId;
 use edgepass::images::lifecycle::{self, Services};
 use edgepass::images::{ContentType, ImageId, ImageKey};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 
 use crate::helpers::{PNG, Reply, TestApp, real_now};
@@ -127,18 +125,6 @@ async fn copies(app: &TestApp, owner: i64, id: &str) -> Copies {
         (false, true) => Copies::Public,
         (true, true) => Copies::Both,
     }
-}
-
-/// The subjects of the audit events recorded for `action`, oldest first.
-async fn audited(app: &TestApp, action: &str) -> Vec<String> {
-    audit_event::Entity::find()
-        .filter(audit_event::Column::Action.eq(action))
-        .all(app.db())
-        .await
-        .expect("audit events")
-        .into_iter()
-        .map(|event| event.subject)
-        .collect()
 }
 
 /// The invalidation a public image's path gets when it stops being served.

@@ -5,8 +5,7 @@ use edgepass::images::lifecycle::{self, Swept, UPLOAD_GRACE_SECS};
 use reqwest::StatusCode;
 
 use super::{
-    Copies, Interrupted, alice, audited, copies, interrupt_move, invalidated, ready_png, staging,
-    started_png, stored,
+    Copies, Interrupted, alice, copies, interrupt_move, invalidated, ready_png, staging, started_png, stored,
 };
 use crate::helpers::{PNG, put_upload};
 
@@ -69,7 +68,7 @@ async fn the_sweeper_finishes_a_change_to_private_that_nobody_repeated() {
         app.image_row(&id).await.map(|r| (r.location, r.lease_until)),
         Some((Location::Private, None))
     );
-    assert_eq!(audited(&app, "invalidation_requested").await, invalidated(&id));
+    assert_eq!(app.audited("invalidation_requested").await, invalidated(&id));
 }
 
 #[tokio::test]
@@ -93,5 +92,5 @@ async fn two_sweeps_at_once_count_each_finished_move_once() {
     for id in &ids {
         assert_eq!(copies(&app, alice, id).await, Copies::Public);
     }
-    assert_eq!(audited(&app, "image_made_public").await.len(), 12);
+    assert_eq!(app.audited("image_made_public").await.len(), 12);
 }

@@ -7,7 +7,7 @@ use edgepass::images::lifecycle::{self, LEASE_SECS};
 use reqwest::StatusCode;
 
 use super::{
-    Copies, HTML, Interrupted, alice, audited, copies, id_of, image, image_id, interrupt_move, invalidated,
+    Copies, HTML, Interrupted, alice, copies, id_of, image, image_id, interrupt_move, invalidated,
     private_png, public_png, ready_png, services_on, started_png, stored, unreachable_storage,
 };
 use crate::helpers::{PNG, put_to};
@@ -25,7 +25,7 @@ async fn making_an_image_public_moves_its_object_and_private_again_moves_it_back
     assert_eq!(public.json()["url"], format!("{cdn}/public/{id}.png"));
     assert_eq!(public.json()["change_pending"], false);
     assert_eq!(copies(&app, alice, &id).await, Copies::Public);
-    assert_eq!(audited(&app, "image_made_public").await, [id.as_str()]);
+    assert_eq!(app.audited("image_made_public").await, [id.as_str()]);
 
     let private = app.set_visibility(&id, "private").await;
 
@@ -33,8 +33,8 @@ async fn making_an_image_public_moves_its_object_and_private_again_moves_it_back
     assert_eq!(private.json()["visibility"], "private");
     assert_eq!(private.json()["url"], format!("{cdn}/users/{alice}/{id}.png"));
     assert_eq!(copies(&app, alice, &id).await, Copies::Private);
-    assert_eq!(audited(&app, "image_made_private").await, [id.as_str()]);
-    assert_eq!(audited(&app, "invalidation_requested").await, invalidated(&id));
+    assert_eq!(app.audited("image_made_private").await, [id.as_str()]);
+    assert_eq!(app.audited("invalidation_requested").await, invalidated(&id));
     let row = app.image_row(&id).await.expect("row");
     assert_eq!(row.object_key, format!("users/{alice}/{id}.png"));
     assert_eq!(row.changes, 2, "each change is numbered for its caller reference");
@@ -55,7 +55,7 @@ async fn asking_for_the_visibility_an_image_has_changes_nothing() {
     app.set_visibility(&id, "public").await;
     let again = app.set_visibility(&id, "public").await;
     assert_eq!(again.status, StatusCode::OK);
-    assert_eq!(audited(&app, "image_made_public").await.len(), 1);
+    assert_eq!(app.audited("image_made_public").await.len(), 1);
 }
 
 #[tokio::test]
@@ -128,7 +128,7 @@ async fn an_interrupted_change_to_private_is_finished_by_repeating_the_patch() {
         assert_eq!(retried.status, StatusCode::OK, "{stage:?}: {}", retried.text());
         assert_eq!(copies(&app, alice, &id).await, Copies::Private, "{stage:?}");
         assert!(
-            audited(&app, "invalidation_requested")
+            app.audited("invalidation_requested")
                 .await
                 .contains(&invalidated(&id)[0]),
             "{stage:?}"
@@ -171,7 +171,7 @@ async fn changing_direction_midway_keeps_exactly_one_copy() {
     assert_eq!(back.status, StatusCode::OK, "{}", back.text());
     assert_eq!(copies(&app, alice, &id).await, Copies::Private);
     assert_eq!(
-        audited(&app, "invalidation_requested").await,
+        app.audited("invalidation_requested").await,
         invalidated(&id),
         "the public copy may have been served"
     );

@@ -38,7 +38,15 @@ impl Haproxy {
     /// Starts haproxy in the foreground with a configuration written into `dir`.
     pub(crate) async fn start(&mut self, dir: &Path, backends: &[u16]) {
         let config = dir.join("haproxy.cfg");
-        std::fs::write(&config, self.config(backends)).expect("write haproxy.cfg");
+        let unavailable = dir.join("503.http");
+        // The balancer's own 503 (no instance up) keeps the API's promise of a JSON error body.
+        std::fs::write(
+            &unavailable,
+            "HTTP/1.0 503 Service Unavailable\r\nCache-Control: no-store\r\nContent-Type: application/json\r\n\r\n\
+             {\"error\":\"unavailable\",\"message\":\"service unavailable\"}\n",
+        )
+        .expect("write 503.http");
+        std::fs::write(&config, self.config(backends, &unavailable)).expect("write haproxy.cfg");
         self.log = dir.join("haproxy.log");
         let log = std::fs::File::create(&self.log).expect("haproxy log");
         let child = Command::new(haproxy())
@@ -58,16 +66,17 @@ impl Haproxy {
         self.start(dir, backends).await;
     }
 
-    fn config(&self, backends: &[u16]) -> String {
+    fn config(&self, backends: &[u16], unavailable: &Path) -> String {
         // Health checks every 200 ms, down after 2 failures: a killed instance leaves within about
         // half a second. A request whose connection is refused is sent to another instance.
         let mut config = format!(
             "global\n  maxconn 4000\n\
              defaults\n  mode http\n  timeout connect 1s\n  timeout client 60s\n  timeout server 60s\n  \
-             option forwardfor\n  option redispatch\n  retries 2\n\
+             option forwardfor\n  option redispatch\n  retries 2\n  errorfile 503 {}\n\
              frontend api\n  bind 127.0.0.1:{}\n  default_backend edgepass\n\
              backend edgepass\n  balance roundrobin\n  option httpchk GET /readyz\n  \
              default-server inter 200ms fall 2 rise 1\n",
+            unavailable.display(),
             self.port
         );
         for (n, port) in backends.iter().enumerate() {

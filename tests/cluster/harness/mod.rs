@@ -12,10 +12,6 @@ mod stall;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use aws_sdk_cloudfront::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_cloudfront::types::{
-    DefaultCacheBehavior, DistributionConfig, Origin, Origins, S3OriginConfig, ViewerProtocolPolicy,
-};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -31,8 +27,6 @@ pub(crate) const BUCKET: &str = "edgepass-cluster";
 pub(crate) const PASSWORD: &str = "cluster password 1";
 /// The key-pair id of the signing vectors' RSA-2048 key, which the instances sign with.
 const KEY_PAIR_ID: &str = "K2JCJMDEHXQW5F";
-/// CloudFront's managed "CachingOptimized" cache policy.
-const CACHING_OPTIMIZED: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";
 
 /// One cluster at a time: each is several processes, and the machine may have two cores.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -66,10 +60,12 @@ impl Cluster {
     pub(crate) async fn start(settings: &[(&str, &str)]) -> Self {
         let turn = ONE_AT_A_TIME.lock().await;
         let dir = tempfile::tempdir().expect("cluster folder");
-        let database = ScratchDatabase::create().await;
+        let database = ScratchDatabase::for_cluster().await;
         let moto = Moto::start().await;
         create_bucket(&moto).await;
-        let distribution_id = create_distribution(&moto).await;
+        let distribution_id = moto
+            .create_distribution(&format!("{BUCKET}.s3.us-east-1.amazonaws.com"))
+            .await;
         let mut cluster = Self {
             instances: Vec::new(),
             haproxy: Haproxy::reserve(),
@@ -214,7 +210,7 @@ impl Cluster {
 
     /// The caller reference of every invalidation of the distribution, with its paths.
     pub(crate) async fn invalidations(&self) -> Vec<(String, Vec<String>)> {
-        let cloudfront = cloudfront_client(&self.moto);
+        let cloudfront = self.moto.cloudfront();
         let listed = cloudfront
             .list_invalidations()
             .distribution_id(&self.distribution_id)
@@ -270,6 +266,27 @@ pub(crate) async fn register(client: &reqwest::Client, base: &str, email: &str) 
     body["user"]["id"].as_i64().expect("user id")
 }
 
+/// Registers `email` through `base` with a client that keeps no cookies, and returns the value of the
+/// session cookie it was given (to replay by hand, or hand to wrk).
+pub(crate) async fn session_cookie(base: &str, email: &str) -> String {
+    let reply = reqwest::Client::new()
+        .post(format!("{base}/api/auth/register"))
+        .json(&json!({ "email": email, "password": PASSWORD }))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(reply.status(), StatusCode::CREATED, "register {email}");
+    reply
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("edgepass_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned()
+}
+
 /// Uploads a PNG through `base` (start, PUT to the presigned URL, complete) and returns its id.
 pub(crate) async fn upload_png(client: &reqwest::Client, base: &str) -> String {
     let png = crate::harness::PNG;
@@ -302,31 +319,18 @@ pub(crate) async fn upload_png(client: &reqwest::Client, base: &str) -> String {
 /// A valid 1×1 PNG.
 pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89";
 
-fn aws_credentials() -> Credentials {
-    Credentials::new("testing", "testing", None, None, "cluster")
-}
-
 fn s3_client(moto: &Moto) -> aws_sdk_s3::Client {
     let config = aws_sdk_s3::Config::builder()
         .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .credentials_provider(aws_credentials())
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "cluster",
+        ))
         .region(aws_sdk_s3::config::Region::new("us-east-1"))
         .http_client(edgepass::aws::http_client())
         .endpoint_url(moto.endpoint())
         .force_path_style(true)
         .build();
     aws_sdk_s3::Client::from_conf(config)
-}
-
-fn cloudfront_client(moto: &Moto) -> aws_sdk_cloudfront::Client {
-    let config = aws_sdk_cloudfront::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .credentials_provider(aws_credentials())
-        .region(Region::new("us-east-1"))
-        .http_client(edgepass::aws::http_client())
-        .endpoint_url(moto.endpoint())
-        .build();
-    aws_sdk_cloudfront::Client::from_conf(config)
 }
 
 async fn create_bucket(moto: &Moto) {
@@ -336,42 +340,4 @@ async fn create_bucket(moto: &Moto) {
         .send()
         .await
         .expect("CreateBucket");
-}
-
-/// Creates a distribution the way `infra/` would (edgepass never creates one) and returns its id.
-async fn create_distribution(moto: &Moto) -> String {
-    let origin = Origin::builder()
-        .id("images")
-        .domain_name(format!("{BUCKET}.s3.us-east-1.amazonaws.com"))
-        .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
-        .build()
-        .expect("origin");
-    let distribution = DistributionConfig::builder()
-        .caller_reference("edgepass-cluster")
-        .comment("edgepass cluster")
-        .enabled(true)
-        .origins(
-            Origins::builder()
-                .quantity(1)
-                .items(origin)
-                .build()
-                .expect("origins"),
-        )
-        .default_cache_behavior(
-            DefaultCacheBehavior::builder()
-                .target_origin_id("images")
-                .viewer_protocol_policy(ViewerProtocolPolicy::HttpsOnly)
-                .cache_policy_id(CACHING_OPTIMIZED)
-                .build()
-                .expect("cache behavior"),
-        )
-        .build()
-        .expect("distribution config");
-    let created = cloudfront_client(moto)
-        .create_distribution()
-        .distribution_config(distribution)
-        .send()
-        .await
-        .expect("CreateDistribution");
-    created.distribution().expect("distribution").id().to_owned()
 }

@@ -47,6 +47,8 @@ impl Tripwire {
 pub(crate) struct Stall {
     port: u16,
     frozen: Arc<AtomicBool>,
+    cut: Arc<AtomicBool>,
+    cutting: Arc<Notify>,
     tripped: Arc<Notify>,
     has_tripped: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
@@ -60,10 +62,14 @@ impl Stall {
         let tripped = Arc::new(Notify::new());
         let has_tripped = Arc::new(AtomicBool::new(false));
         let frozen = Arc::new(AtomicBool::new(false));
-        let (signal, flag, ice) = (
+        let cut = Arc::new(AtomicBool::new(false));
+        let cutting = Arc::new(Notify::new());
+        let (signal, flag, ice, scissors, snip) = (
             Arc::clone(&tripped),
             Arc::clone(&has_tripped),
             Arc::clone(&frozen),
+            Arc::clone(&cut),
+            Arc::clone(&cutting),
         );
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
@@ -72,6 +78,8 @@ impl Stall {
                     tripped: Arc::clone(&signal),
                     has_tripped: Arc::clone(&flag),
                     frozen: Arc::clone(&ice),
+                    cut: Arc::clone(&scissors),
+                    cutting: Arc::clone(&snip),
                 };
                 tokio::spawn(relay(client, upstream, wires));
             }
@@ -79,6 +87,8 @@ impl Stall {
         Self {
             port,
             frozen,
+            cut,
+            cutting,
             tripped,
             has_tripped,
             task,
@@ -93,6 +103,17 @@ impl Stall {
     /// The relay's port.
     pub(crate) fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Closes every connection and refuses new ones until [`Stall::mend`]: the store is down.
+    pub(crate) fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        self.cutting.notify_waiters();
+    }
+
+    /// Relays again after [`Stall::cut`].
+    pub(crate) fn mend(&self) {
+        self.cut.store(false, Ordering::SeqCst);
     }
 
     /// From now on nothing passes either way, and no connection closes: a network partition.
@@ -123,11 +144,26 @@ struct Wires {
     tripped: Arc<Notify>,
     has_tripped: Arc<AtomicBool>,
     frozen: Arc<AtomicBool>,
+    cut: Arc<AtomicBool>,
+    cutting: Arc<Notify>,
 }
 
 /// Relays one connection. The SDK sends one request at a time on a connection and waits for its
 /// answer, so a read holding a request's head holds no other request.
-async fn relay(mut client: TcpStream, upstream: u16, wires: Wires) {
+async fn relay(client: TcpStream, upstream: u16, wires: Wires) {
+    // Registered before the check, so a cut between the two is not missed.
+    let cutting = wires.cutting.notified();
+    if wires.cut.load(Ordering::SeqCst) {
+        return;
+    }
+    tokio::select! {
+        () = pass(client, upstream, &wires) => {}
+        () = cutting => {}
+    }
+}
+
+/// Relays until either side closes, unless frozen or stalled by the tripwire.
+async fn pass(mut client: TcpStream, upstream: u16, wires: &Wires) {
     if wires.frozen.load(Ordering::SeqCst) {
         std::future::pending::<()>().await;
     }
