@@ -29,6 +29,8 @@ struct Run {
     statuses: String,
     /// Requests wrk gave up on after its 8-second timeout.
     timeouts: u64,
+    /// Answers other than 200.
+    bad_status: u64,
     line: String,
 }
 
@@ -87,6 +89,7 @@ async fn wrk(url: String, session: &str, secs: u64) -> Run {
             .unwrap_or("-")
             .to_owned(),
         timeouts: field("timeouts"),
+        bad_status: field("bad_status"),
         line,
     }
 }
@@ -246,6 +249,12 @@ async fn load_a_postgresql_restart_answers_503_json_in_the_gap_and_the_instances
     );
 
     assert_eq!(run.timeouts, 0, "no request hangs: {}", run.line);
+    assert_eq!(
+        run.failed - run.bad_status,
+        0,
+        "every request got an answer: {}",
+        run.line
+    );
     assert!(
         run.statuses == "-" || run.statuses.split(',').all(|s| s.starts_with("503:")),
         "only 503s in the gap: {}",

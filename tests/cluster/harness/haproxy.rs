@@ -42,7 +42,8 @@ impl Haproxy {
         // The balancer's own 503 (no instance up) keeps the API's promise of a JSON error body.
         std::fs::write(
             &unavailable,
-            "HTTP/1.0 503 Service Unavailable\r\nCache-Control: no-store\r\nContent-Type: application/json\r\n\r\n\
+            "HTTP/1.1 503 Service Unavailable\r\nCache-Control: no-store\r\nContent-Type: application/json\r\n\
+             Content-Length: 56\r\nConnection: close\r\n\r\n\
              {\"error\":\"unavailable\",\"message\":\"service unavailable\"}\n",
         )
         .expect("write 503.http");
