@@ -19,4 +19,5 @@ mod load;
 mod moves;
 mod outages;
 mod sessions;
+mod soak;
 mod sweeper;

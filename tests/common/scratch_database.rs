@@ -79,6 +79,11 @@ async fn admin_connection(admin_url: &str) -> DatabaseConnection {
 }
 
 impl ScratchDatabase {
+    /// The database's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Creates `{prefix}_{random}` on the server `admin_url` names.
     pub(crate) async fn create(admin_url: &str, prefix: &str) -> Self {
         let name = format!("{prefix}_{}", random_suffix());

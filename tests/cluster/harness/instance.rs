@@ -125,6 +125,20 @@ impl Instance {
             .sum()
     }
 
+    /// Its resident memory (`VmRSS`) in KiB; 0 once it has exited.
+    pub(crate) fn rss_kib(&self) -> u64 {
+        let Some(child) = &self.child else { return 0 };
+        std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+            .ok()
+            .and_then(|status| {
+                status
+                    .lines()
+                    .find_map(|line| line.strip_prefix("VmRSS:"))
+                    .and_then(|value| value.split_whitespace().next()?.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
     /// Kills the process at once (SIGKILL): whatever it was doing stops mid-way.
     pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

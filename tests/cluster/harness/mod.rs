@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 pub(crate) use database::ScratchDatabase;
@@ -190,20 +191,98 @@ impl Cluster {
             .expect("connect to the cluster's database")
     }
 
+    /// How many connections the cluster's database has now (every instance's pools and listeners).
+    pub(crate) async fn connections(&self) -> u64 {
+        let db = self.db().await;
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT count(*)::bigint AS n FROM pg_stat_activity WHERE datname = $1",
+                [self.database.name().into()],
+            ))
+            .await
+            .expect("pg_stat_activity")
+            .expect("a row");
+        let _ = db.close().await;
+        // Less this check's own connection.
+        u64::try_from(row.try_get::<i64>("", "n").expect("count"))
+            .unwrap_or(0)
+            .saturating_sub(1)
+    }
+
+    /// Where the database and the bucket disagree: a settled image whose object is missing or also in
+    /// its other place, or an object that no image row accounts for. Empty when they agree.
+    pub(crate) async fn inconsistencies(&self) -> Vec<String> {
+        use edgepass::db::entity::image::{self, Location, Status};
+        use edgepass::images::lifecycle::ImageKeys;
+        use sea_orm::EntityTrait;
+
+        let rows = image::Entity::find()
+            .all(&self.db().await)
+            .await
+            .expect("image rows");
+        let mut objects: std::collections::BTreeSet<String> = self.objects().await.into_iter().collect();
+        let mut problems = Vec::new();
+        for row in &rows {
+            let Ok(keys) = ImageKeys::of(row) else {
+                problems.push(format!("{}: keys do not parse", row.id));
+                continue;
+            };
+            let (private, public, staging) = (
+                keys.private.to_string(),
+                keys.public.to_string(),
+                keys.staging.to_string(),
+            );
+            let expected: &[&String] = match (row.status, row.location) {
+                (Status::Ready, Location::Private) => &[&private],
+                (Status::Ready, Location::Public) => &[&public],
+                // Unsettled rows may hold either copy; they are finished by a retry or the sweeper.
+                _ => {
+                    for key in [&private, &public, &staging] {
+                        objects.remove(key);
+                    }
+                    continue;
+                }
+            };
+            for key in expected {
+                if !objects.remove(*key) {
+                    problems.push(format!("{}: {key} is missing", row.id));
+                }
+            }
+            for key in [&private, &public, &staging] {
+                if objects.remove(key) {
+                    problems.push(format!("{}: {key} should not exist", row.id));
+                }
+            }
+        }
+        problems.extend(objects.into_iter().map(|key| format!("{key}: no image row")));
+        problems
+    }
+
     /// The object keys in the bucket.
     pub(crate) async fn objects(&self) -> Vec<String> {
         let s3 = s3_client(&self.moto);
-        let listed = s3
-            .list_objects_v2()
-            .bucket(BUCKET)
-            .send()
-            .await
-            .expect("ListObjectsV2");
-        let mut keys: Vec<String> = listed
-            .contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect();
+        let mut keys = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let listed = s3
+                .list_objects_v2()
+                .bucket(BUCKET)
+                .set_continuation_token(after.take())
+                .send()
+                .await
+                .expect("ListObjectsV2");
+            keys.extend(
+                listed
+                    .contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+            match listed.next_continuation_token() {
+                Some(token) => after = Some(token.to_owned()),
+                None => break,
+            }
+        }
         keys.sort();
         keys
     }
