@@ -7,6 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use crate::harness::{Cluster, session_cookie};
+use crate::soak::Mix;
 
 /// How long each wrk run lasts (`EDGEPASS_CLUSTER_LOAD_SECS`, default 10).
 fn load_secs() -> u64 {
@@ -112,15 +113,20 @@ async fn load_killing_an_instance_fails_only_its_requests_in_flight() {
         steady.requests
     );
 
+    // Uploads, deletions and the rest of the mix run beside wrk, so that the kill can cut them short.
+    let base = cluster.url("");
+    let mix = Mix::prepare(&base).await;
     let under_fire = {
         let run = wrk(url.clone(), &session, secs);
+        let mixed = mix.drive(&base, secs, Some(100.0));
         let kill = async {
             tokio::time::sleep(Duration::from_secs(secs) / 3).await;
             cluster.instances[0].kill();
         };
-        let (run, ()) = tokio::join!(run, kill);
+        let (run, _, ()) = tokio::join!(run, mixed, kill);
         run
     };
+    let (mixed_requests, mixed_failed) = mix.counts();
     println!(
         "instance 0 SIGKILLed {} s into the run: {:.0} req/s, p99 {:.2} ms, {} failed of {} ({})",
         secs / 3,
@@ -140,7 +146,19 @@ async fn load_killing_an_instance_fails_only_its_requests_in_flight() {
         after.requests
     );
 
+    let problems = cluster.inconsistencies().await;
+    println!(
+        "the mix beside it: {mixed_failed} failed of {mixed_requests} requests; rows and objects: {} disagreements",
+        problems.len()
+    );
+
     assert_eq!(steady.failed, 0, "{}", steady.line);
+    assert!(
+        mixed_failed <= 64,
+        "the mix lost more than its requests in flight: {:#?}",
+        mix.first_errors().await
+    );
+    assert!(problems.is_empty(), "rows and objects disagree: {problems:#?}");
     assert!(
         under_fire.failed <= 32,
         "more failures ({}) than requests in flight (32 connections)",

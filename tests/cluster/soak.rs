@@ -158,6 +158,63 @@ async fn upload_and_delete(base: &str, c: &reqwest::Client, tally: &Tally) {
     .await;
 }
 
+/// Users with images, some shared, ready to send the mix; and what the mix counted.
+pub(crate) struct Mix {
+    actors: Arc<Vec<Actor>>,
+    tally: Arc<Tally>,
+}
+
+impl Mix {
+    /// Signs up [`USERS`] users through `base`, each with three images, the first shared with the
+    /// next user.
+    pub(crate) async fn prepare(base: &str) -> Self {
+        let mut actors = Vec::new();
+        for n in 0..USERS {
+            let client = browser();
+            register(&client, base, &format!("mix{n}@example.com")).await;
+            let mut ids = Vec::new();
+            for _ in 0..3 {
+                ids.push(upload_png(&client, base).await);
+            }
+            actors.push(Actor { client, ids });
+        }
+        for n in 0..USERS {
+            let next = (n + 1) % USERS;
+            let id = actors[n].ids[0].clone();
+            let shared = actors[n]
+                .client
+                .put(format!("{base}/api/images/{id}/shares/mix{next}@example.com"))
+                .send()
+                .await
+                .expect("share");
+            assert_eq!(shared.status(), StatusCode::OK);
+            actors[next].ids.push(id);
+        }
+        Self {
+            actors: Arc::new(actors),
+            tally: Arc::new(Tally::default()),
+        }
+    }
+
+    /// See [`drive`].
+    pub(crate) async fn drive(&self, base: &str, secs: u64, per_second: Option<f64>) -> f64 {
+        drive(base, &self.actors, &self.tally, secs, per_second).await
+    }
+
+    /// Requests sent, and how many got no answer or not the expected one.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        (
+            self.tally.requests.load(Ordering::Relaxed),
+            self.tally.errors.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The first few failures.
+    pub(crate) async fn first_errors(&self) -> Vec<String> {
+        self.tally.first_errors.lock().await.clone()
+    }
+}
+
 /// Runs `WORKERS` clients for `secs`; with `per_second`, each paces itself so that together they
 /// start that many operations a second. Returns operations per second.
 async fn drive(
@@ -201,33 +258,10 @@ async fn drive(
 async fn soak_mixed_traffic_at_80_percent_keeps_memory_flat_connections_bounded_and_rows_matching_objects() {
     let cluster = Cluster::start(&[]).await;
     let base = cluster.url("");
-    let mut actors = Vec::new();
-    for n in 0..USERS {
-        let client = browser();
-        register(&client, &base, &format!("soak{n}@example.com")).await;
-        let mut ids = Vec::new();
-        for _ in 0..3 {
-            ids.push(upload_png(&client, &base).await);
-        }
-        actors.push(Actor { client, ids });
-    }
-    // Each user shares their first image with the next user.
-    for n in 0..USERS {
-        let next = (n + 1) % USERS;
-        let id = actors[n].ids[0].clone();
-        let shared = actors[n]
-            .client
-            .put(format!("{base}/api/images/{id}/shares/soak{next}@example.com"))
-            .send()
-            .await
-            .expect("share");
-        assert_eq!(shared.status(), StatusCode::OK);
-        actors[next].ids.push(id);
-    }
-    let actors = Arc::new(actors);
-    let tally = Arc::new(Tally::default());
+    let mix = Mix::prepare(&base).await;
+    let tally = Arc::clone(&mix.tally);
 
-    let most = drive(&base, &actors, &tally, 15, None).await;
+    let most = mix.drive(&base, 15, None).await;
     let rate = 0.8 * most;
     println!("soak: the mix's maximum through haproxy: {most:.0} operations/s; soaking at {rate:.0}/s");
 
@@ -251,7 +285,7 @@ async fn soak_mixed_traffic_at_80_percent_keeps_memory_flat_connections_bounded_
         }
         samples
     };
-    let (achieved, samples) = tokio::join!(drive(&base, &actors, &tally, secs, Some(rate)), sampling);
+    let (achieved, samples) = tokio::join!(mix.drive(&base, secs, Some(rate)), sampling);
     println!(
         "soak: {secs} s at {achieved:.0} operations/s, {} requests, {} errors",
         tally.requests.load(Ordering::Relaxed),
