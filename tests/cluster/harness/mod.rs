@@ -332,8 +332,8 @@ pub(crate) fn browser() -> reqwest::Client {
         .expect("HTTP client")
 }
 
-/// Registers `email` through `base` in `client`, which then holds the session; returns the user id.
-pub(crate) async fn register(client: &reqwest::Client, base: &str, email: &str) -> i64 {
+/// `POST /api/auth/register` for `email` through `base` from `client`, checked to be 201.
+async fn registered(client: &reqwest::Client, base: &str, email: &str) -> reqwest::Response {
     let reply = client
         .post(format!("{base}/api/auth/register"))
         .json(&json!({ "email": email, "password": PASSWORD }))
@@ -341,21 +341,20 @@ pub(crate) async fn register(client: &reqwest::Client, base: &str, email: &str) 
         .await
         .expect("register");
     assert_eq!(reply.status(), StatusCode::CREATED, "register {email}");
-    let body: Value = reply.json().await.expect("JSON");
+    reply
+}
+
+/// Registers `email` through `base` in `client`, which then holds the session; returns the user id.
+pub(crate) async fn register(client: &reqwest::Client, base: &str, email: &str) -> i64 {
+    let body: Value = registered(client, base, email).await.json().await.expect("JSON");
     body["user"]["id"].as_i64().expect("user id")
 }
 
 /// Registers `email` through `base` with a client that keeps no cookies, and returns the value of the
 /// session cookie it was given (to replay by hand, or hand to wrk).
 pub(crate) async fn session_cookie(base: &str, email: &str) -> String {
-    let reply = reqwest::Client::new()
-        .post(format!("{base}/api/auth/register"))
-        .json(&json!({ "email": email, "password": PASSWORD }))
-        .send()
+    registered(&reqwest::Client::new(), base, email)
         .await
-        .expect("register");
-    assert_eq!(reply.status(), StatusCode::CREATED, "register {email}");
-    reply
         .headers()
         .get_all("set-cookie")
         .iter()
