@@ -18,6 +18,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::AuthUser;
 
+/// How long a remembered session is trusted before it is read from the database again. The
+/// announcements make this unnecessary when everything works; it bounds what a lost one can cost.
+pub const REVALIDATE_AFTER_SECS: u64 = 30;
+
 /// A session as this instance remembers it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Remembered {
@@ -32,7 +36,8 @@ pub struct Remembered {
 /// The cache; one per instance.
 #[derive(Debug)]
 pub struct SessionCache {
-    entries: Mutex<HashMap<[u8; 32], Remembered>>,
+    /// Each session with when it was read from the database.
+    entries: Mutex<HashMap<[u8; 32], (Remembered, u64)>>,
     capacity: usize,
     /// Whether this instance hears every announcement now.
     hearing: AtomicBool,
@@ -56,15 +61,20 @@ impl SessionCache {
         }
     }
 
-    /// The remembered session with this token hash, unless it has expired at `now` (then it is
-    /// forgotten) or the cache is off.
+    /// The remembered session with this token hash, unless it has expired at `now` or was read more
+    /// than [`REVALIDATE_AFTER_SECS`] ago (then it is forgotten), or the cache is off.
     pub fn get(&self, token_hash: &[u8; 32], now: u64) -> Option<Remembered> {
         if !self.hearing.load(Ordering::Acquire) {
             return None;
         }
         let mut entries = self.lock();
         match entries.get(token_hash) {
-            Some(found) if found.user.session_expires_at > now => Some(found.clone()),
+            Some((found, read_at))
+                if found.user.session_expires_at > now
+                    && now.saturating_sub(*read_at) < REVALIDATE_AFTER_SECS =>
+            {
+                Some(found.clone())
+            }
             Some(_) => {
                 entries.remove(token_hash);
                 None
@@ -78,9 +88,9 @@ impl SessionCache {
         Generation(self.generation.load(Ordering::Acquire))
     }
 
-    /// Remembers a session read from the database in generation `read_in`, unless something was
-    /// forgotten since (the read may predate the end of this very session) or the cache is off.
-    pub fn keep(&self, token_hash: [u8; 32], session: Remembered, read_in: Generation) {
+    /// Remembers a session read from the database at `now` in generation `read_in`, unless something
+    /// was forgotten since (the read may predate the end of this very session) or the cache is off.
+    pub fn keep(&self, token_hash: [u8; 32], session: Remembered, read_in: Generation, now: u64) {
         if !self.hearing.load(Ordering::Acquire) {
             return;
         }
@@ -93,12 +103,12 @@ impl SessionCache {
             // Full: start over rather than track recency; the next requests read the database.
             entries.clear();
         }
-        entries.insert(token_hash, session);
+        entries.insert(token_hash, (session, now));
     }
 
     /// Replaces a remembered session this instance itself changed (renewed, new CloudFront cookies).
     pub fn update(&self, token_hash: &[u8; 32], change: impl FnOnce(&mut Remembered)) {
-        if let Some(found) = self.lock().get_mut(token_hash) {
+        if let Some((found, _)) = self.lock().get_mut(token_hash) {
             change(found);
         }
     }
@@ -141,7 +151,7 @@ impl SessionCache {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Remembered>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], (Remembered, u64)>> {
         // A panic while holding the lock leaves the map as consistent as any single insert or remove.
         self.entries
             .lock()
@@ -172,11 +182,21 @@ mod tests {
     fn a_kept_session_is_found_until_it_expires() {
         let cache = SessionCache::new(10, true);
         let read_in = cache.generation();
-        cache.keep([1; 32], session(200), read_in);
+        cache.keep([1; 32], session(200), read_in, 180);
 
         assert_eq!(cache.get(&[1; 32], 199), Some(session(200)));
         assert_eq!(cache.get(&[1; 32], 200), None);
         assert!(cache.is_empty(), "an expired session is dropped");
+    }
+
+    #[test]
+    fn a_remembered_session_is_read_again_after_a_while() {
+        let cache = SessionCache::new(10, true);
+        cache.keep([1; 32], session(10_000), cache.generation(), 100);
+
+        assert!(cache.get(&[1; 32], 100 + REVALIDATE_AFTER_SECS - 1).is_some());
+        assert_eq!(cache.get(&[1; 32], 100 + REVALIDATE_AFTER_SECS), None);
+        assert!(cache.is_empty());
     }
 
     #[test]
@@ -185,7 +205,7 @@ mod tests {
         let read_in = cache.generation();
         cache.forget(&[1; 32]);
 
-        cache.keep([1; 32], session(200), read_in);
+        cache.keep([1; 32], session(200), read_in, 100);
 
         assert_eq!(cache.get(&[1; 32], 100), None);
     }
@@ -193,8 +213,8 @@ mod tests {
     #[test]
     fn a_forgotten_session_is_not_found() {
         let cache = SessionCache::new(10, true);
-        cache.keep([1; 32], session(200), cache.generation());
-        cache.keep([2; 32], session(200), cache.generation());
+        cache.keep([1; 32], session(200), cache.generation(), 100);
+        cache.keep([2; 32], session(200), cache.generation(), 100);
 
         cache.forget(&[1; 32]);
 
@@ -205,11 +225,11 @@ mod tests {
     #[test]
     fn nothing_is_answered_or_kept_while_not_hearing() {
         let cache = SessionCache::new(10, false);
-        cache.keep([1; 32], session(200), cache.generation());
+        cache.keep([1; 32], session(200), cache.generation(), 100);
         assert_eq!(cache.get(&[1; 32], 100), None);
 
         cache.start_hearing();
-        cache.keep([1; 32], session(200), cache.generation());
+        cache.keep([1; 32], session(200), cache.generation(), 100);
         assert!(cache.get(&[1; 32], 100).is_some());
 
         cache.stop_hearing();
@@ -225,7 +245,7 @@ mod tests {
         cache.stop_hearing();
         cache.start_hearing();
 
-        cache.keep([1; 32], session(200), read_in);
+        cache.keep([1; 32], session(200), read_in, 100);
 
         assert_eq!(cache.get(&[1; 32], 100), None);
     }
@@ -234,20 +254,20 @@ mod tests {
     fn a_full_cache_starts_over_and_a_zero_capacity_keeps_nothing() {
         let cache = SessionCache::new(2, true);
         for n in 1..=3u8 {
-            cache.keep([n; 32], session(200), cache.generation());
+            cache.keep([n; 32], session(200), cache.generation(), 100);
         }
         assert_eq!(cache.len(), 1);
         assert!(cache.get(&[3; 32], 100).is_some());
 
         let none = SessionCache::new(0, true);
-        none.keep([1; 32], session(200), none.generation());
+        none.keep([1; 32], session(200), none.generation(), 100);
         assert_eq!(none.get(&[1; 32], 100), None);
     }
 
     #[test]
     fn update_changes_only_a_remembered_session() {
         let cache = SessionCache::new(10, true);
-        cache.keep([1; 32], session(200), cache.generation());
+        cache.keep([1; 32], session(200), cache.generation(), 100);
 
         cache.update(&[1; 32], |s| s.user.cdn_expires_at = Some(300));
         cache.update(&[2; 32], |s| s.user.cdn_expires_at = Some(300));

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use sea_orm::sqlx::postgres::PgListener;
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, Statement};
 use tokio::sync::broadcast;
 
 /// The channel.
@@ -37,6 +37,10 @@ pub enum Heard {
     Deaf,
 }
 
+/// An announcement on its way, for [`SessionEvents::heard`]; empty on SQLite.
+#[derive(Debug)]
+pub struct Echo(Option<(broadcast::Receiver<[u8; 32]>, [u8; 32])>);
+
 /// Announces session news and listens for it.
 #[derive(Debug)]
 pub struct SessionEvents {
@@ -56,36 +60,45 @@ impl Default for SessionEvents {
 }
 
 impl SessionEvents {
-    /// Tells every instance that the session with `token_hash` ended or changed. On PostgreSQL, waits
-    /// (briefly) until this instance's own listener hears it back, when one is listening: by then the
-    /// database has sent it to every listener.
-    pub async fn announce(&self, db: &DatabaseConnection, token_hash: &[u8; 32]) -> Result<(), DbErr> {
-        if db.get_database_backend() != DatabaseBackend::Postgres {
-            return Ok(());
+    /// Tells every instance that the session with `token_hash` ended or changed, as part of `txn`:
+    /// the news goes out when it commits, with the change, and not at all if it does not. Pass the
+    /// result to [`SessionEvents::heard`] after the commit.
+    pub async fn announce_in(&self, txn: &DatabaseTransaction, token_hash: &[u8; 32]) -> Result<Echo, DbErr> {
+        if txn.get_database_backend() != DatabaseBackend::Postgres {
+            return Ok(Echo(None));
         }
-        let mut echoes = self.echoes.subscribe();
-        db.execute_raw(Statement::from_sql_and_values(
+        let echoes = self.echoes.subscribe();
+        txn.execute_raw(Statement::from_sql_and_values(
             DatabaseBackend::Postgres,
             "SELECT pg_notify($1, $2)",
             [CHANNEL.into(), hex(token_hash).into()],
         ))
         .await?;
-        if self.listening.load(Ordering::Acquire) {
-            let heard = tokio::time::timeout(ECHO_WITHIN, async {
-                loop {
-                    match echoes.recv().await {
-                        Ok(hash) if hash == *token_hash => return true,
-                        Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                        Err(broadcast::error::RecvError::Closed) => return false,
-                    }
-                }
-            })
-            .await;
-            if !matches!(heard, Ok(true)) {
-                tracing::warn!("a session announcement was not heard back within {ECHO_WITHIN:?}");
-            }
+        Ok(Echo(Some((echoes, *token_hash))))
+    }
+
+    /// Waits (briefly) until this instance's own listener hears the committed announcement back, when
+    /// one is listening: by then the database has sent it to every listener.
+    pub async fn heard(&self, echo: Echo) {
+        let Echo(Some((mut echoes, token_hash))) = echo else {
+            return;
+        };
+        if !self.listening.load(Ordering::Acquire) {
+            return;
         }
-        Ok(())
+        let heard = tokio::time::timeout(ECHO_WITHIN, async {
+            loop {
+                match echoes.recv().await {
+                    Ok(hash) if hash == token_hash => return true,
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return false,
+                }
+            }
+        })
+        .await;
+        if !matches!(heard, Ok(true)) {
+            tracing::warn!("a session announcement was not heard back within {ECHO_WITHIN:?}");
+        }
     }
 
     /// Listens on `database_url` for ever, reconnecting after a lost connection, and hands what it

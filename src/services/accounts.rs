@@ -193,12 +193,19 @@ async fn mint_cdn_cookies(
         .mint(user, state.now(), client.addr)
         .map_err(ServiceError::internal)?;
     if recorded != Some(minted.expires_at) {
-        db::sessions::set_cdn_expiry(&state.db, session_hash, minted.expires_at).await?;
-        if let Ok(hash) = <[u8; 32]>::try_from(session_hash) {
+        // The other instances forget the session, so that none keeps its old cookie expiry.
+        let txn = state.db.begin().await?;
+        db::sessions::set_cdn_expiry(&txn, session_hash, minted.expires_at).await?;
+        let echo = match <[u8; 32]>::try_from(session_hash) {
+            Ok(hash) => Some((hash, state.session_events.announce_in(&txn, &hash).await?)),
+            Err(_) => None,
+        };
+        txn.commit().await?;
+        if let Some((hash, echo)) = echo {
             state
                 .sessions
                 .update(&hash, |s| s.user.cdn_expires_at = Some(minted.expires_at));
-            state.session_events.announce(&state.db, &hash).await?;
+            state.session_events.heard(echo).await;
         }
     }
     state.metrics.cookies_minted();
@@ -217,9 +224,13 @@ pub async fn logout(state: &AppState, token: Option<&str>, client: Client) -> Se
         return Ok(None);
     };
     let found = db::sessions::find_any(&state.db, &hash).await?;
-    db::sessions::delete_by_hash(&state.db, &hash).await?;
+    // The end of the session and the news of it to every instance commit together.
+    let txn = state.db.begin().await?;
+    db::sessions::delete_by_hash(&txn, &hash).await?;
+    let echo = state.session_events.announce_in(&txn, &hash).await?;
+    txn.commit().await?;
     state.sessions.forget(&hash);
-    state.session_events.announce(&state.db, &hash).await?;
+    state.session_events.heard(echo).await;
     let Some((_, user)) = found else {
         return Ok(None);
     };
@@ -263,7 +274,7 @@ pub async fn current_user(state: &AppState, token: &str) -> ServiceResult<AuthUs
                 },
                 last_seen_at: row.last_seen_at as u64,
             };
-            state.sessions.keep(hash, remembered.clone(), read_in);
+            state.sessions.keep(hash, remembered.clone(), read_in, now);
             remembered
         }
     };
