@@ -317,11 +317,7 @@ impl CdnSigner {
             path: cdn_path,
             ttl_secs,
         };
-        if recent
-            .objects
-            .peek(&lookup)
-            .is_some_and(|at| now.saturating_sub(at) < self.window.as_secs() / 2)
-        {
+        if self.noted_lately(recent.objects.peek(&lookup), now) {
             return;
         }
         let grant = ObjectGrant {
@@ -338,11 +334,20 @@ impl CdnSigner {
         }
     }
 
-    /// Remembers that `user`'s cookie set (bound to `viewer`) was asked for at `now`.
+    /// Remembers that `user`'s cookie set (bound to `viewer`) was asked for at `now`, as
+    /// [`CdnSigner::note_object`] does.
     fn note_cookies(&self, user: UserId, viewer: Option<Ipv4Addr>, now: u64) {
-        if let Some(recent) = &self.recent {
-            recent.cookies.insert((user, viewer), now);
+        let Some(recent) = &self.recent else { return };
+        let grant = (user, viewer);
+        if !self.noted_lately(recent.cookies.peek(&grant), now) {
+            recent.cookies.insert(grant, now);
         }
+    }
+
+    /// Whether a grant last noted at `noted_at` was noted within the last half window: it is due for
+    /// signing ahead all the same, so noting it again would only write.
+    fn noted_lately(&self, noted_at: Option<u64>, now: u64) -> bool {
+        noted_at.is_some_and(|at| now.saturating_sub(at) < self.window.as_secs() / 2)
     }
 
     /// Signs, ahead of need, what the grants asked for within the last two windows will need once

@@ -174,14 +174,7 @@ async fn connect_storage(
                 source,
             })?;
             let store = LocalStore::start(&objects, allowed_origins.to_vec()).await?;
-            let storage = Storage::connect(&StorageTarget {
-                bucket: "edgepass".to_owned(),
-                region: "us-east-1".to_owned(),
-                endpoint_url: Some(store.endpoint().to_owned()),
-                force_path_style: true,
-                credentials: Some((store.access_key().to_owned(), store.secret_key().to_owned())),
-            })
-            .await;
+            let storage = Storage::connect(&store.storage_target()).await;
             storage.ensure_bucket().await?;
             tracing::info!(
                 endpoint = store.endpoint(),

@@ -19,6 +19,8 @@ use s3s::service::{S3Service, S3ServiceBuilder};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::aws::s3::StorageTarget;
+
 /// Why the local store could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum LocalStoreError {
@@ -155,5 +157,16 @@ impl LocalStore {
     /// The secret key it accepts.
     pub fn secret_key(&self) -> &str {
         &self.secret_key
+    }
+
+    /// Where a [`Storage`](crate::aws::s3::Storage) finds this store's bucket, with its credentials.
+    pub fn storage_target(&self) -> StorageTarget {
+        StorageTarget {
+            bucket: "edgepass".to_owned(),
+            region: "us-east-1".to_owned(),
+            endpoint_url: Some(self.endpoint.clone()),
+            force_path_style: true,
+            credentials: Some((self.access_key.clone(), self.secret_key.clone())),
+        }
     }
 }

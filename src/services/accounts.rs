@@ -184,7 +184,7 @@ async fn sign_in(
 async fn mint_cdn_cookies(
     state: &AppState,
     user: UserId,
-    session_hash: &[u8],
+    session_hash: &[u8; 32],
     recorded: Option<u64>,
     client: Client,
 ) -> ServiceResult<Minted> {
@@ -196,17 +196,12 @@ async fn mint_cdn_cookies(
         // The other instances forget the session, so that none keeps its old cookie expiry.
         let txn = state.db.begin().await?;
         db::sessions::set_cdn_expiry(&txn, session_hash, minted.expires_at).await?;
-        let echo = match <[u8; 32]>::try_from(session_hash) {
-            Ok(hash) => Some((hash, state.session_events.announce_in(&txn, &hash).await?)),
-            Err(_) => None,
-        };
+        let echo = state.session_events.announce_in(&txn, session_hash).await?;
         txn.commit().await?;
-        if let Some((hash, echo)) = echo {
-            state
-                .sessions
-                .update(&hash, |s| s.user.cdn_expires_at = Some(minted.expires_at));
-            state.session_events.heard(echo).await;
-        }
+        state
+            .sessions
+            .update(session_hash, |s| s.user.cdn_expires_at = Some(minted.expires_at));
+        state.session_events.heard(echo).await;
     }
     state.metrics.cookies_minted();
     Ok(minted)

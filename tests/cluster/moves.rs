@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::harness::{Cluster, Stall, Tripwire, browser, register, upload_png};
+use crate::harness::{Cluster, Stall, Tripwire, browser, image_view, register, upload_png};
 
 /// Short, so that a retry need not wait three minutes for the dead instance's lease.
 const LEASE_SECS: &str = "2";
@@ -102,14 +102,7 @@ async fn a_move_whose_instance_is_killed_at_any_step_is_finished_through_another
             .filter(|key| key.contains(&id))
             .collect();
         assert_eq!(copies, [place], "{tripwire:?} moving {from} to {to}");
-        let view: serde_json::Value = alice
-            .get(cluster.url(&format!("/api/images/{id}")))
-            .send()
-            .await
-            .expect("GET")
-            .json()
-            .await
-            .expect("JSON");
+        let view = image_view(&alice, &cluster.url(""), &id).await;
         assert_eq!(
             (view["visibility"].as_str(), view["change_pending"].as_bool()),
             (Some(to), Some(false)),

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{Cluster, PNG, Stall, Tripwire, browser, register};
+use crate::harness::{Cluster, PNG, Stall, Tripwire, browser, image_view, register};
 
 /// A 503 with the generic JSON error body.
 async fn assert_unavailable(reply: reqwest::Response, what: &str) {
@@ -66,14 +66,7 @@ async fn a_store_that_goes_down_mid_upload_and_mid_move_gets_503s_and_the_retrie
     };
     store.cut();
     assert_unavailable(publish().await.expect("PATCH"), "move, store down").await;
-    let pending: Value = alice
-        .get(format!("{instance}/api/images/{id}"))
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("JSON");
+    let pending = image_view(&alice, &instance, &id).await;
     assert_eq!(pending["change_pending"], true, "{pending}");
     store.mend();
     assert_eq!(publish().await.expect("PATCH").status(), StatusCode::OK);

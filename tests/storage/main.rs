@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use edgepass::aws::s3::{Copied, ObjectHeaders, ObjectInfo, Storage, StorageTarget};
+use edgepass::aws::s3::{Copied, ObjectHeaders, ObjectInfo, Storage};
 use edgepass::domain::UserId;
 use edgepass::images::{ContentType, ImageId, ImageKey};
 use edgepass::local::store::LocalStore;
@@ -27,14 +27,7 @@ async fn fixture() -> Fixture {
     let store = LocalStore::start(dir.path(), vec!["http://127.0.0.1:8080".to_owned()])
         .await
         .expect("store");
-    let storage = Storage::connect(&StorageTarget {
-        bucket: "edgepass".to_owned(),
-        region: "us-east-1".to_owned(),
-        endpoint_url: Some(store.endpoint().to_owned()),
-        force_path_style: true,
-        credentials: Some((store.access_key().to_owned(), store.secret_key().to_owned())),
-    })
-    .await;
+    let storage = Storage::connect(&store.storage_target()).await;
     storage.ensure_bucket().await.expect("bucket");
     storage.ensure_bucket().await.expect("bucket again");
     Fixture {

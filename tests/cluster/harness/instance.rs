@@ -147,11 +147,6 @@ impl Instance {
         }
     }
 
-    /// Stops the process (for a replacement); as abrupt as [`Instance::kill`].
-    pub(crate) fn stop(&mut self) {
-        self.kill();
-    }
-
     /// Its log so far.
     pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()

@@ -152,7 +152,7 @@ impl Cluster {
     }
 
     async fn replace(&mut self, n: usize, aws_endpoint: Option<&str>, database_port: Option<u16>) {
-        self.instances[n].stop();
+        self.instances[n].kill();
         self.instances[n] = self.spawn_instance(n, aws_endpoint, database_port).await;
         let backends: Vec<u16> = self.instances.iter().map(|i| i.port).collect();
         self.haproxy.restart(self._dir.path(), &backends).await;
@@ -392,6 +392,18 @@ pub(crate) async fn upload_png(client: &reqwest::Client, base: &str) -> String {
         .expect("complete");
     assert_eq!(done.status(), StatusCode::OK, "complete");
     id
+}
+
+/// `GET /api/images/{id}` through `base`, as JSON.
+pub(crate) async fn image_view(client: &reqwest::Client, base: &str, id: &str) -> Value {
+    client
+        .get(format!("{base}/api/images/{id}"))
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("JSON")
 }
 
 /// A valid 1×1 PNG.
