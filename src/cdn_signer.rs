@@ -1,4 +1,5 @@
-//! Minting the CloudFront cookies that open a user's own prefix, `{cdn}/users/{id}/*`.
+//! Minting the CloudFront cookies that open a user's own prefix, `{cdn}/users/{id}/*`, or one album of
+//! theirs, `{cdn}/users/{id}/albums/{album}/*`; and signed URLs for single objects.
 
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
@@ -8,6 +9,7 @@ use quick_cache::sync::Cache;
 
 use crate::config::{CdnAlgorithm, CdnConfig, Config};
 use crate::domain::UserId;
+use crate::images::{AlbumId, ObjectPrefix};
 use crate::signing::{
     CookieAttributes, ExpiryWindow, HashAlgorithm, KeyKind, KeyRing, MemoStats, Policy, SameSite, SignError,
     SignatureMemo, Signer, SourceIp,
@@ -27,12 +29,13 @@ pub struct AlgorithmMismatch {
 }
 
 /// The longest a cookie set or signed URL minted under `config` stays valid after it was minted: the
-/// longest of the cookie, shared-URL and share-link URL lifetimes, plus one expiry window (expiries are
+/// longest of the cookie, album cookie, shared-URL and share-link URL lifetimes, plus one expiry window (expiries are
 /// rounded up to the window, so a grant can outlive its lifetime by up to one window).
 pub fn longest_signature_life(config: &Config) -> u64 {
     let longest = config
         .cdn
         .cookie_ttl_secs
+        .max(config.cdn.album_cookie_ttl_secs)
         .max(config.sharing.url_ttl_secs)
         .max(config.sharing.link_url_ttl_secs);
     longest.saturating_add(config.cdn.expiry_window_secs)
@@ -142,6 +145,7 @@ pub struct CdnSigner {
     memo: SignatureMemo,
     window: ExpiryWindow,
     ttl_secs: u64,
+    album_ttl_secs: u64,
     base_url: String,
     base_path: String,
     attributes: CookieAttributes,
@@ -192,6 +196,7 @@ impl CdnSigner {
             window: ExpiryWindow::from_secs(config.expiry_window_secs)
                 .unwrap_or(ExpiryWindow::from_secs(1).expect("1 > 0")),
             ttl_secs: config.cookie_ttl_secs,
+            album_ttl_secs: config.album_cookie_ttl_secs,
             base_url: base_url.to_owned(),
             base_path,
             attributes: CookieAttributes {
@@ -216,37 +221,75 @@ impl CdnSigner {
 
     /// The pattern a user's cookies grant.
     pub fn resource_for(&self, user: UserId) -> String {
-        format!("{}/users/{user}/*", self.base_url)
+        self.resource_of(&ObjectPrefix::user(user))
+    }
+
+    /// The pattern a cookie set for `prefix` grants: `{cdn}/{prefix}*`.
+    fn resource_of(&self, prefix: &ObjectPrefix) -> String {
+        format!("{}/{}*", self.base_url, prefix.as_str())
     }
 
     /// The cookie `Path` of a user's prefix.
     pub fn path_for(&self, user: UserId) -> String {
-        format!("{}/users/{user}/", self.base_path)
+        self.path_of(&ObjectPrefix::user(user))
     }
 
-    fn attributes_for(&self, user: UserId) -> CookieAttributes {
+    /// The cookie `Path` of `prefix`: its CDN path, behind the base URL's own path if it has one.
+    pub fn path_of(&self, prefix: &ObjectPrefix) -> String {
+        format!("{}{}", self.base_path, prefix.cdn_path())
+    }
+
+    fn attributes_of(&self, prefix: &ObjectPrefix) -> CookieAttributes {
         CookieAttributes {
-            path: self.path_for(user),
+            path: self.path_of(prefix),
             ..self.attributes.clone()
         }
     }
 
-    /// Mints the custom-policy cookie set for `user`'s prefix at `now`.
-    ///
-    /// With viewer binding on, an IPv4 viewer's address becomes an `IpAddress` condition; CloudFront cannot
-    /// bind IPv6 viewers, so they get unbound cookies.
-    pub fn mint(&self, user: UserId, now: u64, viewer: Option<IpAddr>) -> Result<Minted, SignError> {
-        let expires_at = self.window.expiry(now, self.ttl_secs);
-        let bound_to = viewer
+    /// The viewer address a cookie set is bound to: an IPv4 viewer's, with viewer binding on.
+    /// CloudFront cannot bind IPv6 viewers, so they get unbound cookies.
+    fn bound_to(&self, viewer: Option<IpAddr>) -> Option<Ipv4Addr> {
+        viewer
             .and_then(|ip| match ip {
                 IpAddr::V4(v4) => Some(v4),
                 IpAddr::V6(v6) => v6.to_ipv4_mapped(),
             })
-            .filter(|_| self.bind_viewer_ip);
-        let policy = self.cookie_policy(user, expires_at, bound_to)?;
+            .filter(|_| self.bind_viewer_ip)
+    }
+
+    /// Mints the custom-policy cookie set for `user`'s prefix at `now`, bound to the viewer's IPv4
+    /// address when viewer binding is on.
+    pub fn mint(&self, user: UserId, now: u64, viewer: Option<IpAddr>) -> Result<Minted, SignError> {
+        let bound_to = self.bound_to(viewer);
         self.note_cookies(user, bound_to, now);
+        self.mint_for(&ObjectPrefix::user(user), self.ttl_secs, now, bound_to)
+    }
+
+    /// Mints the cookie set for one album, `users/{owner}/albums/{album}/`, at `now`: the same
+    /// algorithm, window and attributes as a user's own set, with the album set's lifetime and the
+    /// album's Path, so the browser sends it for that album's objects only.
+    pub fn mint_album(
+        &self,
+        owner: UserId,
+        album: &AlbumId,
+        now: u64,
+        viewer: Option<IpAddr>,
+    ) -> Result<Minted, SignError> {
+        let bound_to = self.bound_to(viewer);
+        self.mint_for(&ObjectPrefix::album(owner, album), self.album_ttl_secs, now, bound_to)
+    }
+
+    fn mint_for(
+        &self,
+        prefix: &ObjectPrefix,
+        ttl_secs: u64,
+        now: u64,
+        bound_to: Option<Ipv4Addr>,
+    ) -> Result<Minted, SignError> {
+        let expires_at = self.window.expiry(now, ttl_secs);
+        let policy = self.prefix_policy(prefix, expires_at, bound_to)?;
         let cookies = self.signer().sign_cookies(&policy)?;
-        let attributes = self.attributes_for(user);
+        let attributes = self.attributes_of(prefix);
         Ok(Minted {
             set_cookies: cookies.set_cookie_headers(&attributes),
             expires_at,
@@ -262,7 +305,17 @@ impl CdnSigner {
         expires_at: u64,
         viewer: Option<Ipv4Addr>,
     ) -> Result<Policy, SignError> {
-        let policy = Policy::new(&self.resource_for(user), expires_at)?;
+        self.prefix_policy(&ObjectPrefix::user(user), expires_at, viewer)
+    }
+
+    /// The policy of a cookie set for `prefix` expiring at `expires_at`, bound to `viewer` if given.
+    fn prefix_policy(
+        &self,
+        prefix: &ObjectPrefix,
+        expires_at: u64,
+        viewer: Option<Ipv4Addr>,
+    ) -> Result<Policy, SignError> {
+        let policy = Policy::new(&self.resource_of(prefix), expires_at)?;
         match viewer {
             Some(v4) => Ok(policy.source_ip(SourceIp::parse(&v4.to_string())?)),
             None => Ok(policy),
@@ -418,9 +471,14 @@ impl CdnSigner {
 
     /// `Set-Cookie` values that remove `user`'s CloudFront cookies.
     pub fn expire(&self, user: UserId) -> Vec<String> {
+        self.expire_prefix(&ObjectPrefix::user(user))
+    }
+
+    /// `Set-Cookie` values that remove the CloudFront cookie set at `prefix`'s Path (`Max-Age=0`).
+    pub fn expire_prefix(&self, prefix: &ObjectPrefix) -> Vec<String> {
         CookieAttributes {
             max_age: None,
-            ..self.attributes_for(user)
+            ..self.attributes_of(prefix)
         }
         .expire_all()
     }

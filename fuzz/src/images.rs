@@ -6,4 +6,4 @@ mod content_type;
 mod key;
 
 pub use content_type::ContentType;
-pub use key::{ImageId, ImageKey, NotAnImageId};
+pub use key::{AlbumId, ImageId, ImageKey, NotAnAlbumId, NotAnImageId, ObjectPrefix};

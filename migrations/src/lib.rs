@@ -11,6 +11,7 @@ mod m20261128_000001_accounts;
 mod m20261128_000002_images;
 mod m20261128_000003_shares;
 mod m20261128_000004_share_links;
+mod m20261130_000005_albums;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_images::Migration),
             Box::new(m20261128_000003_shares::Migration),
             Box::new(m20261128_000004_share_links::Migration),
+            Box::new(m20261130_000005_albums::Migration),
         ]
     }
 

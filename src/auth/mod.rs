@@ -14,6 +14,8 @@ pub struct AuthUser {
     pub id: UserId,
     /// The user's email.
     pub email: Email,
+    /// The session row's id.
+    pub session_id: i64,
     /// The SHA-256 of the session token that authenticated the request.
     pub session_hash: [u8; 32],
     /// When the session ends unless used again (epoch seconds).

@@ -170,6 +170,7 @@ mod tests {
             user: AuthUser {
                 id: UserId(42),
                 email: Email::from_stored("a@example.com".to_owned()),
+                session_id: 7,
                 session_hash: [1; 32],
                 session_expires_at: expires_at,
                 cdn_expires_at: None,

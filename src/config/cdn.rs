@@ -52,6 +52,12 @@ pub struct CdnConfig {
     pub cookie_ttl_secs: u64,
     /// Expiries are rounded up to multiples of this, so repeated grants reuse signatures.
     pub expiry_window_secs: u64,
+    /// How long an album's cookie set is valid, before rounding up to the expiry window: the bound on
+    /// how long a revoked grantee's browser keeps loading the album (`EDGEPASS_ALBUM_COOKIE_TTL_SECS`).
+    pub album_cookie_ttl_secs: u64,
+    /// How many album cookie sets one session holds at most; past it the oldest is expired
+    /// (`EDGEPASS_ALBUM_COOKIE_SETS`).
+    pub album_cookie_sets: u64,
     /// `Domain` of the CloudFront cookies; `None` makes them host-only.
     pub cookie_domain: Option<String>,
     /// `Max-Age` of the CloudFront cookies; `None` makes them session cookies.
@@ -105,6 +111,8 @@ impl CdnConfig {
             algorithm,
             cookie_ttl_secs: s.positive("EDGEPASS_CDN_COOKIE_TTL_SECS", 3600)?,
             expiry_window_secs: s.positive("EDGEPASS_CDN_EXPIRY_WINDOW_SECS", 300)?,
+            album_cookie_ttl_secs: s.positive("EDGEPASS_ALBUM_COOKIE_TTL_SECS", 900)?,
+            album_cookie_sets: s.positive("EDGEPASS_ALBUM_COOKIE_SETS", 20)?,
             cookie_domain: s.text("EDGEPASS_CDN_COOKIE_DOMAIN").map(|d| d.trim().to_owned()),
             cookie_max_age_secs,
             bind_viewer_ip: s.bool("EDGEPASS_CDN_BIND_VIEWER_IP")?.unwrap_or(false),

@@ -38,6 +38,12 @@ pub enum Action {
     LinkRevoked,
     /// A share link was followed to a signed URL (subject: `{image}/links/{link}`).
     LinkUsed,
+    /// An album was created (subject: the album id).
+    AlbumCreated,
+    /// An album was deleted (subject: the album id).
+    AlbumDeleted,
+    /// An image's object moved into an album, out of one, or between two (subject: the image id).
+    ImageMoved,
 }
 
 impl Action {
@@ -57,6 +63,9 @@ impl Action {
             Self::LinkCreated => "link_created",
             Self::LinkRevoked => "link_revoked",
             Self::LinkUsed => "link_used",
+            Self::AlbumCreated => "album_created",
+            Self::AlbumDeleted => "album_deleted",
+            Self::ImageMoved => "image_moved",
         }
     }
 }

@@ -14,7 +14,7 @@ use sea_orm::{
 use super::entity::image::{self, Location, Status, Visibility};
 use super::entity::user;
 use crate::domain::UserId;
-use crate::images::{ContentType, ImageId, ImageKey};
+use crate::images::{AlbumId, ContentType, ImageId, ImageKey};
 
 /// What a new upload row holds.
 #[derive(Clone, Debug)]
@@ -35,6 +35,8 @@ pub struct NewImage<'a> {
     pub now: u64,
     /// When the upload URL stops working (epoch seconds).
     pub upload_expires_at: u64,
+    /// The album it is uploaded into, if any.
+    pub album: Option<&'a AlbumId>,
 }
 
 /// Stores a `pending` upload.
@@ -53,6 +55,8 @@ pub async fn insert_pending(db: &impl ConnectionTrait, new: &NewImage<'_>) -> Re
         upload_expires_at: Set(new.upload_expires_at as i64),
         changes: Set(0),
         lease_until: Set(None),
+        album_id: Set(new.album.cloned()),
+        moving_to: Set(None),
     }
     .insert(db)
     .await
@@ -128,6 +132,49 @@ pub async fn find_owned(
 /// The image with this id (the sweeper and the lifecycle steps, which act for the owner).
 pub async fn find(db: &impl ConnectionTrait, id: &ImageId) -> Result<Option<image::Model>, DbErr> {
     image::Entity::find_by_id(id.clone()).one(db).await
+}
+
+/// Up to `limit` of the ready images in `album` after `after`, newest first.
+pub async fn list_ready_in_album(
+    db: &impl ConnectionTrait,
+    album: &AlbumId,
+    after: Option<&Position>,
+    limit: u64,
+) -> Result<Vec<image::Model>, DbErr> {
+    let mut query = image::Entity::find()
+        .filter(image::Column::AlbumId.eq(album))
+        .filter(image::Column::Status.eq(Status::Ready));
+    if let Some(after) = after {
+        query = query.filter(after.later_images());
+    }
+    query
+        .order_by_desc(image::Column::CreatedAt)
+        .order_by_desc(image::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Up to `limit` images still in `album`, whatever their status (emptying a deleted album).
+pub async fn in_album(db: &impl ConnectionTrait, album: &AlbumId, limit: u64) -> Result<Vec<image::Model>, DbErr> {
+    image::Entity::find()
+        .filter(image::Column::AlbumId.eq(album))
+        .order_by_asc(image::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Puts the image in `album` (or in none) without moving anything: for a row whose key does not
+/// depend on it yet (a pending upload), or inside a move that records the key too. The caller holds
+/// the lease.
+pub async fn set_album(db: &impl ConnectionTrait, id: &ImageId, album: Option<&AlbumId>) -> Result<(), DbErr> {
+    image::Entity::update_many()
+        .col_expr(image::Column::AlbumId, Expr::value(album.cloned()))
+        .filter(image::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map(|_| ())
 }
 
 /// A position in an owner's listing: the last image of the previous page.
@@ -290,30 +337,49 @@ pub async fn delete_rejected(db: &impl ConnectionTrait, id: &ImageId) -> Result<
     Ok(result.rows_affected > 0)
 }
 
-/// Records that the object is on its way to `target`'s key, and counts the change (the caller holds
-/// the lease).
-pub async fn start_move(db: &impl ConnectionTrait, id: &ImageId, target: Visibility) -> Result<(), DbErr> {
-    image::Entity::update_many()
-        .col_expr(image::Column::Location, Expr::value(Location::moving_to(target)))
-        .col_expr(image::Column::Visibility, Expr::value(target))
-        .col_expr(image::Column::Changes, Expr::col(image::Column::Changes).add(1))
-        .filter(image::Column::Id.eq(id))
-        .exec(db)
-        .await
-        .map(|_| ())
+/// Where a move sends an image: the visibility and album its owner asked for, and the key that makes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placement<'a> {
+    /// Who may load it.
+    pub visibility: Visibility,
+    /// The album it belongs to.
+    pub album: Option<&'a AlbumId>,
 }
 
-/// Records that the object is settled at `visibility`'s key, `key` (the caller holds the lease).
+/// Records the image's new placement and, when its key changes, that the object is on its way to
+/// `to` (a [`Location`] crossing the public/private line when it does), counting the change. The
+/// caller holds the lease.
+pub async fn start_move(
+    db: &impl ConnectionTrait,
+    id: &ImageId,
+    placement: &Placement<'_>,
+    to: Option<(&ImageKey, Location)>,
+) -> Result<(), DbErr> {
+    let mut update = image::Entity::update_many()
+        .col_expr(image::Column::Visibility, Expr::value(placement.visibility))
+        .col_expr(image::Column::AlbumId, Expr::value(placement.album.cloned()))
+        .filter(image::Column::Id.eq(id));
+    if let Some((key, location)) = to {
+        update = update
+            .col_expr(image::Column::MovingTo, Expr::value(key.as_str()))
+            .col_expr(image::Column::Location, Expr::value(location))
+            .col_expr(image::Column::Changes, Expr::col(image::Column::Changes).add(1));
+    }
+    update.exec(db).await.map(|_| ())
+}
+
+/// Records that the object is settled at `key`, on `location`'s side, with no move unfinished (the
+/// caller holds the lease).
 pub async fn settle(
     db: &impl ConnectionTrait,
     id: &ImageId,
-    visibility: Visibility,
     key: &ImageKey,
+    location: Location,
 ) -> Result<(), DbErr> {
     image::Entity::update_many()
-        .col_expr(image::Column::Location, Expr::value(Location::at(visibility)))
-        .col_expr(image::Column::Visibility, Expr::value(visibility))
+        .col_expr(image::Column::Location, Expr::value(location))
         .col_expr(image::Column::ObjectKey, Expr::value(key.as_str()))
+        .col_expr(image::Column::MovingTo, Expr::value(Option::<String>::None))
         .filter(image::Column::Id.eq(id))
         .exec(db)
         .await
@@ -342,9 +408,11 @@ pub async fn unfinished(db: &impl ConnectionTrait, now: u64, limit: u64) -> Resu
     image::Entity::find()
         .filter(
             Condition::any()
-                .add(Condition::all().add(image::Column::Status.eq(Status::Ready)).add(
-                    image::Column::Location.is_in([Location::CopyingToPublic, Location::CopyingToPrivate]),
-                ))
+                .add(
+                    Condition::all()
+                        .add(image::Column::Status.eq(Status::Ready))
+                        .add(image::Column::MovingTo.is_not_null()),
+                )
                 .add(image::Column::Status.eq(Status::Deleting)),
         )
         .filter(

@@ -2,13 +2,13 @@
 //! now; every read that hands out access checks both at the time of the request, so a revoked or
 //! expired grant stops new URLs at once.
 
-use sea_orm::sea_query::{OnConflict, Query};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::entity::image::{self, Status};
-use super::entity::{share, user};
+use super::entity::{album, album_share, share, user};
 use super::images::Position;
 use crate::domain::UserId;
 use crate::images::ImageId;
@@ -123,7 +123,31 @@ pub async fn list_shared_with(
         .await
 }
 
-/// Of `ids`, the ready images `caller` may see at `now`: their own, and those granted to them.
+/// Images in an album granted to `grantee` by a grant that counts at `now` (the album not being
+/// deleted).
+fn in_album_granted_to(grantee: UserId, now: u64) -> Condition {
+    let albums = Query::select()
+        .column(album_share::Column::AlbumId)
+        .from(album_share::Entity)
+        .inner_join(
+            album::Entity,
+            Expr::col((album::Entity, album::Column::Id)).equals((album_share::Entity, album_share::Column::AlbumId)),
+        )
+        .and_where(album_share::Column::GranteeId.eq(grantee))
+        .and_where(Expr::col((album::Entity, album::Column::DeletingSince)).is_null())
+        .cond_where(
+            Condition::any()
+                .add(album_share::Column::ExpiresAt.is_null())
+                .add(album_share::Column::ExpiresAt.gt(now as i64)),
+        )
+        .to_owned();
+    Condition::all()
+        .add(image::Column::AlbumId.in_subquery(albums))
+        .add(image::Column::OwnerId.ne(grantee))
+}
+
+/// Of `ids`, the ready images `caller` may see at `now`: their own, those granted to them, and those
+/// in albums granted to them.
 pub async fn visible_to(
     db: &impl ConnectionTrait,
     caller: UserId,
@@ -139,7 +163,8 @@ pub async fn visible_to(
         .filter(
             Condition::any()
                 .add(image::Column::OwnerId.eq(caller))
-                .add(granted_to(caller, now)),
+                .add(granted_to(caller, now))
+                .add(in_album_granted_to(caller, now)),
         )
         .all(db)
         .await

@@ -7,13 +7,15 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 
 use super::client::{SessionAuth, client};
-use super::dto::{CdnGrant, Credentials, MeView, SessionView, UserView};
+use super::cookie_sets::SetCookieHeaders;
+use super::dto::{CdnGrant, CdnRefresh, Credentials, ExpiredCookieSet, MeView, SessionView, UserView};
 use super::error::{AppError, AppResult};
 use crate::app::AppState;
 use crate::auth::{AuthUser, session};
 use crate::cdn_signer::Minted;
 use crate::domain::{Email, Password};
 use crate::services::accounts::{self, SignedIn};
+use crate::services::albums;
 
 #[derive(Tags)]
 enum ApiTags {
@@ -123,12 +125,20 @@ impl AuthApi {
         Ok(Json(signed_in(&state, jar, signed_in_now)?))
     }
 
-    /// Sign out: deletes the session and expires the session and CloudFront cookies. Idempotent.
+    /// Sign out: deletes the session and expires the session cookie, the CloudFront cookies and the
+    /// album cookie sets the session was given. Idempotent.
     #[oai(path = "/auth/logout", method = "post")]
-    async fn logout(&self, state: Data<&AppState>, req: &Request, jar: &CookieJar) -> AppResult<LoggedOut> {
+    async fn logout(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        jar: &CookieJar,
+        headers: Data<&SetCookieHeaders>,
+    ) -> AppResult<LoggedOut> {
         let token = jar.get(session::COOKIE_NAME).map(|c| c.value_str().to_owned());
-        if let Some(user) = accounts::logout(&state, token.as_deref(), client(&state, req)).await? {
-            set_cookies(jar, &state.cdn.expire(user))?;
+        if let Some(ended) = accounts::logout(&state, token.as_deref(), client(&state, req)).await? {
+            set_cookies(jar, &state.cdn.expire(ended.user))?;
+            headers.add(ended.album_sets.iter().flat_map(|prefix| state.cdn.expire_prefix(prefix)));
         }
         let mut expired = session_cookie(&state, "");
         expired.set_max_age(std::time::Duration::ZERO);
@@ -163,15 +173,30 @@ pub(crate) struct CdnApi;
 #[OpenApi(prefix_path = "/api", tag = "ApiTags::Cdn")]
 impl CdnApi {
     /// Mint fresh CloudFront cookies for the signed-in user's prefix (call before they expire).
+    ///
+    /// The same answer expires the album cookie sets of this session whose album the caller may no
+    /// longer see (revoked, expired or deleted), a few at a time.
     #[oai(path = "/cdn/cookies", method = "post")]
     async fn cookies(
         &self,
         state: Data<&AppState>,
         req: &Request,
         jar: &CookieJar,
+        headers: Data<&SetCookieHeaders>,
         auth: SessionAuth,
-    ) -> AppResult<Json<CdnGrant>> {
+    ) -> AppResult<Json<CdnRefresh>> {
         let minted = accounts::refresh_cdn_cookies(&state, &auth.0, client(&state, req)).await?;
-        Ok(Json(cdn_grant(jar, minted)?))
+        let expired = albums::expire_revoked(&state, &auth.0).await?;
+        headers.add(expired.iter().flat_map(|set| set.set_cookies.iter().cloned()));
+        Ok(Json(CdnRefresh {
+            own: cdn_grant(jar, minted)?,
+            expired_album_sets: expired
+                .into_iter()
+                .map(|set| ExpiredCookieSet {
+                    album_id: set.album.into(),
+                    cookie_path: set.path,
+                })
+                .collect(),
+        }))
     }
 }

@@ -34,6 +34,18 @@ pub(crate) struct CdnGrant {
     pub cookie_path: String,
 }
 
+/// `POST /api/cdn/cookies`: the caller's own set, minted again, and the album sets the same answer
+/// expired because the caller may no longer see those albums.
+#[derive(Debug, Object)]
+pub(crate) struct CdnRefresh {
+    /// The caller's own set.
+    #[oai(flatten)]
+    pub own: CdnGrant,
+    /// Album sets expired by this answer (`Max-Age=0` at their Path): a few per answer, so that
+    /// repeated refreshes clear what a long session collected.
+    pub expired_album_sets: Vec<ExpiredCookieSet>,
+}
+
 /// A signed-in session.
 #[derive(Debug, Object)]
 pub(crate) struct SessionView {
@@ -71,6 +83,9 @@ pub(crate) struct NewUpload {
     pub byte_size: u64,
     /// The file's name, shown to its owner only (at most 255 characters, no control characters).
     pub name: String,
+    /// One of the caller's albums to upload straight into (404 when there is no such album of
+    /// theirs).
+    pub album_id: Option<String>,
 }
 
 /// Where and how to upload the file.
@@ -137,6 +152,9 @@ pub(crate) struct ImageView {
     /// True while a visibility change is unfinished (the URL is still the old one); repeating the
     /// `PATCH` finishes it.
     pub change_pending: bool,
+    /// The album it belongs to, if any.
+    #[oai(skip_serializing_if_is_none)]
+    pub album_id: Option<String>,
     /// When the upload was started (epoch seconds).
     pub created_at: u64,
 }
@@ -268,4 +286,124 @@ pub(crate) struct LinkView {
 pub(crate) struct LinkList {
     /// The links, newest first.
     pub links: Vec<LinkView>,
+}
+
+/// `POST /api/albums` and `PATCH /api/albums/{id}`.
+#[derive(Debug, Object)]
+pub(crate) struct AlbumName {
+    /// The album's name (at most 255 characters, no control characters).
+    pub name: String,
+}
+
+/// An album.
+#[derive(Debug, Object)]
+pub(crate) struct AlbumView {
+    /// The album id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// The owner.
+    pub owner_id: i64,
+    /// The owner's email address: present on albums shared with the caller (the owner revealed it by
+    /// sharing).
+    #[oai(skip_serializing_if_is_none)]
+    pub owner_email: Option<String>,
+    /// When it was created (epoch seconds).
+    pub created_at: u64,
+    /// When the caller's grant ends (albums shared with the caller; absent: until revoked).
+    #[oai(skip_serializing_if_is_none)]
+    pub grant_expires_at: Option<u64>,
+    /// The CloudFront cookie `Path` its private images are under.
+    pub cookie_path: String,
+}
+
+/// `GET /api/albums`.
+#[derive(Debug, Object)]
+pub(crate) struct AlbumList {
+    /// The caller's albums, oldest first.
+    pub albums: Vec<AlbumView>,
+    /// Albums shared with the caller, oldest grant first.
+    pub shared: Vec<AlbumView>,
+}
+
+/// One image of an album.
+#[derive(Debug, Object)]
+pub(crate) struct AlbumImageView {
+    /// The image id.
+    pub id: String,
+    /// The file name given at upload.
+    pub name: String,
+    /// The MIME type.
+    pub content_type: String,
+    /// The size in bytes.
+    pub byte_size: u64,
+    /// `private` or `public`.
+    pub visibility: VisibilityName,
+    /// Its plain CDN URL, with no query string: the album's cookie set (or the owner's own) opens a
+    /// private one.
+    pub url: String,
+    /// When it was uploaded (epoch seconds).
+    pub created_at: u64,
+}
+
+/// A CloudFront cookie set that this answer expired (`Max-Age=0` at its Path).
+#[derive(Debug, Object)]
+pub(crate) struct ExpiredCookieSet {
+    /// The album it opened.
+    pub album_id: String,
+    /// Its cookie Path.
+    pub cookie_path: String,
+}
+
+/// The oldest album set, expired to stay within the limit, with signed URLs for that album's newest
+/// images (while the caller may see it) so that a page showing them keeps working.
+#[derive(Debug, Object)]
+pub(crate) struct EvictedCookieSet {
+    /// The album it opened.
+    pub album_id: String,
+    /// Its cookie Path.
+    pub cookie_path: String,
+    /// Image id → signed URL.
+    pub urls: std::collections::BTreeMap<String, String>,
+    /// When the first of those URLs stops working (epoch seconds).
+    #[oai(skip_serializing_if_is_none)]
+    pub urls_expire_at: Option<u64>,
+}
+
+/// The album cookie sets this answer set or expired.
+#[derive(Debug, Object)]
+pub(crate) struct AlbumCookies {
+    /// True for the owner: their own cookie set already covers every album of theirs, and none is set.
+    pub covered_by_own_cookies: bool,
+    /// The album set just set (for a grantee).
+    #[oai(skip_serializing_if_is_none)]
+    pub set: Option<CdnGrant>,
+    /// The oldest set, expired because the session holds the most it may (`EDGEPASS_ALBUM_COOKIE_SETS`).
+    #[oai(skip_serializing_if_is_none)]
+    pub evicted: Option<EvictedCookieSet>,
+}
+
+/// `GET /api/albums/{id}`: a page of an album's images, newest first.
+#[derive(Debug, Object)]
+pub(crate) struct AlbumPage {
+    /// The album.
+    pub album: AlbumView,
+    /// `owner` or `grantee`.
+    pub role: String,
+    /// The images.
+    pub images: Vec<AlbumImageView>,
+    /// Pass as `?cursor=` for the next page; absent on the last page.
+    #[oai(skip_serializing_if_is_none)]
+    pub next_cursor: Option<String>,
+    /// The cookie sets set or expired with this answer.
+    pub cookies: AlbumCookies,
+}
+
+/// `DELETE /api/albums/{id}` while images are still being moved out or deleted.
+#[derive(Debug, Object)]
+pub(crate) struct AlbumDeletion {
+    /// Images handled by this request.
+    pub images_done: u64,
+    /// Always false here: repeat the `DELETE` (or leave it to the sweep) to finish.
+    pub finished: bool,
 }

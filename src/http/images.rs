@@ -62,7 +62,7 @@ fn parse_visibility(text: &str) -> AppResult<Visibility> {
     }
 }
 
-fn view(own: OwnImage) -> ImageView {
+pub(super) fn view(own: OwnImage) -> ImageView {
     let ready = own.is_ready();
     let change_pending = own.change_pending();
     let OwnImage {
@@ -86,6 +86,7 @@ fn view(own: OwnImage) -> ImageView {
         },
         url,
         change_pending,
+        album_id: image.album_id.map(String::from),
         created_at: u64::try_from(image.created_at).unwrap_or(0),
     }
 }
@@ -109,11 +110,14 @@ impl ImagesApi {
             content_type,
             byte_size,
             name,
+            album_id,
         } = body.0;
+        let album = album_id.as_deref().map(super::albums::parse_album_id).transpose()?;
         let new = uploads::NewUpload {
             content_type: ContentType::parse(&content_type)?,
             byte_size,
             name: ImageName::parse(&name)?,
+            album,
         };
         let started = uploads::start(&state, auth.0.id, new).await?;
         Ok(UploadCreated::Created(Json(UploadTicket {

@@ -2,8 +2,10 @@
 //! gallery page at `/`, share links (`/s/{token}`, outside `/api` so they stay short and need no
 //! session), health, and the middleware order; and the metrics listener's one route.
 
+mod albums;
 mod auth;
 mod client;
+mod cookie_sets;
 mod dto;
 pub mod error;
 mod gallery;
@@ -30,6 +32,7 @@ type Apis = (
     auth::CdnApi,
     images::ImagesApi,
     shares::SharesApi,
+    albums::AlbumsApi,
     links::LinksApi,
     links::FollowApi,
 );
@@ -41,6 +44,7 @@ fn api_service() -> OpenApiService<Apis, ()> {
             auth::CdnApi,
             images::ImagesApi,
             shares::SharesApi,
+            albums::AlbumsApi,
             links::LinksApi,
             links::FollowApi,
         ),
@@ -64,7 +68,12 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
     // outside it so that links are short.
     let api = Arc::new(api.into_endpoint());
     gallery::routes(Route::new())
-        .nest_no_strip("/api", Arc::clone(&api).around(middleware::refuse_cross_origin))
+        .nest_no_strip(
+            "/api",
+            Arc::clone(&api)
+                .around(cookie_sets::append_set_cookies)
+                .around(middleware::refuse_cross_origin),
+        )
         .at("/openapi.json", spec)
         .nest("/docs", docs)
         .nest_no_strip("/s", api.around(links::no_store_no_referrer))

@@ -7,6 +7,23 @@ use crate::domain::UserId;
 
 const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
 
+/// 128 random bits in lowercase base32 (26 characters), the form of every random id.
+fn random_base32() -> Result<String, aws_lc_rs::error::Unspecified> {
+    let mut bytes = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut bytes)?;
+    let value = u128::from_be_bytes(bytes);
+    // 26 five-bit digits cover 130 bits; the top two are always zero.
+    Ok((0..26)
+        .rev()
+        .map(|i| BASE32[((value >> (i * 5)) & 31) as usize] as char)
+        .collect())
+}
+
+/// Whether `text` is in the form [`random_base32`] produces.
+fn is_random_base32(text: &str) -> bool {
+    text.len() == 26 && text.bytes().all(|b| BASE32.contains(&b)) && text.as_bytes()[0] <= b'h'
+}
+
 /// An image id: 128 random bits in lowercase base32 (26 characters), never derived from user input.
 ///
 /// It is the column type of every image id in the database (`images.id` and each reference to it).
@@ -31,22 +48,12 @@ pub struct NotAnImageId(String);
 impl ImageId {
     /// A fresh random id.
     pub fn generate() -> Result<Self, aws_lc_rs::error::Unspecified> {
-        let mut bytes = [0u8; 16];
-        aws_lc_rs::rand::fill(&mut bytes)?;
-        let value = u128::from_be_bytes(bytes);
-        // 26 five-bit digits cover 130 bits; the top two are always zero.
-        let text = (0..26)
-            .rev()
-            .map(|i| BASE32[((value >> (i * 5)) & 31) as usize] as char)
-            .collect();
-        Ok(Self(text))
+        random_base32().map(Self)
     }
 
     /// Accepts the form [`ImageId::generate`] produces; anything else cannot be an image id.
     pub fn parse(text: &str) -> Option<Self> {
-        let valid =
-            text.len() == 26 && text.bytes().all(|b| BASE32.contains(&b)) && text.as_bytes()[0] <= b'h';
-        valid.then(|| Self(text.to_owned()))
+        is_random_base32(text).then(|| Self(text.to_owned()))
     }
 
     /// The id as text.
@@ -64,6 +71,59 @@ impl fmt::Display for ImageId {
 impl From<ImageId> for String {
     fn from(id: ImageId) -> Self {
         id.0
+    }
+}
+
+/// An album id: the same form as an image id (26 random base32 characters), so it is as safe in an
+/// object key and a cookie `Path`, and two albums' prefixes never nest.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(
+    not(edgepass_without_database),
+    derive(sea_orm::DeriveValueType),
+    sea_orm(value_type = "String", to_str = "AlbumId::as_str")
+)]
+pub struct AlbumId(String);
+
+/// Text that is not an album id (see [`AlbumId::parse`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not an album id")]
+pub struct NotAnAlbumId(String);
+
+impl AlbumId {
+    /// A fresh random id.
+    pub fn generate() -> Result<Self, aws_lc_rs::error::Unspecified> {
+        random_base32().map(Self)
+    }
+
+    /// Accepts the form [`AlbumId::generate`] produces; anything else cannot be an album id.
+    pub fn parse(text: &str) -> Option<Self> {
+        is_random_base32(text).then(|| Self(text.to_owned()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AlbumId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<AlbumId> for String {
+    fn from(id: AlbumId) -> Self {
+        id.0
+    }
+}
+
+/// [`AlbumId::parse`] with the refused text as the error; the database column reads through it.
+impl std::str::FromStr for AlbumId {
+    type Err = NotAnAlbumId;
+
+    fn from_str(text: &str) -> Result<Self, NotAnAlbumId> {
+        Self::parse(text).ok_or_else(|| NotAnAlbumId(text.to_owned()))
     }
 }
 
@@ -93,6 +153,18 @@ mod column {
             id.as_str().into()
         }
     }
+
+    impl sea_orm::TryFromU64 for super::AlbumId {
+        fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
+            Err(sea_orm::DbErr::ConvertFromU64("AlbumId"))
+        }
+    }
+
+    impl From<&super::AlbumId> for sea_orm::Value {
+        fn from(id: &super::AlbumId) -> Self {
+            id.as_str().into()
+        }
+    }
 }
 
 /// Where an image's bytes live in the bucket; its path on the CDN is the same with a leading `/`.
@@ -103,6 +175,16 @@ impl ImageKey {
     /// A private image: `users/{owner}/{id}.{ext}`, served only with a signature.
     pub fn private(owner: UserId, id: &ImageId, content_type: ContentType) -> Self {
         Self(format!("users/{owner}/{id}.{}", content_type.extension()))
+    }
+
+    /// A private image in `album`, when it is in one (`users/{owner}/albums/{album}/{id}.{ext}`, which
+    /// the album's cookie set opens), or else at the owner's root ([`ImageKey::private`]).
+    pub fn private_in(owner: UserId, album: Option<&AlbumId>, id: &ImageId, content_type: ContentType) -> Self {
+        let prefix = match album {
+            Some(album) => ObjectPrefix::album(owner, album),
+            None => ObjectPrefix::user(owner),
+        };
+        Self(format!("{}{id}.{}", prefix.0, content_type.extension()))
     }
 
     /// A public image: `public/{id}.{ext}`, served without a signature.
@@ -117,12 +199,50 @@ impl ImageKey {
         Self(format!("staging/{owner}/{id}"))
     }
 
+    /// A key read back from an image row, which only these constructors wrote.
+    pub fn from_stored(key: &str) -> Self {
+        Self(key.to_owned())
+    }
+
+    /// Whether it is a public image's key, which the CDN serves to anyone (and may have cached).
+    pub fn is_public(&self) -> bool {
+        self.0.starts_with("public/")
+    }
+
     /// The object key.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
     /// The path of the object on the CDN (`/users/42/….jpg`), as invalidations name it.
+    pub fn cdn_path(&self) -> String {
+        format!("/{}", self.0)
+    }
+}
+
+/// A folder of the bucket that one CloudFront cookie set opens: a user's own prefix
+/// (`users/{owner}/`) or one album of theirs (`users/{owner}/albums/{album}/`). It always ends in `/`,
+/// so the policy `{cdn}/{prefix}*` and the cookie `Path` `/{prefix}` cover exactly what is inside it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ObjectPrefix(String);
+
+impl ObjectPrefix {
+    /// Everything of `owner`'s: `users/{owner}/`.
+    pub fn user(owner: UserId) -> Self {
+        Self(format!("users/{owner}/"))
+    }
+
+    /// One album: `users/{owner}/albums/{album}/`.
+    pub fn album(owner: UserId, album: &AlbumId) -> Self {
+        Self(format!("users/{owner}/albums/{album}/"))
+    }
+
+    /// The prefix (`users/42/`).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Its path on the CDN (`/users/42/`), the cookie `Path` of its set.
     pub fn cdn_path(&self) -> String {
         format!("/{}", self.0)
     }
@@ -178,5 +298,25 @@ mod tests {
             ImageKey::staging(UserId(42), &id).as_str(),
             "staging/42/abcdefghijklmnopqrstuvwxyz"
         );
+        let album = AlbumId::parse("bbbbbbbbbbbbbbbbbbbbbbbbbb").expect("album id");
+        assert_eq!(
+            ImageKey::private_in(UserId(42), Some(&album), &id, ContentType::Png).as_str(),
+            "users/42/albums/bbbbbbbbbbbbbbbbbbbbbbbbbb/abcdefghijklmnopqrstuvwxyz.png"
+        );
+        assert_eq!(ImageKey::private_in(UserId(42), None, &id, ContentType::Webp), private);
+        assert_eq!(
+            ObjectPrefix::album(UserId(42), &album).cdn_path(),
+            "/users/42/albums/bbbbbbbbbbbbbbbbbbbbbbbbbb/"
+        );
+        assert_eq!(ObjectPrefix::user(UserId(42)).as_str(), "users/42/");
+    }
+
+    #[test]
+    fn album_ids_take_the_form_of_image_ids_and_nothing_else() {
+        let album = AlbumId::generate().expect("id");
+        assert_eq!(AlbumId::parse(album.as_str()), Some(album));
+        for bad in ["", "..", "abcdefghijklmnopqrstuvwxy/", "abcdefghijklmnopqrstuvwxyz0"] {
+            assert_eq!(AlbumId::parse(bad), None, "{bad}");
+        }
     }
 }

@@ -21,6 +21,7 @@ use crate::aws::s3::{Copied, ObjectHeaders, Storage, StorageError};
 use crate::db;
 use crate::db::audit::{self, Action};
 use crate::db::entity::image::{self, Location, Status, Visibility};
+use crate::db::images::Placement;
 use crate::telemetry::Causes;
 
 /// How long a move or deletion holds an image, by default, before another request or the sweeper may
@@ -88,7 +89,7 @@ pub struct ImageKeys {
     pub content_type: ContentType,
     /// `staging/{owner}/{id}`, where the upload URL puts the bytes.
     pub staging: ImageKey,
-    /// `users/{owner}/{id}.{ext}`.
+    /// `users/{owner}/{id}.{ext}`, or `users/{owner}/albums/{album}/{id}.{ext}` in an album.
     pub private: ImageKey,
     /// `public/{id}.{ext}`.
     pub public: ImageKey,
@@ -107,12 +108,17 @@ impl ImageKeys {
         Ok(Self {
             content_type,
             staging: ImageKey::staging(owner, id),
-            private: ImageKey::private(owner, id, content_type),
+            private: ImageKey::private_in(owner, image.album_id.as_ref(), id, content_type),
             public: ImageKey::public(id, content_type),
         })
     }
 
-    /// The key of `visibility`.
+    /// The key the image's placement asks for: its public key, or its private key in its album.
+    pub fn placed(&self, image: &image::Model) -> &ImageKey {
+        self.at(image.visibility)
+    }
+
+    /// The key of `visibility` (in the image's album, when private).
     pub fn at(&self, visibility: Visibility) -> &ImageKey {
         match visibility {
             Visibility::Private => &self.private,
@@ -349,28 +355,89 @@ fn caller_reference(image: &image::Model) -> String {
     format!("edgepass-{}-{}", image.id, image.changes)
 }
 
-/// Records a move toward `target` unless the image is there or on its way already (a move the other way
-/// is turned around: its source still holds the bytes). The caller holds the lease.
-pub async fn begin_move(
-    db: &DatabaseConnection,
-    image: image::Model,
-    target: Visibility,
-) -> Result<image::Model, LifecycleError> {
-    if image.location == Location::at(target) || image.location == Location::moving_to(target) {
-        return Ok(image);
+/// Which side of the public/private line `key` is on.
+fn side(key: &ImageKey) -> Visibility {
+    if key.is_public() {
+        Visibility::Public
+    } else {
+        Visibility::Private
     }
-    db::images::start_move(db, &image.id, target).await?;
-    reload(db, &image.id).await
 }
 
-/// The first step of a move: copies the object to its destination key unless it is there already.
-/// Before anything goes public its first bytes are checked once more.
-pub async fn copy_to_destination(s: Services<'_>, image: &image::Model) -> Result<(), LifecycleError> {
-    let Some(target) = image.location.destination() else {
-        return Ok(());
+/// Where the object is on the way from `from` to `to`.
+fn crossing(from: &ImageKey, to: &ImageKey) -> Location {
+    if side(from) == side(to) {
+        Location::at(side(from))
+    } else {
+        Location::moving_to(side(to))
+    }
+}
+
+/// Records that the image is now placed at `placement` (its visibility and album) and, when that puts
+/// it at another key, that its object is on its way there. A move still heading elsewhere is undone
+/// first ([`abandon_move`]), so a row only ever records one move. The caller holds the lease.
+pub async fn begin_move(
+    s: Services<'_>,
+    image: image::Model,
+    placement: &Placement<'_>,
+    now: u64,
+) -> Result<image::Model, LifecycleError> {
+    let target = {
+        let mut placed = image.clone();
+        placed.visibility = placement.visibility;
+        placed.album_id = placement.album.cloned();
+        ImageKeys::of(&placed)?.placed(&placed).clone()
     };
+    let mut image = image;
+    if image.moving_to.as_deref().is_some_and(|to| to != target.as_str()) {
+        image = abandon_move(s, image, now).await?;
+    }
+    let from = ImageKey::from_stored(&image.object_key);
+    let unmoved = from == target || image.moving_to.as_deref() == Some(target.as_str());
+    let to = (!unmoved).then(|| (&target, crossing(&from, &target)));
+    db::images::start_move(s.db, &image.id, placement, to).await?;
+    reload(s.db, &image.id).await
+}
+
+/// Undoes an unfinished move: while its source still holds the object, the copy at its destination is
+/// deleted (and its public path invalidated, if it had one) and the image stays at the source;
+/// otherwise the copy was complete and the move is finished. The caller holds the lease.
+async fn abandon_move(s: Services<'_>, image: image::Model, now: u64) -> Result<image::Model, LifecycleError> {
+    let Some(to) = image.moving_to.as_deref().map(ImageKey::from_stored) else {
+        return Ok(image);
+    };
+    let from = ImageKey::from_stored(&image.object_key);
+    if s.storage.head(&from).await?.is_none() {
+        return finish_move(s, image, now).await;
+    }
+    s.storage.delete(&to).await?;
+    let invalidated = if to.is_public() {
+        let path = to.cdn_path();
+        s.cdn
+            .invalidate(std::slice::from_ref(&path), &caller_reference(&image))
+            .await?;
+        Some(path)
+    } else {
+        None
+    };
+    let txn = s.db.begin().await?;
+    db::images::settle(&txn, &image.id, &from, Location::at(side(&from))).await?;
+    if let Some(path) = invalidated {
+        audit::record(&txn, Some(image.owner_id), Action::InvalidationRequested, &path, None, now).await?;
+    }
+    txn.commit().await?;
+    reload(s.db, &image.id).await
+}
+
+/// The first step of a move: copies the object from `from` to `to` unless it is there already.
+/// Before anything goes public its first bytes are checked once more.
+async fn copy_to_destination(
+    s: Services<'_>,
+    image: &image::Model,
+    from: &ImageKey,
+    to: &ImageKey,
+) -> Result<(), LifecycleError> {
     let keys = ImageKeys::of(image)?;
-    let (to, from) = (keys.at(target), keys.at(target.other()));
     if s.storage.head(to).await?.is_some() {
         return Ok(());
     }
@@ -380,7 +447,7 @@ pub async fn copy_to_destination(s: Services<'_>, image: &image::Model) -> Resul
             what: format!("the object is at neither {from} nor {to}"),
         });
     }
-    if target == Visibility::Public {
+    if to.is_public() {
         let head = s.storage.read_prefix(from, ContentType::SNIFF_LEN).await?;
         if let Some(reason) = content_mismatch(keys.content_type, &head) {
             return Err(LifecycleError::Mismatch(reason));
@@ -388,48 +455,60 @@ pub async fn copy_to_destination(s: Services<'_>, image: &image::Model) -> Resul
     }
     // The headers are edgepass's own again: images completed before uploads were staged may carry
     // what their uploader sent.
-    s.storage.copy(from, to, keys.headers(target)).await?;
+    s.storage.copy(from, to, keys.headers(side(to))).await?;
     Ok(())
 }
 
-/// Finishes the image's move, if one is unfinished: copy, delete the source, invalidate the public path
-/// when going private, then record the new location with an audit event. The caller holds the lease.
+/// Finishes the image's move, if one is unfinished: copy, delete the source, invalidate the source's
+/// public path when it had one, then record the new key with an audit event. The caller holds the
+/// lease.
 pub async fn finish_move(
     s: Services<'_>,
     image: image::Model,
     now: u64,
 ) -> Result<image::Model, LifecycleError> {
-    let Some(target) = image.location.destination() else {
+    let Some(to) = image.moving_to.as_deref().map(ImageKey::from_stored) else {
         return Ok(image);
     };
-    let keys = ImageKeys::of(&image)?;
-    let source = target.other();
-    match copy_to_destination(s, &image).await {
+    let from = ImageKey::from_stored(&image.object_key);
+    match copy_to_destination(s, &image, &from, &to).await {
         Err(LifecycleError::Mismatch(reason)) => {
-            // Nothing was copied: the image stays where it was.
-            db::images::settle(s.db, &image.id, source, keys.at(source)).await?;
+            // Nothing was copied: the image stays where it was, at the visibility it has there.
+            let txn = s.db.begin().await?;
+            db::images::settle(&txn, &image.id, &from, Location::at(side(&from))).await?;
+            db::images::start_move(
+                &txn,
+                &image.id,
+                &Placement {
+                    visibility: side(&from),
+                    album: image.album_id.as_ref(),
+                },
+                None,
+            )
+            .await?;
+            txn.commit().await?;
             return Err(LifecycleError::Mismatch(reason));
         }
         other => other?,
     }
-    s.storage.delete(keys.at(source)).await?;
+    s.storage.delete(&from).await?;
     let owner = Some(image.owner_id);
-    let invalidated = match target {
-        Visibility::Private => {
-            let path = keys.public.cdn_path();
-            s.cdn
-                .invalidate(std::slice::from_ref(&path), &caller_reference(&image))
-                .await?;
-            Some(path)
-        }
-        Visibility::Public => None,
+    let invalidated = if from.is_public() {
+        let path = from.cdn_path();
+        s.cdn
+            .invalidate(std::slice::from_ref(&path), &caller_reference(&image))
+            .await?;
+        Some(path)
+    } else {
+        None
     };
-    let action = match target {
-        Visibility::Public => Action::ImageMadePublic,
-        Visibility::Private => Action::ImageMadePrivate,
+    let action = match (side(&from), side(&to)) {
+        (Visibility::Private, Visibility::Public) => Action::ImageMadePublic,
+        (Visibility::Public, Visibility::Private) => Action::ImageMadePrivate,
+        _ => Action::ImageMoved,
     };
     let txn = s.db.begin().await?;
-    db::images::settle(&txn, &image.id, target, keys.at(target)).await?;
+    db::images::settle(&txn, &image.id, &to, Location::at(side(&to))).await?;
     audit::record(&txn, owner, action, image.id.as_str(), None, now).await?;
     if let Some(path) = invalidated {
         audit::record(&txn, owner, Action::InvalidationRequested, &path, None, now).await?;
@@ -438,16 +517,32 @@ pub async fn finish_move(
     reload(s.db, &image.id).await
 }
 
-/// Sends the image toward `target` and finishes the move (see [`begin_move`], [`finish_move`]). The
+/// Sends the image to `placement` and finishes the move (see [`begin_move`], [`finish_move`]). The
 /// caller holds the lease.
+pub async fn place(
+    s: Services<'_>,
+    image: image::Model,
+    placement: &Placement<'_>,
+    now: u64,
+) -> Result<image::Model, LifecycleError> {
+    let image = begin_move(s, image, placement, now).await?;
+    finish_move(s, image, now).await
+}
+
+/// Sends the image toward `target`, in its album if it has one, and finishes the move. The caller
+/// holds the lease.
 pub async fn change_visibility(
     s: Services<'_>,
     image: image::Model,
     target: Visibility,
     now: u64,
 ) -> Result<image::Model, LifecycleError> {
-    let image = begin_move(s.db, image, target).await?;
-    finish_move(s, image, now).await
+    let album = image.album_id.clone();
+    let placement = Placement {
+        visibility: target,
+        album: album.as_ref(),
+    };
+    place(s, image, &placement, now).await
 }
 
 /// Deletes the image. A pending upload is rejected and its staged object deleted (the row goes with
@@ -475,9 +570,14 @@ pub async fn delete_image(s: Services<'_>, image: image::Model, now: u64) -> Res
 /// row with an audit event. The caller holds the lease.
 pub async fn finish_delete(s: Services<'_>, image: image::Model, now: u64) -> Result<(), LifecycleError> {
     let keys = ImageKeys::of(&image)?;
-    s.storage.delete(&keys.staging).await?;
-    s.storage.delete(&keys.private).await?;
-    s.storage.delete(&keys.public).await?;
+    let mut at = vec![keys.staging.clone(), keys.private.clone(), keys.public.clone()];
+    at.push(ImageKey::from_stored(&image.object_key));
+    at.extend(image.moving_to.as_deref().map(ImageKey::from_stored));
+    for (i, key) in at.iter().enumerate() {
+        if !at[..i].contains(key) {
+            s.storage.delete(key).await?;
+        }
+    }
     let invalidated = if image.location == Location::Private {
         None
     } else {

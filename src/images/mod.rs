@@ -1,6 +1,7 @@
 //! Images: their ids, accepted types, names and object keys, and the steps of their life (upload
 //! check, moves between private and public, deletion, sweeping).
 
+pub mod album_emptying;
 mod content_type;
 mod key;
 pub mod lease;
@@ -8,5 +9,5 @@ pub mod lifecycle;
 mod name;
 
 pub use content_type::ContentType;
-pub use key::{ImageId, ImageKey, NotAnImageId};
+pub use key::{AlbumId, ImageId, ImageKey, NotAnAlbumId, NotAnImageId, ObjectPrefix};
 pub use name::ImageName;

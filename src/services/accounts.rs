@@ -17,6 +17,7 @@ use crate::db;
 use crate::db::audit::{self, Action};
 use crate::db::users::CreateUserError;
 use crate::domain::{Email, InvalidInput, Password, UserId};
+use crate::images::ObjectPrefix;
 
 use super::error::{ServiceError, ServiceResult};
 
@@ -212,13 +213,31 @@ pub async fn refresh_cdn_cookies(state: &AppState, user: &AuthUser, client: Clie
     mint_cdn_cookies(state, user.id, &user.session_hash, user.cdn_expires_at, client).await
 }
 
-/// Ends the session with `token`, if there is one; returns whose it was, so that their CloudFront
-/// cookies can be expired too. Ending no session, or one already ended, is not an error.
-pub async fn logout(state: &AppState, token: Option<&str>, client: Client) -> ServiceResult<Option<UserId>> {
+/// A session that was ended: whose it was and the album cookie sets it was given, so that the
+/// CloudFront cookies can be expired too.
+#[derive(Clone, Debug)]
+pub struct Ended {
+    /// The session's user.
+    pub user: UserId,
+    /// The prefixes of the album sets minted for the session and not yet expired.
+    pub album_sets: Vec<ObjectPrefix>,
+}
+
+/// Ends the session with `token`, if there is one; returns whose it was. Ending no session, or one
+/// already ended, is not an error.
+pub async fn logout(state: &AppState, token: Option<&str>, client: Client) -> ServiceResult<Option<Ended>> {
     let Some(hash) = token.and_then(session::hash_cookie_value) else {
         return Ok(None);
     };
     let found = db::sessions::find_any(&state.db, &hash).await?;
+    let album_sets = match &found {
+        Some((session, _)) => db::albums::cookie_sets(&state.db, session.id, state.now())
+            .await?
+            .into_iter()
+            .map(|set| ObjectPrefix::album(set.owner_id, &set.album_id))
+            .collect(),
+        None => Vec::new(),
+    };
     // The end of the session and the news of it to every instance commit together.
     let txn = state.db.begin().await?;
     db::sessions::delete_by_hash(&txn, &hash).await?;
@@ -239,7 +258,10 @@ pub async fn logout(state: &AppState, token: Option<&str>, client: Client) -> Se
         now,
     )
     .await?;
-    Ok(Some(user.id))
+    Ok(Some(Ended {
+        user: user.id,
+        album_sets,
+    }))
 }
 
 /// The user behind a session token, renewing the session when it was last renewed a while ago. The
@@ -263,6 +285,7 @@ pub async fn current_user(state: &AppState, token: &str) -> ServiceResult<AuthUs
                 user: AuthUser {
                     id: user.id,
                     email: Email::from_stored(user.email),
+                    session_id: row.id,
                     session_hash: hash,
                     session_expires_at: row.expires_at as u64,
                     cdn_expires_at: row.cdn_expires_at.map(|t| t as u64),

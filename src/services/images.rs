@@ -11,7 +11,7 @@ use crate::db::images::Position;
 use crate::domain::UserId;
 use crate::images::lease::Lease;
 use crate::images::lifecycle::{self, ImageKeys, Services};
-use crate::images::{ContentType, ImageId};
+use crate::images::{ContentType, ImageId, ImageKey};
 
 use super::error::{ServiceError, ServiceResult};
 use super::paging::{Page, PageRequest};
@@ -35,7 +35,7 @@ impl OwnImage {
 
     /// Whether a visibility change is unfinished.
     pub fn change_pending(&self) -> bool {
-        self.image.location.destination().is_some()
+        self.image.moving_to.is_some()
     }
 }
 
@@ -57,11 +57,12 @@ fn is_shown(image: &image::Model) -> bool {
 /// `image` as its owner sees it.
 pub(crate) fn own_image(state: &AppState, image: image::Model) -> ServiceResult<OwnImage> {
     let keys = ImageKeys::of(&image)?;
+    // Where the object is complete: its key, or a move's source until the move is finished.
     let url = (image.status == Status::Ready).then(|| {
         format!(
             "{}{}",
             state.bound.cdn_base_url,
-            keys.at(image.location.source()).cdn_path()
+            ImageKey::from_stored(&image.object_key).cdn_path()
         )
     });
     Ok(OwnImage {

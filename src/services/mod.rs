@@ -4,6 +4,7 @@
 //! status codes. Below them: `db`, the AWS clients, `signing` and the domain types.
 
 pub mod accounts;
+pub mod albums;
 pub mod cursor;
 mod error;
 pub mod images;

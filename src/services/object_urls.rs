@@ -13,6 +13,7 @@ use std::sync::Arc;
 use crate::app::AppState;
 use crate::cdn_signer::{CdnSigner, SignedObjectUrl};
 use crate::db::entity::image::{self, Location, Visibility};
+use crate::images::ImageKey;
 use crate::images::lifecycle::ImageKeys;
 
 use super::error::{ServiceError, ServiceResult};
@@ -49,7 +50,13 @@ fn need(state: &AppState, image: &image::Model) -> ServiceResult<Need> {
     if image.visibility == Visibility::Public && image.location == Location::Public {
         return Ok(Need::Public(state.cdn.object_url(&keys.public.cdn_path())));
     }
-    Ok(Need::Signed(keys.private.cdn_path()))
+    // The private key the object is complete at, or on its way to.
+    let private = std::iter::once(image.object_key.as_str())
+        .chain(image.moving_to.as_deref())
+        .map(ImageKey::from_stored)
+        .find(|key| !key.is_public())
+        .unwrap_or(keys.private);
+    Ok(Need::Signed(private.cdn_path()))
 }
 
 /// The URL for one ready image at `now`; a signed one is valid for at least `ttl_secs`, rounded up

@@ -81,7 +81,7 @@ pub fn grant_recipient(text: &str) -> Result<Email, InvalidInput> {
 }
 
 /// Whether `text` is written as a user id (all digits).
-fn is_user_id(text: &str) -> bool {
+pub(crate) fn is_user_id(text: &str) -> bool {
     !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
 }
 
@@ -122,7 +122,7 @@ fn share_subject(image: &ImageId, grantee: UserId) -> String {
 }
 
 /// When a grant made at `now` for `term` ends.
-fn grant_expiry(term: GrantTerm, now: u64) -> Result<Option<u64>, InvalidInput> {
+pub(crate) fn grant_expiry(term: GrantTerm, now: u64) -> Result<Option<u64>, InvalidInput> {
     Ok(match term {
         GrantTerm::UntilRevoked => None,
         GrantTerm::At(at) => Some(domain::expiry_at("expires_at", at, now)?),

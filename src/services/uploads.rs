@@ -11,7 +11,7 @@ use crate::db;
 use crate::db::images::NewImage;
 use crate::domain::{InvalidInput, UserId};
 use crate::images::lifecycle::{self, Completion};
-use crate::images::{ContentType, ImageId, ImageKey, ImageName};
+use crate::images::{AlbumId, ContentType, ImageId, ImageKey, ImageName};
 
 use super::error::{ServiceError, ServiceResult};
 use super::images::{OwnImage, lifecycle_services, own_image, under_lease};
@@ -25,6 +25,8 @@ pub struct NewUpload {
     pub byte_size: u64,
     /// The file's name.
     pub name: ImageName,
+    /// The owner's album it goes into, if any.
+    pub album: Option<AlbumId>,
 }
 
 /// A started upload.
@@ -63,6 +65,10 @@ pub async fn start(state: &AppState, owner: UserId, new: NewUpload) -> ServiceRe
             UNIX_EPOCH + Duration::from_secs(now),
         )
         .await?;
+    let album = match &new.album {
+        Some(album) => Some(super::albums::upload_target(state, owner, album).await?),
+        None => None,
+    };
     let txn = state.db.begin().await?;
     db::images::lock_owner(&txn, owner).await?;
     let usage = db::images::usage(&txn, owner).await?;
@@ -89,6 +95,7 @@ pub async fn start(state: &AppState, owner: UserId, new: NewUpload) -> ServiceRe
             original_name: new.name.as_str(),
             now,
             upload_expires_at: upload.expires_at,
+            album: album.as_ref(),
         },
     )
     .await?;

@@ -3,7 +3,7 @@
 use sea_orm::entity::prelude::*;
 
 use crate::domain::UserId;
-use crate::images::ImageId;
+use crate::images::{AlbumId, ImageId};
 
 /// Where an image is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
@@ -54,9 +54,11 @@ impl Visibility {
     }
 }
 
-/// Where the object is: at one key, or on its way between the two.
+/// Which side of the public/private line the object is on, or crossing it.
 ///
-/// While `CopyingTo*`, the bytes are at the source key, the destination key, or both (the same bytes);
+/// The keys themselves are `object_key` (where the object was last complete) and, during a move,
+/// `moving_to`; a move between two private keys (into or out of an album) stays `Private`. While a
+/// move is unfinished the bytes are at the source key, the destination key, or both (the same bytes);
 /// each step of the move is idempotent, so repeating the move from any of these states finishes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
@@ -143,6 +145,10 @@ pub struct Model {
     pub changes: i64,
     /// Until when one request or the sweeper has the image to itself (epoch seconds), if any.
     pub lease_until: Option<i64>,
+    /// The album it belongs to, if any (a private image's key is then inside the album's prefix).
+    pub album_id: Option<AlbumId>,
+    /// While a move is unfinished, the key it copies to (`object_key` is the key it copies from).
+    pub moving_to: Option<String>,
 }
 
 /// Relations of `images`.
