@@ -2,7 +2,7 @@
 //! now; every read that hands out access checks both at the time of the request, so a revoked or
 //! expired grant stops new URLs at once.
 
-use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
