@@ -640,4 +640,94 @@ mod tests {
             .expect("cookies");
         assert_eq!(cdn.memo_stats().misses, before + 1, "another viewer's was not");
     }
+
+    /// The album set `cdn` mints for `owner`'s `album`, as the (name, value) pairs a browser sends.
+    fn album_cookies(cdn: &CdnSigner, owner: u64, album: &AlbumId) -> Vec<(String, String)> {
+        let minted = cdn.mint_album(UserId(owner as i64), album, T0 + 1, None).expect("cookies");
+        minted
+            .set_cookies
+            .iter()
+            .map(|header| {
+                let pair = header.split(';').next().expect("pair");
+                let (name, value) = pair.split_once('=').expect("name=value");
+                (name.to_owned(), value.to_owned())
+            })
+            .collect()
+    }
+
+    /// What the verifier (the local edge's decision) says about `url` with `cookies`.
+    fn decide(cdn: &CdnSigner, url: &str, cookies: &[(String, String)]) -> Result<(), crate::signing::Denial> {
+        let pairs: Vec<(&str, &str)> = cookies.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        crate::signing::verify(
+            cdn.keys(),
+            &crate::signing::ViewerRequest {
+                url,
+                cookies: &pairs,
+                viewer_ip: None,
+                now: T0 + 2,
+            },
+        )
+        .map(|_| ())
+    }
+
+    const ALBUM: &str = "abcdefghijklmnopqrstuvwxyz";
+
+    #[test]
+    fn an_album_set_is_scoped_to_its_album_by_resource_and_path() {
+        let cdn = signer("0");
+        let album = AlbumId::parse(ALBUM).expect("album");
+        let minted = cdn.mint_album(UserId(42), &album, T0 + 1, None).expect("cookies");
+        assert_eq!(minted.resource, format!("https://cdn.example.com/users/42/albums/{ALBUM}/*"));
+        assert_eq!(minted.path, format!("/users/42/albums/{ALBUM}/"));
+        assert_eq!(minted.set_cookies.len(), 4);
+        assert!(minted.set_cookies.iter().all(|c| c.contains(&format!("Path=/users/42/albums/{ALBUM}/"))));
+        let own = cdn.mint(UserId(42), T0 + 1, None).expect("own");
+        assert!(own.expires_at > minted.expires_at, "the album set is the shorter-lived");
+        let expired = cdn.expire_prefix(&ObjectPrefix::album(UserId(42), &album));
+        assert!(expired.iter().all(|c| c.contains("Max-Age=0") && c.contains(&format!("Path=/users/42/albums/{ALBUM}/"))));
+    }
+
+    #[test]
+    fn an_album_set_opens_its_album_and_nothing_beside_it() {
+        let cdn = signer("0");
+        let album = AlbumId::parse(ALBUM).expect("album");
+        let cookies = album_cookies(&cdn, 42, &album);
+        let inside = format!("https://cdn.example.com/users/42/albums/{ALBUM}/bbbbbbbbbbbbbbbbbbbbbbbbbb.png");
+        assert_eq!(decide(&cdn, &inside, &cookies), Ok(()));
+        let other_album = "cccccccccccccccccccccccccc";
+        for outside in [
+            format!("https://cdn.example.com/users/42/albums/{ALBUM}0/x.png"),
+            format!("https://cdn.example.com/users/42/albums/{ALBUM}"),
+            format!("https://cdn.example.com/users/42/albums/{other_album}/x.png"),
+            format!("https://cdn.example.com/users/42/x.png"),
+            format!("https://cdn.example.com/users/43/albums/{ALBUM}/x.png"),
+            format!("https://cdn.example.com/users/4/albums/{ALBUM}/x.png"),
+            format!("https://cdn.example.com/public/x.png"),
+        ] {
+            let denied = decide(&cdn, &outside, &cookies);
+            assert!(
+                matches!(denied, Err(crate::signing::Denial::ResourceMismatch)),
+                "{outside}: {denied:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Whatever path a viewer asks for, an album set opens it exactly when the path is inside
+        /// the album's prefix.
+        #[test]
+        fn an_album_set_opens_a_path_exactly_when_it_is_inside_the_album(
+            owner in 1u64..60,
+            path in "/users/[0-9]{1,2}(/albums/(abcdefghijklmnopqrstuvwxyz|abcdefghijklmnopqrstuvwxy[a-z0-9])?)?(/[a-z0-9.]{0,6}){0,3}",
+        ) {
+            let cdn = signer("0");
+            let album = AlbumId::parse(ALBUM).expect("album");
+            let cookies = album_cookies(&cdn, owner, &album);
+            let url = format!("https://cdn.example.com{path}");
+            let prefix = format!("/users/{owner}/albums/{ALBUM}/");
+            proptest::prop_assert_eq!(decide(&cdn, &url, &cookies).is_ok(), path.starts_with(&prefix), "{}", path);
+        }
+    }
 }

@@ -459,6 +459,15 @@ async fn copy_to_destination(
     Ok(())
 }
 
+/// The first step of the image's unfinished move, if it has one: copies the object to where it is
+/// going (see [`finish_move`] for the rest). The caller holds the lease.
+pub async fn copy_step(s: Services<'_>, image: &image::Model) -> Result<(), LifecycleError> {
+    let Some(to) = image.moving_to.as_deref().map(ImageKey::from_stored) else {
+        return Ok(());
+    };
+    copy_to_destination(s, image, &ImageKey::from_stored(&image.object_key), &to).await
+}
+
 /// Finishes the image's move, if one is unfinished: copy, delete the source, invalidate the source's
 /// public path when it had one, then record the new key with an audit event. The caller holds the
 /// lease.

@@ -469,8 +469,8 @@ fn expired_set(state: &AppState, set: &album_cookie_set::Model) -> ExpiredSet {
     }
 }
 
-/// Mints `album`'s set for the grantee's session, making room by expiring the session's oldest set
-/// when it holds the most it may.
+/// Mints `album`'s set for the grantee's session, making room by expiring the set the session was
+/// given least recently when it holds the most it may.
 async fn mint_for(
     state: &AppState,
     viewer: &AuthUser,
@@ -495,10 +495,9 @@ async fn mint_for(
             });
         }
     }
-    if already.is_none_or(|set| set.expires_at != minted.expires_at as i64) {
-        db::albums::note_cookie_set(&state.db, viewer.session_id, &album.id, album.owner_id, now, minted.expires_at)
-            .await?;
-    }
+    // Noted at every mint, so that the limit expires the set opened least recently.
+    db::albums::note_cookie_set(&state.db, viewer.session_id, &album.id, album.owner_id, now, minted.expires_at)
+        .await?;
     state.metrics.cookies_minted();
     Ok(CookieChanges {
         minted: Some(minted),

@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use edgepass::db::entity::image::Visibility;
 use edgepass::db::entity::{audit_event, image};
+use edgepass::db::images::Placement;
 use edgepass::images::ImageId;
+use edgepass::images::lifecycle::ImageKeys;
 use futures::future::join_all;
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -53,9 +55,22 @@ async fn sweepers_on_every_instance_finish_each_interrupted_move_and_abandoned_u
     let db = cluster.db().await;
     for id in &ids {
         let id = ImageId::parse(id).expect("image id");
-        edgepass::db::images::start_move(&db, &id, Visibility::Public)
+        let row = edgepass::db::images::find(&db, &id)
             .await
-            .expect("record a move");
+            .expect("read")
+            .expect("the image");
+        let keys = ImageKeys::of(&row).expect("keys");
+        edgepass::db::images::start_move(
+            &db,
+            &id,
+            &Placement {
+                visibility: Visibility::Public,
+                album: None,
+            },
+            Some((&keys.public, image::Location::CopyingToPublic)),
+        )
+        .await
+        .expect("record a move");
     }
 
     // Abandoned uploads are swept once their URL has been expired for the grace period (60 s).

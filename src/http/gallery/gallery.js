@@ -3,6 +3,13 @@
 // Own images are shown with their plain CDN URL ({cdn}/users/{id}/...): the CloudFront cookies that
 // edgepass sets at sign-in open them, so the page refreshes those cookies before they expire. Images
 // shared with the user come with short-lived signed URLs, which the page asks for again before they end.
+//
+// Albums: the owner's own cookies (Path=/users/{id}/) cover every album of theirs. Opening an album
+// shared with the user (GET /api/albums/{id}) sets a second cookie set whose Path is that album's
+// prefix, so its images too are shown with their plain URLs; the page mints that set again before it
+// expires. Once the user may no longer see the album (revoked, expired, deleted), edgepass expires the
+// set in the next answer about it, or in the periodic refresh of the own cookies, and the page closes
+// the album.
 'use strict';
 
 (() => {
@@ -12,6 +19,8 @@
   const COOKIE_MINIMUM_LIFE = 5;
   // Ask again for shared images' signed URLs this long before they end (seconds), at most.
   const SHARED_REFRESH_MARGIN = 30;
+  // Mint an open shared album's cookie set again this long before it expires (seconds), at most.
+  const ALBUM_REFRESH_MARGIN = 60;
 
   const $ = (id) => document.getElementById(id);
   const el = {
@@ -27,6 +36,10 @@
     authForm: $('auth-form'),
     uploadForm: $('upload-form'),
     uploadFile: $('upload-file'),
+    uploadAlbum: $('upload-album'),
+    albumForm: $('album-form'),
+    albums: $('albums'),
+    albumsEmpty: $('albums-empty'),
     mine: $('mine'),
     mineEmpty: $('mine-empty'),
     mineMore: $('mine-more'),
@@ -34,8 +47,20 @@
     sharedEmpty: $('shared-empty'),
     sharedMore: $('shared-more'),
     sharedRefresh: $('shared-refresh'),
+    sharedAlbums: $('shared-albums'),
+    sharedAlbumsEmpty: $('shared-albums-empty'),
+    sharedAlbumsReload: $('shared-albums-reload'),
+    albumView: $('album-view'),
+    albumViewTitle: $('album-view-title'),
+    albumViewMeta: $('album-view-meta'),
+    albumViewEmpty: $('album-view-empty'),
+    albumImages: $('album-images'),
+    albumMore: $('album-more'),
+    albumClose: $('album-close'),
     imageCard: $('image-card'),
     sharedCard: $('shared-card'),
+    albumCard: $('album-card'),
+    sharedAlbumItem: $('shared-album-item'),
   };
 
   const state = {
@@ -45,6 +70,12 @@
     sharedTimer: null,
     mineCursor: null,
     sharedCursor: null,
+    // The user's albums and those shared with them, as GET /api/albums last gave them.
+    albums: [],
+    sharedAlbums: [],
+    // The album on show: {id, role, cursor}, or null.
+    openAlbum: null,
+    albumTimer: null,
     // Server time minus local time (ms), from the Date header, so timers follow edgepass's clock.
     clockOffset: 0,
   };
@@ -220,6 +251,8 @@
     try {
       const grant = await api('POST', '/api/cdn/cookies');
       scheduleCookieRefresh(grant.expires_at);
+      const expired = grant.expired_album_sets || [];
+      if (expired.length) act(null, () => albumSetsExpired(expired));
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
         signedOut('Your session has ended; please sign in again.');
@@ -252,9 +285,11 @@
     name.textContent = image.name;
     // Every card has the same buttons: each names its image to assistive technology.
     name.id = `image-name-${image.id}`;
-    for (const control of node.querySelectorAll('button, summary')) {
+    for (const control of node.querySelectorAll('button, summary, select')) {
       control.setAttribute('aria-describedby', name.id);
     }
+    node.dataset.albumId = image.album_id || '';
+    fillAlbumSelect(field(node, 'album'), node.dataset.albumId);
     field(node, 'visibility').textContent = image.visibility === 'public'
       ? 'Public: anyone with the URL'
       : 'Private';
@@ -275,6 +310,24 @@
       const image = await api('PATCH', `/api/images/${enc(id())}`, { visibility });
       renderImage(image, node);
       say(`${image.name} is now ${image.visibility}.`);
+    }));
+
+    const album = field(node, 'album');
+    album.addEventListener('change', () => act(album, async () => {
+      const from = node.dataset.albumId;
+      const to = album.value;
+      let image;
+      try {
+        image = to
+          ? await api('PUT', `/api/albums/${enc(to)}/images/${enc(id())}`)
+          : await api('DELETE', `/api/albums/${enc(from)}/images/${enc(id())}`);
+      } catch (error) {
+        album.value = from;
+        throw error;
+      }
+      renderImage(image, node);
+      say(to ? `${image.name} is now in ${albumName(to)}.` : `${image.name} is no longer in ${albumName(from)}.`);
+      await reloadOpenAlbum([from, to]);
     }));
 
     const remove = action(node, 'delete');
@@ -423,6 +476,255 @@
     );
   }
 
+  // ---- albums ----
+
+  function albumName(id) {
+    const album = state.albums.find((a) => a.id === id) || state.sharedAlbums.find((a) => a.id === id);
+    return album ? album.name : `album ${id}`;
+  }
+
+  // Fills an album <select> with "No album" and the user's albums, with `value` selected.
+  function fillAlbumSelect(select, value) {
+    const none = document.createElement('option');
+    none.value = '';
+    none.textContent = 'No album';
+    const options = state.albums.map((album) => {
+      const option = document.createElement('option');
+      option.value = album.id;
+      option.textContent = album.name;
+      return option;
+    });
+    select.replaceChildren(none, ...options);
+    select.value = state.albums.some((album) => album.id === value) ? value : '';
+  }
+
+  function fillAlbumSelects() {
+    fillAlbumSelect(el.uploadAlbum, el.uploadAlbum.value);
+    for (const node of el.mine.querySelectorAll('li[data-image-id]')) {
+      fillAlbumSelect(field(node, 'album'), node.dataset.albumId);
+    }
+  }
+
+  async function loadAlbums() {
+    const list = await api('GET', '/api/albums');
+    state.albums = list.albums;
+    state.sharedAlbums = list.shared;
+    el.albums.replaceChildren(...list.albums.map(renderAlbum));
+    el.albumsEmpty.hidden = list.albums.length > 0;
+    el.sharedAlbums.replaceChildren(...list.shared.map(renderSharedAlbum));
+    el.sharedAlbumsEmpty.hidden = list.shared.length > 0;
+    fillAlbumSelects();
+  }
+
+  function renderAlbum(album) {
+    const node = el.albumCard.content.firstElementChild.cloneNode(true);
+    node.dataset.albumId = album.id;
+    const name = field(node, 'name');
+    name.textContent = album.name;
+    name.id = `album-name-${album.id}`;
+    for (const control of node.querySelectorAll('button, summary')) {
+      control.setAttribute('aria-describedby', name.id);
+    }
+    field(node, 'created').textContent = `Created ${formatTime(album.created_at)}`;
+
+    const open = action(node, 'open');
+    open.addEventListener('click', () => act(open, () => openAlbum(album.id, false)));
+
+    const remove = action(node, 'delete');
+    remove.addEventListener('click', () => act(remove, async () => {
+      if (!window.confirm(`Delete the album ${album.name}? Its images go back to My images.`)) return;
+      await deleteAlbum(album);
+    }));
+
+    const sharing = role(node, 'sharing');
+    sharing.addEventListener('toggle', () => {
+      if (sharing.open) act(null, () => loadAlbumShares(node, album));
+    });
+
+    const shareForm = role(node, 'share-form');
+    shareForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const submit = shareForm.querySelector('button');
+      act(submit, async () => {
+        const user = shareForm.elements.user.value.trim();
+        const expiresIn = shareForm.elements.expires_in.value;
+        // No body: a grant until revoked.
+        await api('PUT', `/api/albums/${enc(album.id)}/shares/${enc(user)}`,
+          expiresIn ? { expires_in: Number(expiresIn) } : undefined);
+        shareForm.reset();
+        say(`${album.name} is shared with ${user}.`);
+        await loadAlbumShares(node, album);
+      });
+    });
+    return node;
+  }
+
+  async function loadAlbumShares(node, album) {
+    const { shares } = await api('GET', `/api/albums/${enc(album.id)}/shares`);
+    const list = role(node, 'shares');
+    list.replaceChildren(...shares.map((share) => {
+      const until = share.expires_at ? ` until ${formatTime(share.expires_at)}` : '';
+      const text = `${share.user.email}${share.expired ? ' (expired)' : until}`;
+      return item(text, `Revoke ${share.user.email}`, async () => {
+        await api('DELETE', `/api/albums/${enc(album.id)}/shares/${share.user.id}`);
+        say(`${share.user.email} can no longer open ${album.name}.`);
+        await loadAlbumShares(node, album);
+      });
+    }));
+    if (shares.length === 0) list.replaceChildren(item('Nobody yet.'));
+  }
+
+  // Deletes an album. Its images go back to the root, where their URLs differ, so they are listed
+  // again. edgepass answers 202 while it is still moving images out; the request is then repeated a
+  // few times (the sweep finishes the job otherwise).
+  async function deleteAlbum(album) {
+    let finished = false;
+    for (let attempt = 0; attempt < 4 && !finished; attempt += 1) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      try {
+        finished = (await api('DELETE', `/api/albums/${enc(album.id)}`)) === null;
+      } catch (error) {
+        // Emptied by the sweep between two attempts.
+        if (attempt > 0 && error instanceof ApiError && error.status === 404) finished = true;
+        else throw error;
+      }
+    }
+    if (state.openAlbum && state.openAlbum.id === album.id) closeAlbum();
+    await Promise.all([loadAlbums(), loadMine(false)]);
+    say(finished
+      ? `The album ${album.name} was deleted; its images are back in My images.`
+      : `The album ${album.name} was deleted; its images are still on their way back to My images.`);
+  }
+
+  function renderSharedAlbum(album) {
+    const node = el.sharedAlbumItem.content.firstElementChild.cloneNode(true);
+    node.dataset.albumId = album.id;
+    const name = field(node, 'name');
+    name.textContent = album.name;
+    name.id = `shared-album-name-${album.id}`;
+    const until = album.grant_expires_at ? `, until ${formatTime(album.grant_expires_at)}` : '';
+    field(node, 'owner').textContent = `from ${album.owner_email}${until}`;
+    const open = action(node, 'open');
+    open.setAttribute('aria-describedby', name.id);
+    open.addEventListener('click', () => act(open, () => openAlbum(album.id, false)));
+    return node;
+  }
+
+  // ---- the album on show ----
+
+  function renderAlbumImage(image, owner) {
+    const node = el.sharedCard.content.firstElementChild.cloneNode(true);
+    node.dataset.imageId = image.id;
+    const img = node.querySelector('img');
+    img.alt = image.name;
+    // The plain URL, as given: the album's cookie set (or the owner's own) opens it.
+    img.src = image.url;
+    field(node, 'name').textContent = image.name;
+    field(node, 'owner').textContent = owner
+      ? `From ${owner} · ${formatBytes(image.byte_size)}`
+      : formatBytes(image.byte_size);
+    return node;
+  }
+
+  // Shows album `id` (the next page of it with `more`). For a shared album the answer sets the
+  // album's cookie set before the page adds a single <img>.
+  async function openAlbum(id, more) {
+    const cursor = more && state.openAlbum && state.openAlbum.id === id ? state.openAlbum.cursor : null;
+    let page;
+    try {
+      page = await api('GET', `/api/albums/${enc(id)}${cursor ? `?cursor=${enc(cursor)}` : ''}`);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        await albumGone(id);
+        return;
+      }
+      throw error;
+    }
+    const shared = state.sharedAlbums.find((album) => album.id === id);
+    const owner = page.role === 'grantee' && shared ? shared.owner_email : null;
+    state.openAlbum = { id, role: page.role, cursor: page.next_cursor || null };
+    el.albumViewTitle.textContent = `Album: ${page.album.name}`;
+    el.albumViewMeta.textContent = page.role === 'owner'
+      ? 'Your album.'
+      : `Shared with you${owner ? ` by ${owner}` : ''}.`;
+    const cards = page.images.map((image) => renderAlbumImage(image, owner));
+    if (cursor) el.albumImages.append(...cards);
+    else el.albumImages.replaceChildren(...cards);
+    el.albumMore.hidden = !state.openAlbum.cursor;
+    el.albumViewEmpty.hidden = el.albumImages.children.length > 0;
+    const wasHidden = el.albumView.hidden;
+    el.albumView.hidden = false;
+    if (wasHidden) el.albumView.scrollIntoView({ block: 'start' });
+    noteAlbumCookies(page.cookies);
+  }
+
+  // Loads the album on show again when it is one of `ids` (its images moved).
+  async function reloadOpenAlbum(ids) {
+    if (state.openAlbum && ids.includes(state.openAlbum.id)) await openAlbum(state.openAlbum.id, false);
+  }
+
+  function closeAlbum() {
+    clearTimeout(state.albumTimer);
+    state.openAlbum = null;
+    el.albumView.hidden = true;
+    el.albumImages.replaceChildren();
+  }
+
+  // Plans the next mint of the open album's set, and says when the browser's oldest album set was
+  // dropped to make room: a session holds a limited number of them. The page shows one album at a
+  // time, the one just opened, so the dropped set is not one the page is using.
+  function noteAlbumCookies(cookies) {
+    clearTimeout(state.albumTimer);
+    if (cookies.set) scheduleAlbumRefresh(cookies.set.expires_at);
+    if (cookies.evicted) {
+      say(`Your browser keeps cookies for a limited number of shared albums; those of `
+        + `${albumName(cookies.evicted.album_id)} were dropped (opening it again brings them back).`);
+    }
+  }
+
+  function scheduleAlbumRefresh(expiresAt) {
+    const left = expiresAt - serverNow();
+    const margin = Math.min(ALBUM_REFRESH_MARGIN, Math.max(1, left / 4));
+    const delayMs = Math.max(0, (left - margin) * 1000);
+    state.albumTimer = setTimeout(refreshAlbumCookies, Math.min(delayMs, 2 ** 31 - 1));
+  }
+
+  async function refreshAlbumCookies() {
+    const open = state.openAlbum;
+    if (!state.user || !open || open.role !== 'grantee') return;
+    try {
+      const cookies = await api('POST', `/api/albums/${enc(open.id)}/cookies`);
+      if (state.openAlbum === open) noteAlbumCookies(cookies);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        act(null, () => albumGone(open.id));
+        return;
+      }
+      if (error instanceof ApiError && error.status === 401) {
+        signedOut('Your session has ended; please sign in again.');
+        return;
+      }
+      showError(error);
+      if (state.openAlbum === open) state.albumTimer = setTimeout(refreshAlbumCookies, 30000);
+    }
+  }
+
+  // The user may no longer see album `id` (edgepass answered 404, and expired the album's cookie set
+  // if the browser held one): the album closes and the lists are loaded again.
+  async function albumGone(id) {
+    const name = albumName(id);
+    if (state.openAlbum && state.openAlbum.id === id) closeAlbum();
+    await loadAlbums();
+    say(`The album ${name} is no longer available to you.`);
+  }
+
+  // The refresh of the own cookies expired these album sets (revoked, expired or deleted albums).
+  async function albumSetsExpired(sets) {
+    const shown = state.openAlbum && sets.find((set) => set.album_id === state.openAlbum.id);
+    if (shown) await albumGone(shown.album_id);
+    else await loadAlbums();
+  }
+
   // ---- uploads ----
 
   // The store's error code from its XML answer, if any.
@@ -431,13 +733,12 @@
     return match ? match[1] : '';
   }
 
-  async function upload(file) {
+  // Uploads `file`, straight into the album `albumId` unless it is empty.
+  async function upload(file, albumId) {
     say(`Uploading ${file.name}…`);
-    const ticket = await api('POST', '/api/images', {
-      content_type: file.type,
-      byte_size: file.size,
-      name: file.name,
-    });
+    const request = { content_type: file.type, byte_size: file.size, name: file.name };
+    if (albumId) request.album_id = albumId;
+    const ticket = await api('POST', '/api/images', request);
     const headers = {};
     for (const [name, value] of Object.entries(ticket.upload_headers)) {
       // The browser sets these itself and refuses to let scripts do it.
@@ -459,7 +760,8 @@
     const image = await api('POST', `/api/images/${enc(ticket.id)}/complete`);
     el.mine.prepend(renderImage(image));
     el.mineEmpty.hidden = true;
-    say(`${image.name} uploaded.`);
+    say(albumId ? `${image.name} uploaded into ${albumName(albumId)}.` : `${image.name} uploaded.`);
+    await reloadOpenAlbum([albumId]);
   }
 
   // ---- signing in and out ----
@@ -486,16 +788,22 @@
     state.cdnExpiresAt = null;
     clearTimeout(state.cookieTimer);
     clearTimeout(state.sharedTimer);
+    closeAlbum();
     el.account.hidden = true;
     el.signedIn.hidden = true;
     el.signedOut.hidden = false;
     el.mine.replaceChildren();
     el.shared.replaceChildren();
+    state.albums = [];
+    state.sharedAlbums = [];
+    el.albums.replaceChildren();
+    el.sharedAlbums.replaceChildren();
+    fillAlbumSelects();
     say(message || '');
   }
 
   async function loadEverything() {
-    await Promise.all([loadMine(false), loadShared(false)]);
+    await Promise.all([loadMine(false), loadShared(false), loadAlbums()]);
   }
 
   el.authForm.addEventListener('submit', (event) => {
@@ -525,15 +833,32 @@
     const submit = el.uploadForm.querySelector('button');
     const file = el.uploadFile.files[0];
     if (!file) return;
+    const albumId = el.uploadAlbum.value;
     act(submit, async () => {
-      await upload(file);
+      await upload(file, albumId);
       el.uploadForm.reset();
+      // The next upload goes to the same album.
+      el.uploadAlbum.value = albumId;
+    });
+  });
+
+  el.albumForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const submit = el.albumForm.querySelector('button');
+    act(submit, async () => {
+      const album = await api('POST', '/api/albums', { name: el.albumForm.elements.name.value });
+      el.albumForm.reset();
+      await loadAlbums();
+      say(`The album ${album.name} was created.`);
     });
   });
 
   el.mineMore.addEventListener('click', () => act(el.mineMore, () => loadMine(true)));
   el.sharedMore.addEventListener('click', () => act(el.sharedMore, () => loadShared(true)));
   el.sharedRefresh.addEventListener('click', () => act(el.sharedRefresh, () => loadShared(false)));
+  el.sharedAlbumsReload.addEventListener('click', () => act(el.sharedAlbumsReload, loadAlbums));
+  el.albumMore.addEventListener('click', () => act(el.albumMore, () => openAlbum(state.openAlbum.id, true)));
+  el.albumClose.addEventListener('click', closeAlbum);
   el.errorClose.addEventListener('click', clearError);
 
   // ---- start ----

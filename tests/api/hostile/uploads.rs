@@ -363,8 +363,8 @@ async fn an_upload_started_before_staging_is_rejected_with_the_bytes_at_its_fina
     edgepass::db::images::settle(
         app.db(),
         &image_id(&id),
-        edgepass::db::entity::image::Visibility::Private,
         &final_key,
+        edgepass::db::entity::image::Location::Private,
     )
     .await
     .expect("old-style row");

@@ -13,6 +13,7 @@ mod visibility;
 
 use edgepass::aws::s3::{ObjectInfo, Storage, StorageTarget};
 use edgepass::db::entity::image::Visibility;
+use edgepass::db::images::Placement;
 use edgepass::domain::UserId;
 use edgepass::images::lifecycle::{self, Services};
 use edgepass::images::{ContentType, ImageId, ImageKey};
@@ -160,7 +161,7 @@ fn services_on<'a>(app: &'a TestApp, storage: &'a Storage) -> Services<'a> {
 
 /// How far an interrupted move got before it stopped.
 #[derive(Clone, Copy, Debug)]
-enum Interrupted {
+pub(crate) enum Interrupted {
     /// The move was recorded; nothing was copied.
     Recorded,
     /// The object was copied; the source was not deleted.
@@ -170,31 +171,41 @@ enum Interrupted {
 }
 
 impl Interrupted {
-    const ALL: [Self; 3] = [Self::Recorded, Self::Copied, Self::SourceDeleted];
+    pub(crate) const ALL: [Self; 3] = [Self::Recorded, Self::Copied, Self::SourceDeleted];
 }
 
-/// Runs the first steps of a move toward `target` directly, stopping as `stage` says.
+/// Runs the first steps of a move toward `target` (at the root) directly, stopping as `stage` says.
 async fn interrupt_move(app: &TestApp, id: &str, target: Visibility, stage: Interrupted) {
+    let placement = Placement {
+        visibility: target,
+        album: None,
+    };
+    interrupt_move_to(app, id, &placement, stage).await;
+}
+
+/// Runs the first steps of a move to `placement` directly, stopping as `stage` says; returns the
+/// move's (source, destination).
+pub(crate) async fn interrupt_move_to(
+    app: &TestApp,
+    id: &str,
+    placement: &Placement<'_>,
+    stage: Interrupted,
+) -> (ImageKey, ImageKey) {
     let row = app.image_row(id).await.expect("row");
-    let row = lifecycle::begin_move(app.db(), row, target)
+    let row = lifecycle::begin_move(app.services(), row, placement, app.now())
         .await
         .expect("move recorded");
     if matches!(stage, Interrupted::Copied | Interrupted::SourceDeleted) {
-        lifecycle::copy_to_destination(app.services(), &row)
-            .await
-            .expect("copied");
+        lifecycle::copy_step(app.services(), &row).await.expect("copied");
     }
-    let keys = lifecycle::ImageKeys::of(&row).expect("keys");
+    let source = ImageKey::from_stored(&row.object_key);
+    let destination = ImageKey::from_stored(row.moving_to.as_deref().expect("a move"));
     if matches!(stage, Interrupted::SourceDeleted) {
-        app.state
-            .storage
-            .delete(keys.at(target.other()))
-            .await
-            .expect("source deleted");
+        app.state.storage.delete(&source).await.expect("source deleted");
     }
     let copies = (
-        stored(app, keys.at(target.other())).await.is_some(),
-        stored(app, keys.at(target)).await.is_some(),
+        stored(app, &source).await.is_some(),
+        stored(app, &destination).await.is_some(),
     );
     let expected = match stage {
         Interrupted::Recorded => (true, false),
@@ -202,4 +213,5 @@ async fn interrupt_move(app: &TestApp, id: &str, target: Visibility, stage: Inte
         Interrupted::SourceDeleted => (false, true),
     };
     assert_eq!(copies, expected, "(source, destination) after {stage:?}");
+    (source, destination)
 }
