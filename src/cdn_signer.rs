@@ -679,7 +679,7 @@ mod tests {
         let minted = cdn.mint_album(UserId(42), &album, T0 + 1, None).expect("cookies");
         assert_eq!(minted.resource, format!("https://cdn.example.com/users/42/albums/{ALBUM}/*"));
         assert_eq!(minted.path, format!("/users/42/albums/{ALBUM}/"));
-        assert_eq!(minted.set_cookies.len(), 4);
+        assert_eq!(minted.set_cookies.len(), 5, "four cookies, and the canned-policy one cleared");
         assert!(minted.set_cookies.iter().all(|c| c.contains(&format!("Path=/users/42/albums/{ALBUM}/"))));
         let own = cdn.mint(UserId(42), T0 + 1, None).expect("own");
         assert!(own.expires_at > minted.expires_at, "the album set is the shorter-lived");

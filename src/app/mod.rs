@@ -16,6 +16,7 @@ use crate::cdn_signer::{AlgorithmMismatch, CdnSigner};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{BoundAddresses, CdnKeySource, Config, ConfigError, StorageConfig};
 use crate::db::session_events::{Heard, SessionEvents};
+use crate::images::album_emptying;
 use crate::images::lifecycle::{self, Swept};
 use crate::local::data_dir;
 use crate::local::edge::{self, Edge};
@@ -526,6 +527,14 @@ async fn sweep_images(state: AppState) {
                 "swept images"
             ),
             Err(error) => tracing::warn!(error = %Causes(&error), "could not sweep images"),
+        }
+        match album_emptying::sweep_albums(lifecycle_services(&state), state.now()).await {
+            Ok(0) => {}
+            Ok(albums) => {
+                state.metrics.images_swept("albums", albums);
+                tracing::info!(albums, "finished deleting albums");
+            }
+            Err(error) => tracing::warn!(error = %Causes(&error), "could not sweep deleted albums"),
         }
     }
 }

@@ -134,14 +134,17 @@ pub async fn find(db: &impl ConnectionTrait, id: &ImageId) -> Result<Option<imag
     image::Entity::find_by_id(id.clone()).one(db).await
 }
 
-/// Up to `limit` of the ready images in `album` after `after`, newest first.
+/// Up to `limit` of `owner`'s ready images in their `album` after `after`, newest first. Only the
+/// album's owner can put images into it; the owner filter keeps it so whatever a row says.
 pub async fn list_ready_in_album(
     db: &impl ConnectionTrait,
+    owner: UserId,
     album: &AlbumId,
     after: Option<&Position>,
     limit: u64,
 ) -> Result<Vec<image::Model>, DbErr> {
     let mut query = image::Entity::find()
+        .filter(image::Column::OwnerId.eq(owner))
         .filter(image::Column::AlbumId.eq(album))
         .filter(image::Column::Status.eq(Status::Ready));
     if let Some(after) = after {

@@ -400,7 +400,7 @@ pub async fn open(
         Some(found) => found,
         None => return Err(not_visible(state, viewer, id, now).await),
     };
-    let rows = db::images::list_ready_in_album(&state.db, &album.id, page.after.as_ref(), page.fetch())
+    let rows = db::images::list_ready_in_album(&state.db, album.owner_id, &album.id, page.after.as_ref(), page.fetch())
         .await
         .map_err(ServiceError::from)?;
     let page = page.page(rows, position_of);
@@ -514,10 +514,10 @@ async fn evicted_urls(
     album: &AlbumId,
     now: u64,
 ) -> ServiceResult<Vec<(ImageId, ObjectUrl)>> {
-    if visible(state, viewer, album, now).await?.is_none() {
+    let Some((album, _)) = visible(state, viewer, album, now).await? else {
         return Ok(Vec::new());
-    }
-    let images = db::images::list_ready_in_album(&state.db, album, None, EVICTED_URLS).await?;
+    };
+    let images = db::images::list_ready_in_album(&state.db, album.owner_id, &album.id, None, EVICTED_URLS).await?;
     let urls = image_urls(state, &images, now, state.config.sharing.url_ttl_secs).await?;
     Ok(images.into_iter().map(|image| image.id).zip(urls).collect())
 }

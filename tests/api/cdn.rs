@@ -342,6 +342,7 @@ async fn minting_again_sets_new_cookies_and_me_reports_the_new_expiry() {
             "expires_at": expires_at,
             "resource": image(&app, id, "*"),
             "cookie_path": format!("/users/{id}/"),
+            "expired_album_sets": [],
         })
     );
     let cookies = cloudfront_cookies(&reply);

@@ -174,3 +174,52 @@ async fn deleting_an_album_with_its_images_deletes_them_too() {
     assert!(stored(&app, &private_png(alice.id, None, &kept)).await, "images outside stay");
     assert_eq!(app.audited("image_deleted").await, vec![inside]);
 }
+
+#[tokio::test]
+async fn an_album_deletion_cut_short_is_finished_by_repeating_it_or_by_the_sweep() {
+    for finish_by_sweep in [false, true] {
+        let app = spawn_with(&[]).await;
+        let alice = Browser::sign_up(&app, "alice@example.com").await;
+        let album = alice.create_album(&app, "Interrupted").await;
+        let id = id_of(&alice.upload(&app, Some(&album)).await);
+        // As by a process that died right after recording the deletion.
+        let target = super::album_id(&album);
+        assert!(
+            edgepass::db::albums::start_delete(app.db(), &target, false, app.now())
+                .await
+                .expect("record the deletion")
+        );
+        alice.open(&app, &album).await.assert_error(StatusCode::NOT_FOUND, "not_found");
+        if finish_by_sweep {
+            let finished = edgepass::images::album_emptying::sweep_albums(app.services(), app.now())
+                .await
+                .expect("sweep");
+            assert_eq!(finished, 1);
+        } else {
+            let repeated = alice.send(&app, Method::DELETE, &format!("/api/albums/{album}"), None).await;
+            assert_eq!(repeated.status, StatusCode::NO_CONTENT, "{}", repeated.text());
+        }
+        assert!(stored(&app, &private_png(alice.id, None, &id)).await, "sweep: {finish_by_sweep}");
+        assert!(!stored(&app, &private_png(alice.id, Some(&album), &id)).await);
+        assert!(edgepass::db::albums::deleting(app.db(), 10).await.expect("query").is_empty());
+    }
+}
+
+#[tokio::test]
+async fn an_image_another_change_holds_is_left_for_the_next_pass() {
+    let app = spawn_with(&[]).await;
+    let alice = Browser::sign_up(&app, "alice@example.com").await;
+    let album = alice.create_album(&app, "Busy").await;
+    let id = id_of(&alice.upload(&app, Some(&album)).await);
+    let lease = edgepass::images::lease::Lease::take(app.db(), &super::image_id(&id), None, app.now(), 60)
+        .await
+        .expect("lease")
+        .expect("taken");
+    let first = alice.send(&app, Method::DELETE, &format!("/api/albums/{album}"), None).await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.text());
+    assert_eq!(first.json(), json!({ "images_done": 0, "finished": false }));
+    lease.release(app.db()).await.expect("release");
+    let second = alice.send(&app, Method::DELETE, &format!("/api/albums/{album}"), None).await;
+    assert_eq!(second.status, StatusCode::NO_CONTENT, "{}", second.text());
+    assert!(stored(&app, &private_png(alice.id, None, &id)).await);
+}
