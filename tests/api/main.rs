@@ -15,6 +15,7 @@ mod health;
 mod helpers;
 mod hostile;
 mod images;
+mod migrations;
 mod links;
 mod postgres;
 mod process;
