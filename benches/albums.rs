@@ -128,13 +128,24 @@ impl SharedAlbum {
                 .post(format!("{base}/api/auth/register"))
                 .json(&json!({ "email": email, "password": PASSWORD }))
         };
-        let owner_id = expect_status(register(&owner, "owner@example.com"), StatusCode::CREATED, "register")
-            .await["user"]["id"]
+        let owner_id = expect_status(
+            register(&owner, "owner@example.com"),
+            StatusCode::CREATED,
+            "register",
+        )
+        .await["user"]["id"]
             .as_i64()
             .expect("owner id");
-        expect_status(register(&viewer, "viewer@example.com"), StatusCode::CREATED, "register").await;
+        expect_status(
+            register(&viewer, "viewer@example.com"),
+            StatusCode::CREATED,
+            "register",
+        )
+        .await;
         let album = expect_status(
-            owner.post(format!("{base}/api/albums")).json(&json!({ "name": "Bench" })),
+            owner
+                .post(format!("{base}/api/albums"))
+                .json(&json!({ "name": "Bench" })),
             StatusCode::CREATED,
             "create album",
         )
@@ -142,7 +153,10 @@ impl SharedAlbum {
             .as_str()
             .expect("album id")
             .to_owned();
-        let store = reqwest::Client::builder().no_proxy().build().expect("http client");
+        let store = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("http client");
         for n in 0..IMAGES {
             let ticket = expect_status(
                 owner.post(format!("{base}/api/images")).json(&json!({
@@ -203,14 +217,22 @@ impl SharedAlbum {
                 .get_all("set-cookie")
                 .iter()
                 .filter_map(|v| v.to_str().ok())
-                .filter_map(|v| v.split("; ").find_map(|a| a.strip_prefix("Path=")).map(str::to_owned))
+                .filter_map(|v| {
+                    v.split("; ")
+                        .find_map(|a| a.strip_prefix("Path="))
+                        .map(str::to_owned)
+                })
                 .collect();
             let body: Value = reply.json().await.expect("JSON");
             times.push(started.elapsed());
             assert_eq!(status, StatusCode::OK, "{body}");
             let images = body["images"].as_array().expect("images");
             assert_eq!(images.len(), IMAGES);
-            assert!(images.iter().all(|i| !i["url"].as_str().expect("url").contains('?')));
+            assert!(
+                images
+                    .iter()
+                    .all(|i| !i["url"].as_str().expect("url").contains('?'))
+            );
             assert_eq!(paths.len(), 5, "one set (and the canned cookie cleared)");
             assert!(paths.iter().all(|p| *p == path), "{paths:?}");
             last = body;
@@ -224,7 +246,10 @@ impl SharedAlbum {
         let url = reqwest::Url::parse(image_url).expect("image URL");
         let header = self.viewer_jar.cookies(&url).expect("cookies for the album");
         let header = header.to_str().expect("ascii");
-        let cloudfront: Vec<&str> = header.split("; ").filter(|p| p.starts_with("CloudFront-")).collect();
+        let cloudfront: Vec<&str> = header
+            .split("; ")
+            .filter(|p| p.starts_with("CloudFront-"))
+            .collect();
         (cloudfront.join("; ").len(), header.len())
     }
 }

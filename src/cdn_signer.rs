@@ -276,7 +276,12 @@ impl CdnSigner {
         viewer: Option<IpAddr>,
     ) -> Result<Minted, SignError> {
         let bound_to = self.bound_to(viewer);
-        self.mint_for(&ObjectPrefix::album(owner, album), self.album_ttl_secs, now, bound_to)
+        self.mint_for(
+            &ObjectPrefix::album(owner, album),
+            self.album_ttl_secs,
+            now,
+            bound_to,
+        )
     }
 
     fn mint_for(
@@ -643,7 +648,9 @@ mod tests {
 
     /// The album set `cdn` mints for `owner`'s `album`, as the (name, value) pairs a browser sends.
     fn album_cookies(cdn: &CdnSigner, owner: u64, album: &AlbumId) -> Vec<(String, String)> {
-        let minted = cdn.mint_album(UserId(owner as i64), album, T0 + 1, None).expect("cookies");
+        let minted = cdn
+            .mint_album(UserId(owner as i64), album, T0 + 1, None)
+            .expect("cookies");
         minted
             .set_cookies
             .iter()
@@ -656,7 +663,11 @@ mod tests {
     }
 
     /// What the verifier (the local edge's decision) says about `url` with `cookies`.
-    fn decide(cdn: &CdnSigner, url: &str, cookies: &[(String, String)]) -> Result<(), crate::signing::Denial> {
+    fn decide(
+        cdn: &CdnSigner,
+        url: &str,
+        cookies: &[(String, String)],
+    ) -> Result<(), crate::signing::Denial> {
         let pairs: Vec<(&str, &str)> = cookies.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         crate::signing::verify(
             cdn.keys(),
@@ -677,14 +688,33 @@ mod tests {
         let cdn = signer("0");
         let album = AlbumId::parse(ALBUM).expect("album");
         let minted = cdn.mint_album(UserId(42), &album, T0 + 1, None).expect("cookies");
-        assert_eq!(minted.resource, format!("https://cdn.example.com/users/42/albums/{ALBUM}/*"));
+        assert_eq!(
+            minted.resource,
+            format!("https://cdn.example.com/users/42/albums/{ALBUM}/*")
+        );
         assert_eq!(minted.path, format!("/users/42/albums/{ALBUM}/"));
-        assert_eq!(minted.set_cookies.len(), 5, "four cookies, and the canned-policy one cleared");
-        assert!(minted.set_cookies.iter().all(|c| c.contains(&format!("Path=/users/42/albums/{ALBUM}/"))));
+        assert_eq!(
+            minted.set_cookies.len(),
+            5,
+            "four cookies, and the canned-policy one cleared"
+        );
+        assert!(
+            minted
+                .set_cookies
+                .iter()
+                .all(|c| c.contains(&format!("Path=/users/42/albums/{ALBUM}/")))
+        );
         let own = cdn.mint(UserId(42), T0 + 1, None).expect("own");
-        assert!(own.expires_at > minted.expires_at, "the album set is the shorter-lived");
+        assert!(
+            own.expires_at > minted.expires_at,
+            "the album set is the shorter-lived"
+        );
         let expired = cdn.expire_prefix(&ObjectPrefix::album(UserId(42), &album));
-        assert!(expired.iter().all(|c| c.contains("Max-Age=0") && c.contains(&format!("Path=/users/42/albums/{ALBUM}/"))));
+        assert!(
+            expired
+                .iter()
+                .all(|c| c.contains("Max-Age=0") && c.contains(&format!("Path=/users/42/albums/{ALBUM}/")))
+        );
     }
 
     #[test]
@@ -692,7 +722,8 @@ mod tests {
         let cdn = signer("0");
         let album = AlbumId::parse(ALBUM).expect("album");
         let cookies = album_cookies(&cdn, 42, &album);
-        let inside = format!("https://cdn.example.com/users/42/albums/{ALBUM}/bbbbbbbbbbbbbbbbbbbbbbbbbb.png");
+        let inside =
+            format!("https://cdn.example.com/users/42/albums/{ALBUM}/bbbbbbbbbbbbbbbbbbbbbbbbbb.png");
         assert_eq!(decide(&cdn, &inside, &cookies), Ok(()));
         let other_album = "cccccccccccccccccccccccccc";
         for outside in [

@@ -76,7 +76,12 @@ impl MigrationTrait for Migration {
                     // Set when the owner deleted it: the album is gone for everyone, and the job that
                     // empties it (moving or deleting its images) finishes on retry or in the sweep.
                     .col(ColumnDef::new(Albums::DeletingSince).big_integer().null())
-                    .col(ColumnDef::new(Albums::DeleteImages).boolean().not_null().default(false))
+                    .col(
+                        ColumnDef::new(Albums::DeleteImages)
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_albums_owner")
@@ -105,7 +110,11 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(AlbumShares::GranteeId).big_integer().not_null())
                     .col(ColumnDef::new(AlbumShares::CreatedAt).big_integer().not_null())
                     .col(ColumnDef::new(AlbumShares::ExpiresAt).big_integer().null())
-                    .primary_key(Index::create().col(AlbumShares::AlbumId).col(AlbumShares::GranteeId))
+                    .primary_key(
+                        Index::create()
+                            .col(AlbumShares::AlbumId)
+                            .col(AlbumShares::GranteeId),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_album_shares_album")
@@ -139,11 +148,19 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(AlbumCookieSets::Table)
-                    .col(ColumnDef::new(AlbumCookieSets::SessionId).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(AlbumCookieSets::SessionId)
+                            .big_integer()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(AlbumCookieSets::AlbumId).string_len(26).not_null())
                     .col(ColumnDef::new(AlbumCookieSets::OwnerId).big_integer().not_null())
                     .col(ColumnDef::new(AlbumCookieSets::MintedAt).big_integer().not_null())
-                    .col(ColumnDef::new(AlbumCookieSets::ExpiresAt).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(AlbumCookieSets::ExpiresAt)
+                            .big_integer()
+                            .not_null(),
+                    )
                     .primary_key(
                         Index::create()
                             .col(AlbumCookieSets::SessionId)
@@ -202,14 +219,23 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_index(Index::drop().name("idx_images_album").table(Images::Table).to_owned())
+            .drop_index(
+                Index::drop()
+                    .name("idx_images_album")
+                    .table(Images::Table)
+                    .to_owned(),
+            )
             .await?;
         for column in [Images::MovingTo, Images::AlbumId] {
             manager
                 .alter_table(Table::alter().table(Images::Table).drop_column(column).to_owned())
                 .await?;
         }
-        for table in [AlbumCookieSets::Table.into_iden(), AlbumShares::Table.into_iden(), Albums::Table.into_iden()] {
+        for table in [
+            AlbumCookieSets::Table.into_iden(),
+            AlbumShares::Table.into_iden(),
+            Albums::Table.into_iden(),
+        ] {
             manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())

@@ -248,9 +248,15 @@ pub async fn note_cookie_set(
         expires_at: Set(expires_at as i64),
     })
     .on_conflict(
-        OnConflict::columns([album_cookie_set::Column::SessionId, album_cookie_set::Column::AlbumId])
-            .update_columns([album_cookie_set::Column::MintedAt, album_cookie_set::Column::ExpiresAt])
-            .to_owned(),
+        OnConflict::columns([
+            album_cookie_set::Column::SessionId,
+            album_cookie_set::Column::AlbumId,
+        ])
+        .update_columns([
+            album_cookie_set::Column::MintedAt,
+            album_cookie_set::Column::ExpiresAt,
+        ])
+        .to_owned(),
     )
     .exec_without_returning(db)
     .await

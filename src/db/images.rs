@@ -159,7 +159,11 @@ pub async fn list_ready_in_album(
 }
 
 /// Up to `limit` images still in `album`, whatever their status (emptying a deleted album).
-pub async fn in_album(db: &impl ConnectionTrait, album: &AlbumId, limit: u64) -> Result<Vec<image::Model>, DbErr> {
+pub async fn in_album(
+    db: &impl ConnectionTrait,
+    album: &AlbumId,
+    limit: u64,
+) -> Result<Vec<image::Model>, DbErr> {
     image::Entity::find()
         .filter(image::Column::AlbumId.eq(album))
         .order_by_asc(image::Column::Id)
@@ -171,7 +175,11 @@ pub async fn in_album(db: &impl ConnectionTrait, album: &AlbumId, limit: u64) ->
 /// Puts the image in `album` (or in none) without moving anything: for a row whose key does not
 /// depend on it yet (a pending upload), or inside a move that records the key too. The caller holds
 /// the lease.
-pub async fn set_album(db: &impl ConnectionTrait, id: &ImageId, album: Option<&AlbumId>) -> Result<(), DbErr> {
+pub async fn set_album(
+    db: &impl ConnectionTrait,
+    id: &ImageId,
+    album: Option<&AlbumId>,
+) -> Result<(), DbErr> {
     image::Entity::update_many()
         .col_expr(image::Column::AlbumId, Expr::value(album.cloned()))
         .filter(image::Column::Id.eq(id))

@@ -131,7 +131,8 @@ fn in_album_granted_to(grantee: UserId, now: u64) -> Condition {
         .from(album_share::Entity)
         .inner_join(
             album::Entity,
-            Expr::col((album::Entity, album::Column::Id)).equals((album_share::Entity, album_share::Column::AlbumId)),
+            Expr::col((album::Entity, album::Column::Id))
+                .equals((album_share::Entity, album_share::Column::AlbumId)),
         )
         .and_where(album_share::Column::GranteeId.eq(grantee))
         .and_where(Expr::col((album::Entity, album::Column::DeletingSince)).is_null())

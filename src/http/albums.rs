@@ -128,7 +128,12 @@ impl AlbumsApi {
     /// Create an album. 422 for a blank name, one longer than 255 characters, or one with control
     /// characters.
     #[oai(path = "/albums", method = "post")]
-    async fn create(&self, state: Data<&AppState>, auth: SessionAuth, body: Json<AlbumName>) -> AppResult<AlbumCreated> {
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: SessionAuth,
+        body: Json<AlbumName>,
+    ) -> AppResult<AlbumCreated> {
         let album = albums::create(&state, auth.0.id, &body.0.name).await?;
         Ok(AlbumCreated::Created(Json(album_view(&state, album))))
     }
@@ -138,7 +143,11 @@ impl AlbumsApi {
     async fn list(&self, state: Data<&AppState>, auth: SessionAuth) -> AppResult<Json<AlbumList>> {
         let list = albums::list(&state, auth.0.id).await?;
         Ok(Json(AlbumList {
-            albums: list.own.into_iter().map(|album| album_view(&state, album)).collect(),
+            albums: list
+                .own
+                .into_iter()
+                .map(|album| album_view(&state, album))
+                .collect(),
             shared: list
                 .shared
                 .into_iter()
@@ -277,7 +286,9 @@ impl AlbumsApi {
     ) -> AppResult<Json<ImageView>> {
         let id = parse_album_id(&id.0)?;
         let image = parse_id(&image.0)?;
-        Ok(Json(view(albums::add_image(&state, auth.0.id, &id, &image).await?)))
+        Ok(Json(view(
+            albums::add_image(&state, auth.0.id, &id, &image).await?,
+        )))
     }
 
     /// Take an image out of the album, back to the caller's root. 404 when it is not in this album.
@@ -291,7 +302,9 @@ impl AlbumsApi {
     ) -> AppResult<Json<ImageView>> {
         let id = parse_album_id(&id.0)?;
         let image = parse_id(&image.0)?;
-        Ok(Json(view(albums::remove_image(&state, auth.0.id, &id, &image).await?)))
+        Ok(Json(view(
+            albums::remove_image(&state, auth.0.id, &id, &image).await?,
+        )))
     }
 
     /// Share one of the caller's albums with another user, named by email address, with the same rules
@@ -334,7 +347,12 @@ impl AlbumsApi {
 
     /// The grants of one of the caller's albums, expired ones included, oldest first.
     #[oai(path = "/albums/:id/shares", method = "get")]
-    async fn shares(&self, state: Data<&AppState>, auth: SessionAuth, id: Path<String>) -> AppResult<Json<ShareList>> {
+    async fn shares(
+        &self,
+        state: Data<&AppState>,
+        auth: SessionAuth,
+        id: Path<String>,
+    ) -> AppResult<Json<ShareList>> {
         let id = parse_album_id(&id.0)?;
         let grants = albums::grants(&state, auth.0.id, &id).await?;
         Ok(Json(ShareList {

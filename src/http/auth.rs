@@ -138,7 +138,12 @@ impl AuthApi {
         let token = jar.get(session::COOKIE_NAME).map(|c| c.value_str().to_owned());
         if let Some(ended) = accounts::logout(&state, token.as_deref(), client(&state, req)).await? {
             set_cookies(jar, &state.cdn.expire(ended.user))?;
-            headers.add(ended.album_sets.iter().flat_map(|prefix| state.cdn.expire_prefix(prefix)));
+            headers.add(
+                ended
+                    .album_sets
+                    .iter()
+                    .flat_map(|prefix| state.cdn.expire_prefix(prefix)),
+            );
         }
         let mut expired = session_cookie(&state, "");
         expired.set_max_age(std::time::Duration::ZERO);

@@ -112,7 +112,10 @@ impl ImagesApi {
             name,
             album_id,
         } = body.0;
-        let album = album_id.as_deref().map(super::albums::parse_album_id).transpose()?;
+        let album = album_id
+            .as_deref()
+            .map(super::albums::parse_album_id)
+            .transpose()?;
         let new = uploads::NewUpload {
             content_type: ContentType::parse(&content_type)?,
             byte_size,

@@ -179,7 +179,12 @@ impl ImageKey {
 
     /// A private image in `album`, when it is in one (`users/{owner}/albums/{album}/{id}.{ext}`, which
     /// the album's cookie set opens), or else at the owner's root ([`ImageKey::private`]).
-    pub fn private_in(owner: UserId, album: Option<&AlbumId>, id: &ImageId, content_type: ContentType) -> Self {
+    pub fn private_in(
+        owner: UserId,
+        album: Option<&AlbumId>,
+        id: &ImageId,
+        content_type: ContentType,
+    ) -> Self {
         let prefix = match album {
             Some(album) => ObjectPrefix::album(owner, album),
             None => ObjectPrefix::user(owner),
@@ -303,7 +308,10 @@ mod tests {
             ImageKey::private_in(UserId(42), Some(&album), &id, ContentType::Png).as_str(),
             "users/42/albums/bbbbbbbbbbbbbbbbbbbbbbbbbb/abcdefghijklmnopqrstuvwxyz.png"
         );
-        assert_eq!(ImageKey::private_in(UserId(42), None, &id, ContentType::Webp), private);
+        assert_eq!(
+            ImageKey::private_in(UserId(42), None, &id, ContentType::Webp),
+            private
+        );
         assert_eq!(
             ObjectPrefix::album(UserId(42), &album).cdn_path(),
             "/users/42/albums/bbbbbbbbbbbbbbbbbbbbbbbbbb/"
@@ -315,7 +323,12 @@ mod tests {
     fn album_ids_take_the_form_of_image_ids_and_nothing_else() {
         let album = AlbumId::generate().expect("id");
         assert_eq!(AlbumId::parse(album.as_str()), Some(album));
-        for bad in ["", "..", "abcdefghijklmnopqrstuvwxy/", "abcdefghijklmnopqrstuvwxyz0"] {
+        for bad in [
+            "",
+            "..",
+            "abcdefghijklmnopqrstuvwxy/",
+            "abcdefghijklmnopqrstuvwxyz0",
+        ] {
             assert_eq!(AlbumId::parse(bad), None, "{bad}");
         }
     }

@@ -402,7 +402,11 @@ pub async fn begin_move(
 /// Undoes an unfinished move: while its source still holds the object, the copy at its destination is
 /// deleted (and its public path invalidated, if it had one) and the image stays at the source;
 /// otherwise the copy was complete and the move is finished. The caller holds the lease.
-async fn abandon_move(s: Services<'_>, image: image::Model, now: u64) -> Result<image::Model, LifecycleError> {
+async fn abandon_move(
+    s: Services<'_>,
+    image: image::Model,
+    now: u64,
+) -> Result<image::Model, LifecycleError> {
     let Some(to) = image.moving_to.as_deref().map(ImageKey::from_stored) else {
         return Ok(image);
     };
@@ -423,7 +427,15 @@ async fn abandon_move(s: Services<'_>, image: image::Model, now: u64) -> Result<
     let txn = s.db.begin().await?;
     db::images::settle(&txn, &image.id, &from, Location::at(side(&from))).await?;
     if let Some(path) = invalidated {
-        audit::record(&txn, Some(image.owner_id), Action::InvalidationRequested, &path, None, now).await?;
+        audit::record(
+            &txn,
+            Some(image.owner_id),
+            Action::InvalidationRequested,
+            &path,
+            None,
+            now,
+        )
+        .await?;
     }
     txn.commit().await?;
     reload(s.db, &image.id).await

@@ -32,7 +32,7 @@ use super::error::{ServiceError, ServiceResult};
 use super::images::{OwnImage, lifecycle_services, own_image, position_of, under_lease};
 use super::object_urls::{ObjectUrl, image_urls};
 use super::paging::{Page, PageRequest};
-use super::sharing::{Grantee, GrantTerm, grant_expiry};
+use super::sharing::{GrantTerm, Grantee, grant_expiry};
 
 /// Revoked sets expired per response at most, beside what the response mints: a response never
 /// carries more than a few cookie sets, whatever a browser holds.
@@ -202,7 +202,12 @@ async fn owned(state: &AppState, owner: UserId, id: &AlbumId) -> ServiceResult<a
 }
 
 /// Renames the owner's album.
-pub async fn rename(state: &AppState, owner: UserId, id: &AlbumId, name: &str) -> ServiceResult<album::Model> {
+pub async fn rename(
+    state: &AppState,
+    owner: UserId,
+    id: &AlbumId,
+    name: &str,
+) -> ServiceResult<album::Model> {
     let name = album_name(name)?;
     owned(state, owner, id).await?;
     db::albums::rename(&state.db, id, &name).await?;
@@ -212,7 +217,12 @@ pub async fn rename(state: &AppState, owner: UserId, id: &AlbumId, name: &str) -
 /// Deletes the owner's album: at once it is gone for everyone (its grants end with it), then its
 /// images go back to the owner's root, or are deleted with it when `with_images`. Repeating the
 /// deletion finishes one cut short, as does the sweep; `finished` is false while images remain.
-pub async fn delete(state: &AppState, owner: UserId, id: &AlbumId, with_images: bool) -> ServiceResult<Emptied> {
+pub async fn delete(
+    state: &AppState,
+    owner: UserId,
+    id: &AlbumId,
+    with_images: bool,
+) -> ServiceResult<Emptied> {
     let now = state.now();
     let album = match db::albums::find_owned(&state.db, owner, id).await? {
         Some(_) => {
@@ -232,7 +242,12 @@ pub async fn delete(state: &AppState, owner: UserId, id: &AlbumId, with_images: 
 
 /// Puts the owner's ready image `image` into their album `id` (moving its object into the album's
 /// prefix when it is private); an image belongs to one album at most, so one in another album moves.
-pub async fn add_image(state: &AppState, owner: UserId, id: &AlbumId, image: &ImageId) -> ServiceResult<OwnImage> {
+pub async fn add_image(
+    state: &AppState,
+    owner: UserId,
+    id: &AlbumId,
+    image: &ImageId,
+) -> ServiceResult<OwnImage> {
     let album = owned(state, owner, id).await?;
     let moved = under_lease(state, owner, image, false, |row| async move {
         if row.status != Status::Ready {
@@ -263,7 +278,9 @@ pub async fn remove_image(
         }
         if row.status != Status::Ready {
             db::images::set_album(&state.db, &row.id, None).await?;
-            return Ok(db::images::find(&state.db, &row.id).await?.ok_or(ServiceError::NotFound)?);
+            return Ok(db::images::find(&state.db, &row.id)
+                .await?
+                .ok_or(ServiceError::NotFound)?);
         }
         let placement = Placement {
             visibility: row.visibility,
@@ -366,7 +383,12 @@ pub async fn grants(state: &AppState, owner: UserId, id: &AlbumId) -> ServiceRes
 }
 
 /// The album `id` as `viewer` may see it now: theirs, or shared with them by a grant that counts.
-async fn visible(state: &AppState, viewer: UserId, id: &AlbumId, now: u64) -> ServiceResult<Option<(album::Model, Role)>> {
+async fn visible(
+    state: &AppState,
+    viewer: UserId,
+    id: &AlbumId,
+    now: u64,
+) -> ServiceResult<Option<(album::Model, Role)>> {
     let Some(album) = db::albums::find_live(&state.db, id).await? else {
         return Ok(None);
     };
@@ -400,9 +422,15 @@ pub async fn open(
         Some(found) => found,
         None => return Err(not_visible(state, viewer, id, now).await),
     };
-    let rows = db::images::list_ready_in_album(&state.db, album.owner_id, &album.id, page.after.as_ref(), page.fetch())
-        .await
-        .map_err(ServiceError::from)?;
+    let rows = db::images::list_ready_in_album(
+        &state.db,
+        album.owner_id,
+        &album.id,
+        page.after.as_ref(),
+        page.fetch(),
+    )
+    .await
+    .map_err(ServiceError::from)?;
     let page = page.page(rows, position_of);
     let images = Page {
         items: page
@@ -429,11 +457,18 @@ pub async fn open(
 
 /// The album's cookie set for a grantee (frontends ask before it expires). The owner gets none: their
 /// own set covers the album. Not found, with the set expired, for an album the caller may not see.
-pub async fn cookies(state: &AppState, viewer: &AuthUser, id: &AlbumId, client: Client) -> Result<(Role, CookieChanges), Refused> {
+pub async fn cookies(
+    state: &AppState,
+    viewer: &AuthUser,
+    id: &AlbumId,
+    client: Client,
+) -> Result<(Role, CookieChanges), Refused> {
     let now = state.now();
     match visible(state, viewer.id, id, now).await? {
         Some((_, Role::Owner)) => Ok((Role::Owner, CookieChanges::default())),
-        Some((album, Role::Grantee)) => Ok((Role::Grantee, mint_for(state, viewer, &album, now, client).await?)),
+        Some((album, Role::Grantee)) => {
+            Ok((Role::Grantee, mint_for(state, viewer, &album, now, client).await?))
+        }
         None => Err(not_visible(state, viewer, id, now).await),
     }
 }
@@ -496,8 +531,15 @@ async fn mint_for(
         }
     }
     // Noted at every mint, so that the limit expires the set opened least recently.
-    db::albums::note_cookie_set(&state.db, viewer.session_id, &album.id, album.owner_id, now, minted.expires_at)
-        .await?;
+    db::albums::note_cookie_set(
+        &state.db,
+        viewer.session_id,
+        &album.id,
+        album.owner_id,
+        now,
+        minted.expires_at,
+    )
+    .await?;
     state.metrics.cookies_minted();
     Ok(CookieChanges {
         minted: Some(minted),
@@ -517,7 +559,8 @@ async fn evicted_urls(
     let Some((album, _)) = visible(state, viewer, album, now).await? else {
         return Ok(Vec::new());
     };
-    let images = db::images::list_ready_in_album(&state.db, album.owner_id, &album.id, None, EVICTED_URLS).await?;
+    let images =
+        db::images::list_ready_in_album(&state.db, album.owner_id, &album.id, None, EVICTED_URLS).await?;
     let urls = image_urls(state, &images, now, state.config.sharing.url_ttl_secs).await?;
     Ok(images.into_iter().map(|image| image.id).zip(urls).collect())
 }

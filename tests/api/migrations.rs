@@ -10,7 +10,9 @@ use crate::helpers::{POSTGRES_VARIABLE, ScratchDatabase};
 const BEFORE_ALBUMS: u32 = 4;
 
 async fn moves_get_their_destination(db: &DatabaseConnection) {
-    Migrator::up(db, Some(BEFORE_ALBUMS)).await.expect("migrations before albums");
+    Migrator::up(db, Some(BEFORE_ALBUMS))
+        .await
+        .expect("migrations before albums");
     let backend = db.get_database_backend();
     db.execute_raw(Statement::from_string(
         backend,
@@ -19,9 +21,21 @@ async fn moves_get_their_destination(db: &DatabaseConnection) {
     .await
     .expect("user");
     for (id, key, location) in [
-        ("aaaaaaaaaaaaaaaaaaaaaaaaaa", "users/42/aaaaaaaaaaaaaaaaaaaaaaaaaa.png", "copying_to_public"),
-        ("bbbbbbbbbbbbbbbbbbbbbbbbbb", "public/bbbbbbbbbbbbbbbbbbbbbbbbbb.jpg", "copying_to_private"),
-        ("cccccccccccccccccccccccccc", "users/42/cccccccccccccccccccccccccc.gif", "private"),
+        (
+            "aaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "users/42/aaaaaaaaaaaaaaaaaaaaaaaaaa.png",
+            "copying_to_public",
+        ),
+        (
+            "bbbbbbbbbbbbbbbbbbbbbbbbbb",
+            "public/bbbbbbbbbbbbbbbbbbbbbbbbbb.jpg",
+            "copying_to_private",
+        ),
+        (
+            "cccccccccccccccccccccccccc",
+            "users/42/cccccccccccccccccccccccccc.gif",
+            "private",
+        ),
     ] {
         db.execute_raw(Statement::from_string(
             backend,
@@ -36,7 +50,10 @@ async fn moves_get_their_destination(db: &DatabaseConnection) {
     }
     Migrator::up(db, None).await.expect("the album migration");
     let rows = db
-        .query_all_raw(Statement::from_string(backend, "SELECT id, moving_to FROM images ORDER BY id"))
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT id, moving_to FROM images ORDER BY id",
+        ))
         .await
         .expect("read");
     let moving_to: Vec<Option<String>> = rows
@@ -51,7 +68,9 @@ async fn moves_get_their_destination(db: &DatabaseConnection) {
             None,
         ]
     );
-    Migrator::down(db, Some(1)).await.expect("the album migration undone");
+    Migrator::down(db, Some(1))
+        .await
+        .expect("the album migration undone");
 }
 
 #[tokio::test]
@@ -62,7 +81,10 @@ async fn the_album_migration_gives_unfinished_moves_their_destination_on_sqlite(
 
 #[tokio::test]
 async fn the_album_migration_gives_unfinished_moves_their_destination_on_postgresql() {
-    let Some(admin) = std::env::var(POSTGRES_VARIABLE).ok().filter(|u| !u.trim().is_empty()) else {
+    let Some(admin) = std::env::var(POSTGRES_VARIABLE)
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+    else {
         eprintln!("{POSTGRES_VARIABLE} is not set: nothing to check without PostgreSQL");
         return;
     };

@@ -101,18 +101,33 @@ impl Browser {
     }
 
     async fn add(&self, app: &TestApp, album: &str, image: &str) -> Reply {
-        self.send(app, Method::PUT, &format!("/api/albums/{album}/images/{image}"), None)
-            .await
+        self.send(
+            app,
+            Method::PUT,
+            &format!("/api/albums/{album}/images/{image}"),
+            None,
+        )
+        .await
     }
 
     async fn share(&self, app: &TestApp, album: &str, with: &Browser) -> Reply {
-        self.send(app, Method::PUT, &format!("/api/albums/{album}/shares/{}", with.email), None)
-            .await
+        self.send(
+            app,
+            Method::PUT,
+            &format!("/api/albums/{album}/shares/{}", with.email),
+            None,
+        )
+        .await
     }
 
     async fn unshare(&self, app: &TestApp, album: &str, with: &Browser) -> Reply {
-        self.send(app, Method::DELETE, &format!("/api/albums/{album}/shares/{}", with.id), None)
-            .await
+        self.send(
+            app,
+            Method::DELETE,
+            &format!("/api/albums/{album}/shares/{}", with.id),
+            None,
+        )
+        .await
     }
 
     async fn open(&self, app: &TestApp, album: &str) -> Reply {

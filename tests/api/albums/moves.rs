@@ -37,7 +37,10 @@ async fn adding_moves_the_object_into_the_album_and_removing_moves_it_back() {
 
     // Removing it from an album it is not in is not found; from its own, it goes back to the root.
     let path = format!("/api/albums/{first}/images/{id}");
-    alice.send(&app, Method::DELETE, &path, None).await.assert_error(StatusCode::NOT_FOUND, "not_found");
+    alice
+        .send(&app, Method::DELETE, &path, None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found");
     let path = format!("/api/albums/{second}/images/{id}");
     let removed = alice.send(&app, Method::DELETE, &path, None).await;
     assert_eq!(removed.status, StatusCode::OK, "{}", removed.text());
@@ -55,13 +58,18 @@ async fn a_public_image_keeps_its_public_key_in_an_album_and_goes_private_into_i
     let id = id_of(&alice.upload(&app, None).await);
     let visibility = |v: &str| json!({ "visibility": v });
     let path = format!("/api/images/{id}");
-    alice.send(&app, Method::PATCH, &path, Some(&visibility("public"))).await;
+    alice
+        .send(&app, Method::PATCH, &path, Some(&visibility("public")))
+        .await;
 
     let added = alice.add(&app, &album, &id).await.json();
     assert_eq!(added["url"], app.edge_url(&format!("/public/{id}.png")));
     assert!(stored(&app, &public_png(&id)).await);
 
-    let private = alice.send(&app, Method::PATCH, &path, Some(&visibility("private"))).await.json();
+    let private = alice
+        .send(&app, Method::PATCH, &path, Some(&visibility("private")))
+        .await
+        .json();
     assert_eq!(
         private["url"],
         app.edge_url(&format!("/users/{}/albums/{album}/{id}.png", alice.id))
@@ -96,7 +104,11 @@ async fn a_move_into_an_album_cut_short_at_any_step_finishes_when_repeated() {
         assert!(stored(&app, &inside).await, "{stage:?}");
         assert!(!stored(&app, &root).await, "{stage:?}");
         let row = app.image_row(&id).await.expect("row");
-        assert_eq!((row.object_key.as_str(), row.moving_to), (inside.as_str(), None), "{stage:?}");
+        assert_eq!(
+            (row.object_key.as_str(), row.moving_to),
+            (inside.as_str(), None),
+            "{stage:?}"
+        );
     }
 }
 
@@ -104,7 +116,10 @@ async fn a_move_into_an_album_cut_short_at_any_step_finishes_when_repeated() {
 async fn a_move_heading_elsewhere_is_undone_before_the_next_one() {
     let app = spawn_with(&[]).await;
     let alice = Browser::sign_up(&app, "alice@example.com").await;
-    let (first, second) = (alice.create_album(&app, "A").await, alice.create_album(&app, "B").await);
+    let (first, second) = (
+        alice.create_album(&app, "A").await,
+        alice.create_album(&app, "B").await,
+    );
     let id = id_of(&alice.upload(&app, None).await);
     // A move into the first album, copied but not finished.
     let target = album_id(&first);

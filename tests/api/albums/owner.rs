@@ -22,7 +22,12 @@ async fn an_album_is_created_listed_renamed_and_opened_by_its_owner() {
     assert_eq!(list["shared"], json!([]));
 
     let renamed = alice
-        .send(&app, Method::PATCH, &format!("/api/albums/{album}"), Some(&json!({ "name": "Summer" })))
+        .send(
+            &app,
+            Method::PATCH,
+            &format!("/api/albums/{album}"),
+            Some(&json!({ "name": "Summer" })),
+        )
         .await;
     assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.text());
     assert_eq!(renamed.json()["name"], "Summer");
@@ -65,22 +70,50 @@ async fn another_users_album_is_not_found_for_every_request() {
     let requests = [
         (Method::GET, format!("/api/albums/{album}"), None),
         (Method::POST, format!("/api/albums/{album}/cookies"), None),
-        (Method::PATCH, format!("/api/albums/{album}"), Some(json!({ "name": "Taken" }))),
+        (
+            Method::PATCH,
+            format!("/api/albums/{album}"),
+            Some(json!({ "name": "Taken" })),
+        ),
         (Method::DELETE, format!("/api/albums/{album}"), None),
-        (Method::DELETE, format!("/api/albums/{album}?with_images=true"), None),
+        (
+            Method::DELETE,
+            format!("/api/albums/{album}?with_images=true"),
+            None,
+        ),
         (Method::PUT, format!("/api/albums/{album}/images/{own}"), None),
-        (Method::DELETE, format!("/api/albums/{album}/images/{image}"), None),
-        (Method::PUT, format!("/api/albums/{album}/shares/mallory@example.com"), None),
-        (Method::DELETE, format!("/api/albums/{album}/shares/{}", mallory.id), None),
+        (
+            Method::DELETE,
+            format!("/api/albums/{album}/images/{image}"),
+            None,
+        ),
+        (
+            Method::PUT,
+            format!("/api/albums/{album}/shares/mallory@example.com"),
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/albums/{album}/shares/{}", mallory.id),
+            None,
+        ),
         (Method::GET, format!("/api/albums/{album}/shares"), None),
         (Method::GET, "/api/albums/not-an-album-id".to_owned(), None),
         (Method::GET, "/api/albums/..%2F..%2Fusers".to_owned(), None),
     ];
     for (method, path, body) in requests {
         let reply = mallory.send(&app, method.clone(), &path, body.as_ref()).await;
-        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{method} {path}: {}", reply.text());
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{method} {path}: {}",
+            reply.text()
+        );
         assert!(
-            !reply.set_cookies().iter().any(|c| c.name.starts_with("CloudFront-")),
+            !reply
+                .set_cookies()
+                .iter()
+                .any(|c| c.name.starts_with("CloudFront-")),
             "{method} {path} set no CloudFront cookie"
         );
     }
@@ -90,12 +123,17 @@ async fn another_users_album_is_not_found_for_every_request() {
             &app,
             Method::POST,
             "/api/images",
-            Some(&json!({ "content_type": "image/png", "byte_size": 10, "name": "x.png", "album_id": album })),
+            Some(
+                &json!({ "content_type": "image/png", "byte_size": 10, "name": "x.png", "album_id": album }),
+            ),
         )
         .await;
     upload.assert_error(StatusCode::NOT_FOUND, "not_found");
     let hers = mallory.create_album(&app, "Hers").await;
-    mallory.add(&app, &hers, &image).await.assert_error(StatusCode::NOT_FOUND, "not_found");
+    mallory
+        .add(&app, &hers, &image)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found");
 
     // Nothing changed.
     let opened = alice.open(&app, &album).await.json();
@@ -120,7 +158,10 @@ async fn an_upload_into_an_album_lands_in_its_prefix() {
         app.edge_url(&format!("/users/{}/albums/{album}/{id}.png", alice.id))
     );
     // The owner's own cookies open it: their Path covers every album of theirs.
-    assert_eq!(alice.load(image["url"].as_str().expect("url")).await, StatusCode::OK);
+    assert_eq!(
+        alice.load(image["url"].as_str().expect("url")).await,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -135,21 +176,46 @@ async fn deleting_an_album_moves_its_images_back_to_the_root() {
         .collect();
     let public = &ids[0];
     let made_public = alice
-        .send(&app, Method::PATCH, &format!("/api/images/{public}"), Some(&json!({ "visibility": "public" })))
+        .send(
+            &app,
+            Method::PATCH,
+            &format!("/api/images/{public}"),
+            Some(&json!({ "visibility": "public" })),
+        )
         .await;
     assert_eq!(made_public.status, StatusCode::OK, "{}", made_public.text());
 
-    let deleted = alice.send(&app, Method::DELETE, &format!("/api/albums/{album}"), None).await;
+    let deleted = alice
+        .send(&app, Method::DELETE, &format!("/api/albums/{album}"), None)
+        .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text());
-    alice.open(&app, &album).await.assert_error(StatusCode::NOT_FOUND, "not_found");
+    alice
+        .open(&app, &album)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "not_found");
     for id in &ids[1..] {
-        assert!(stored(&app, &private_png(alice.id, None, id)).await, "{id} at the root");
-        assert!(!stored(&app, &private_png(alice.id, Some(&album), id)).await, "{id} out of the album");
+        assert!(
+            stored(&app, &private_png(alice.id, None, id)).await,
+            "{id} at the root"
+        );
+        assert!(
+            !stored(&app, &private_png(alice.id, Some(&album), id)).await,
+            "{id} out of the album"
+        );
     }
-    assert!(stored(&app, &super::public_png(public)).await, "a public image stays public");
+    assert!(
+        stored(&app, &super::public_png(public)).await,
+        "a public image stays public"
+    );
     let listed = alice.get(&app, "/api/images").await.json();
     assert_eq!(listed["images"].as_array().map(Vec::len), Some(3));
-    assert!(listed["images"].as_array().expect("images").iter().all(|i| i.get("album_id").is_none()));
+    assert!(
+        listed["images"]
+            .as_array()
+            .expect("images")
+            .iter()
+            .all(|i| i.get("album_id").is_none())
+    );
     assert_eq!(app.audited("album_deleted").await, vec![album.clone()]);
     // Deleting again finds nothing.
     alice
@@ -166,12 +232,20 @@ async fn deleting_an_album_with_its_images_deletes_them_too() {
     let kept = id_of(&alice.upload(&app, None).await);
     let inside = id_of(&alice.upload(&app, Some(&album)).await);
     let deleted = alice
-        .send(&app, Method::DELETE, &format!("/api/albums/{album}?with_images=true"), None)
+        .send(
+            &app,
+            Method::DELETE,
+            &format!("/api/albums/{album}?with_images=true"),
+            None,
+        )
         .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text());
     assert!(!stored(&app, &private_png(alice.id, Some(&album), &inside)).await);
     assert!(app.image_row(&inside).await.is_none());
-    assert!(stored(&app, &private_png(alice.id, None, &kept)).await, "images outside stay");
+    assert!(
+        stored(&app, &private_png(alice.id, None, &kept)).await,
+        "images outside stay"
+    );
     assert_eq!(app.audited("image_deleted").await, vec![inside]);
 }
 
@@ -189,19 +263,32 @@ async fn an_album_deletion_cut_short_is_finished_by_repeating_it_or_by_the_sweep
                 .await
                 .expect("record the deletion")
         );
-        alice.open(&app, &album).await.assert_error(StatusCode::NOT_FOUND, "not_found");
+        alice
+            .open(&app, &album)
+            .await
+            .assert_error(StatusCode::NOT_FOUND, "not_found");
         if finish_by_sweep {
             let finished = edgepass::images::album_emptying::sweep_albums(app.services(), app.now())
                 .await
                 .expect("sweep");
             assert_eq!(finished, 1);
         } else {
-            let repeated = alice.send(&app, Method::DELETE, &format!("/api/albums/{album}"), None).await;
+            let repeated = alice
+                .send(&app, Method::DELETE, &format!("/api/albums/{album}"), None)
+                .await;
             assert_eq!(repeated.status, StatusCode::NO_CONTENT, "{}", repeated.text());
         }
-        assert!(stored(&app, &private_png(alice.id, None, &id)).await, "sweep: {finish_by_sweep}");
+        assert!(
+            stored(&app, &private_png(alice.id, None, &id)).await,
+            "sweep: {finish_by_sweep}"
+        );
         assert!(!stored(&app, &private_png(alice.id, Some(&album), &id)).await);
-        assert!(edgepass::db::albums::deleting(app.db(), 10).await.expect("query").is_empty());
+        assert!(
+            edgepass::db::albums::deleting(app.db(), 10)
+                .await
+                .expect("query")
+                .is_empty()
+        );
     }
 }
 
@@ -215,11 +302,15 @@ async fn an_image_another_change_holds_is_left_for_the_next_pass() {
         .await
         .expect("lease")
         .expect("taken");
-    let first = alice.send(&app, Method::DELETE, &format!("/api/albums/{album}"), None).await;
+    let first = alice
+        .send(&app, Method::DELETE, &format!("/api/albums/{album}"), None)
+        .await;
     assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.text());
     assert_eq!(first.json(), json!({ "images_done": 0, "finished": false }));
     lease.release(app.db()).await.expect("release");
-    let second = alice.send(&app, Method::DELETE, &format!("/api/albums/{album}"), None).await;
+    let second = alice
+        .send(&app, Method::DELETE, &format!("/api/albums/{album}"), None)
+        .await;
     assert_eq!(second.status, StatusCode::NO_CONTENT, "{}", second.text());
     assert!(stored(&app, &private_png(alice.id, None, &id)).await);
 }

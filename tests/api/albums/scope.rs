@@ -10,9 +10,12 @@ use crate::helpers::{RawReply, TestApp, read_reply};
 async fn raw_edge_get(app: &TestApp, target: &str, cookie: &str) -> RawReply {
     use tokio::io::AsyncWriteExt;
     let port = app.edge_port.expect("an edge");
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
-    let request =
-        format!("GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n");
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let request = format!(
+        "GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+    );
     stream.write_all(request.as_bytes()).await.expect("write");
     read_reply(&mut stream).await
 }
@@ -41,7 +44,10 @@ async fn an_album_set_opens_its_album_and_no_path_beside_it() {
     let refused = [
         format!("/users/{a}/albums/{album}0/{file}"),
         format!("/users/{a}/albums/{album}/../{other}/{}.png", id_of(&in_other)),
-        format!("/users/{a}/albums/{album}/%2e%2e/{other}/{}.png", id_of(&in_other)),
+        format!(
+            "/users/{a}/albums/{album}/%2e%2e/{other}/{}.png",
+            id_of(&in_other)
+        ),
         format!("/users/{a}/albums/{album}/..%2F..%2F{}.png", id_of(&root)),
         format!("/users/{a}/albums/{other}/{}.png", id_of(&in_other)),
         format!("/users/{a}/{}.png", id_of(&root)),
