@@ -730,10 +730,10 @@ mod tests {
             format!("https://cdn.example.com/users/42/albums/{ALBUM}0/x.png"),
             format!("https://cdn.example.com/users/42/albums/{ALBUM}"),
             format!("https://cdn.example.com/users/42/albums/{other_album}/x.png"),
-            format!("https://cdn.example.com/users/42/x.png"),
+            "https://cdn.example.com/users/42/x.png".to_owned(),
             format!("https://cdn.example.com/users/43/albums/{ALBUM}/x.png"),
             format!("https://cdn.example.com/users/4/albums/{ALBUM}/x.png"),
-            format!("https://cdn.example.com/public/x.png"),
+            "https://cdn.example.com/public/x.png".to_owned(),
         ] {
             let denied = decide(&cdn, &outside, &cookies);
             assert!(

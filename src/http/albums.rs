@@ -117,6 +117,12 @@ fn cookie_view(headers: &SetCookieHeaders, role: Role, changes: CookieChanges) -
     }
 }
 
+/// Where this request's extra `Set-Cookie` values go (see `cookie_sets`).
+fn set_cookie_headers(req: &poem::Request) -> AppResult<&SetCookieHeaders> {
+    req.data::<SetCookieHeaders>()
+        .ok_or_else(|| AppError::internal(std::io::Error::other("Set-Cookie holder missing")))
+}
+
 /// A refusal's answer, with the set it expires.
 fn refused(headers: &SetCookieHeaders, refused: Refused) -> AppError {
     headers.add(refused.cookies.set_cookies());
@@ -173,7 +179,6 @@ impl AlbumsApi {
         &self,
         state: Data<&AppState>,
         req: &poem::Request,
-        headers: Data<&SetCookieHeaders>,
         auth: SessionAuth,
         id: Path<String>,
         /// Images per page, 1 to 100 (default 50).
@@ -181,11 +186,12 @@ impl AlbumsApi {
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> AppResult<Json<AlbumPage>> {
+        let headers = set_cookie_headers(req)?;
         let id = parse_album_id(&id.0)?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         let opened = albums::open(&state, &auth.0, &id, &page, client(&state, req))
             .await
-            .map_err(|refusal| refused(&headers, refusal))?;
+            .map_err(|refusal| refused(headers, refusal))?;
         Ok(Json(AlbumPage {
             album: album_view(&state, opened.album),
             role: match opened.role {
@@ -211,7 +217,7 @@ impl AlbumsApi {
                 })
                 .collect(),
             next_cursor: opened.images.next_cursor,
-            cookies: cookie_view(&headers, opened.role, opened.cookies),
+            cookies: cookie_view(headers, opened.role, opened.cookies),
         }))
     }
 

@@ -278,9 +278,9 @@ pub async fn remove_image(
         }
         if row.status != Status::Ready {
             db::images::set_album(&state.db, &row.id, None).await?;
-            return Ok(db::images::find(&state.db, &row.id)
+            return db::images::find(&state.db, &row.id)
                 .await?
-                .ok_or(ServiceError::NotFound)?);
+                .ok_or(ServiceError::NotFound);
         }
         let placement = Placement {
             visibility: row.visibility,
@@ -521,14 +521,15 @@ async fn mint_for(
     let limit = usize::try_from(state.config.cdn.album_cookie_sets).unwrap_or(usize::MAX);
     let mut evicted = None;
     let already = held.iter().find(|set| set.album_id == album.id);
-    if already.is_none() && held.len() >= limit {
-        if let Some(oldest) = held.first() {
-            db::albums::forget_cookie_set(&state.db, viewer.session_id, &oldest.album_id, now).await?;
-            evicted = Some(Evicted {
-                set: expired_set(state, oldest),
-                urls: evicted_urls(state, viewer.id, &oldest.album_id, now).await?,
-            });
-        }
+    if already.is_none()
+        && held.len() >= limit
+        && let Some(oldest) = held.first()
+    {
+        db::albums::forget_cookie_set(&state.db, viewer.session_id, &oldest.album_id, now).await?;
+        evicted = Some(Evicted {
+            set: expired_set(state, oldest),
+            urls: evicted_urls(state, viewer.id, &oldest.album_id, now).await?,
+        });
     }
     // Noted at every mint, so that the limit expires the set opened least recently.
     db::albums::note_cookie_set(

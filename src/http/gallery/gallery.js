@@ -73,7 +73,7 @@
     // The user's albums and those shared with them, as GET /api/albums last gave them.
     albums: [],
     sharedAlbums: [],
-    // The album on show: {id, role, cursor}, or null.
+    // The album on show: {id, role, cursor, setExpiresAt (its cookie set's, for a shared album)}, or null.
     openAlbum: null,
     albumTimer: null,
     // Server time minus local time (ms), from the Date header, so timers follow edgepass's clock.
@@ -252,7 +252,7 @@
       const grant = await api('POST', '/api/cdn/cookies');
       scheduleCookieRefresh(grant.expires_at);
       const expired = grant.expired_album_sets || [];
-      if (expired.length) act(null, () => albumSetsExpired(expired));
+      if (expired.length) albumSetsExpired(expired).catch(showError);
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
         signedOut('Your session has ended; please sign in again.');
@@ -269,6 +269,10 @@
     if (document.visibilityState !== 'visible' || !state.user) return;
     if (state.cdnExpiresAt === null || serverNow() > state.cdnExpiresAt - COOKIE_MINIMUM_LIFE) {
       refreshCookies();
+    }
+    const open = state.openAlbum;
+    if (open && open.setExpiresAt && serverNow() > open.setExpiresAt - COOKIE_MINIMUM_LIFE) {
+      refreshAlbumCookies();
     }
   });
 
@@ -642,7 +646,7 @@
     }
     const shared = state.sharedAlbums.find((album) => album.id === id);
     const owner = page.role === 'grantee' && shared ? shared.owner_email : null;
-    state.openAlbum = { id, role: page.role, cursor: page.next_cursor || null };
+    state.openAlbum = { id, role: page.role, cursor: page.next_cursor || null, setExpiresAt: null };
     el.albumViewTitle.textContent = `Album: ${page.album.name}`;
     el.albumViewMeta.textContent = page.role === 'owner'
       ? 'Your album.'
@@ -675,7 +679,10 @@
   // time, the one just opened, so the dropped set is not one the page is using.
   function noteAlbumCookies(cookies) {
     clearTimeout(state.albumTimer);
-    if (cookies.set) scheduleAlbumRefresh(cookies.set.expires_at);
+    if (cookies.set) {
+      state.openAlbum.setExpiresAt = cookies.set.expires_at;
+      scheduleAlbumRefresh(cookies.set.expires_at);
+    }
     if (cookies.evicted) {
       say(`Your browser keeps cookies for a limited number of shared albums; those of `
         + `${albumName(cookies.evicted.album_id)} were dropped (opening it again brings them back).`);
@@ -697,7 +704,7 @@
       if (state.openAlbum === open) noteAlbumCookies(cookies);
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) {
-        act(null, () => albumGone(open.id));
+        await albumGone(open.id).catch(showError);
         return;
       }
       if (error instanceof ApiError && error.status === 401) {
