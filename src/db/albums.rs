@@ -4,8 +4,8 @@
 
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::entity::{album, album_cookie_set, album_share, user};
@@ -66,6 +66,14 @@ pub async fn live_grant(
     album_share::Entity::find_by_id((album.clone(), grantee))
         .filter(counts_at(now))
         .one(db)
+        .await
+}
+
+/// How many albums `owner` has, those being deleted included.
+pub async fn count_owned(db: &impl ConnectionTrait, owner: UserId) -> Result<u64, DbErr> {
+    album::Entity::find()
+        .filter(album::Column::OwnerId.eq(owner))
+        .count(db)
         .await
 }
 

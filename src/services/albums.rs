@@ -38,6 +38,9 @@ use super::sharing::{GrantTerm, Grantee, grant_expiry};
 /// carries more than a few cookie sets, whatever a browser holds.
 const EXPIRED_PER_RESPONSE: usize = 2;
 
+/// Albums one user may have: `GET /api/albums` answers all of them at once.
+pub const MAX_ALBUMS: u64 = 1000;
+
 /// Images of an evicted album that get signed URLs in the same response.
 const EVICTED_URLS: u64 = 50;
 
@@ -169,6 +172,13 @@ pub async fn create(state: &AppState, owner: UserId, name: &str) -> ServiceResul
     let id = AlbumId::generate().map_err(ServiceError::internal)?;
     let now = state.now();
     let txn = state.db.begin().await?;
+    // Concurrent creations by one owner wait for each other here, so the count holds.
+    db::images::lock_owner(&txn, owner).await?;
+    if db::albums::count_owned(&txn, owner).await? >= MAX_ALBUMS {
+        return Err(ServiceError::QuotaExceeded(format!(
+            "album limit reached: at most {MAX_ALBUMS} albums per user"
+        )));
+    }
     let album = db::albums::create(&txn, &id, owner, &name, now).await?;
     audit::record(&txn, Some(owner), Action::AlbumCreated, id.as_str(), None, now).await?;
     txn.commit().await?;

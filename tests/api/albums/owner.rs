@@ -314,3 +314,39 @@ async fn an_image_another_change_holds_is_left_for_the_next_pass() {
     assert_eq!(second.status, StatusCode::NO_CONTENT, "{}", second.text());
     assert!(stored(&app, &private_png(alice.id, None, &id)).await);
 }
+
+#[tokio::test]
+async fn one_user_has_at_most_a_thousand_albums() {
+    let app = spawn_with(&[]).await;
+    let alice = Browser::sign_up(&app, "alice@example.com").await;
+    let max = edgepass::services::albums::MAX_ALBUMS;
+    for _ in 1..max {
+        let id = edgepass::images::AlbumId::generate().expect("id");
+        edgepass::db::albums::create(app.db(), &id, edgepass::domain::UserId(alice.id), "x", app.now())
+            .await
+            .expect("album");
+    }
+    assert_eq!(
+        alice
+            .send(
+                &app,
+                Method::POST,
+                "/api/albums",
+                Some(&json!({ "name": "last" }))
+            )
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let refused = alice
+        .send(
+            &app,
+            Method::POST,
+            "/api/albums",
+            Some(&json!({ "name": "one more" })),
+        )
+        .await;
+    refused.assert_error(StatusCode::CONFLICT, "quota_exceeded");
+    let listed = alice.get(&app, "/api/albums").await.json();
+    assert_eq!(listed["albums"].as_array().map(Vec::len), Some(max as usize));
+}
