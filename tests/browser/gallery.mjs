@@ -11,7 +11,9 @@
 //   EDGEPASS_TOOLS        where scripts/setup installed playwright-core (default <repo>/.tools)
 //   EDGEPASS_CHROMIUM     the browser (default /usr/bin/chromium)
 //
-// Alice, Bob and an anonymous visitor each get a browser context of their own (their own cookies).
+// Alice, Bob, Carol and an anonymous visitor each get a browser context of their own (their own
+// cookies). The owners of the albums that fill Bob's browser with album cookie sets are driven through
+// the JSON API from Node, with their session cookie (ApiUser).
 // Every step saves a screenshot NN-step.png; on a failure every open page is saved as
 // NN-failed-WHO.png, the server's log tail is printed, and the exit status is 1. The server is stopped
 // in every case.
@@ -37,6 +39,9 @@ const STARTUP_TIMEOUT_MS = 30_000;
 const PASSWORD = "correct horse battery staple";
 // The CloudFront cookies' lifetime for this run (see Server.start).
 const COOKIE_TTL_SECS = 8;
+// The album cookie sets' lifetime: long enough for the album steps, short enough that the page is
+// seen minting an open album's set again.
+const ALBUM_COOKIE_TTL_SECS = 30;
 
 function fail(message) {
   throw new Error(message);
@@ -110,6 +115,10 @@ class Server {
         // them before they expire (and the renewed ones open the images).
         EDGEPASS_CDN_COOKIE_TTL_SECS: String(COOKIE_TTL_SECS),
         EDGEPASS_CDN_EXPIRY_WINDOW_SECS: "1",
+        EDGEPASS_ALBUM_COOKIE_TTL_SECS: String(ALBUM_COOKIE_TTL_SECS),
+        // All accounts come from 127.0.0.1, and the album steps register more than the default 10 an
+        // hour (ALBUM_OWNERS + the three people).
+        EDGEPASS_REGISTRATIONS_PER_CLIENT: "100",
       },
       stdio: ["ignore", log, log],
     });
@@ -180,6 +189,8 @@ class Visitor {
     this.consoleErrors = [];
     // The CloudFront cookie sets the page received: {from: API path, expiresAt}.
     this.grants = [];
+    // The album cookie sets the refreshes of the own set expired: [{album_id, cookie_path}].
+    this.expiredAlbumSets = [];
   }
 
   // `httpCache`: keep the browser's HTTP cache on, as a real browser has it; otherwise every check asks
@@ -199,6 +210,7 @@ class Visitor {
       const body = await response.json().catch(() => null);
       const grant = body && (body.cdn || body);
       if (grant && grant.expires_at) visitor.grants.push({ from: where, expiresAt: grant.expires_at });
+      if (body && Array.isArray(body.expired_album_sets)) visitor.expiredAlbumSets.push(...body.expired_album_sets);
     });
     page.on("console", (message) => {
       if (message.type() !== "error") return;
@@ -242,6 +254,14 @@ class Visitor {
     await page.getByLabel("Email").fill(email);
     await page.getByLabel(/^Password/).fill(PASSWORD);
     await page.getByRole("button", { name: "Register" }).click();
+    await this.expectSignedIn(email);
+  }
+
+  async logIn(email) {
+    const page = this.page;
+    await page.getByLabel("Email").fill(email);
+    await page.getByLabel(/^Password/).fill(PASSWORD);
+    await page.getByRole("button", { name: "Log in" }).click();
     await this.expectSignedIn(email);
   }
 
@@ -318,6 +338,84 @@ async function fromEdge(url, cookie) {
   await reply.arrayBuffer();
   return { status: reply.status, cacheControl: reply.headers.get("cache-control") };
 }
+
+// The CloudFront cookies `visitor`'s browser holds, by Path: {path: [names]}.
+async function cloudFrontCookiesByPath(visitor) {
+  const byPath = {};
+  for (const cookie of await visitor.context.cookies()) {
+    if (!cookie.name.startsWith("CloudFront-")) continue;
+    (byPath[cookie.path] ||= []).push(cookie.name);
+  }
+  return byPath;
+}
+
+// The names every CloudFront cookie set has.
+const SET_NAMES = ["CloudFront-Policy", "CloudFront-Signature", "CloudFront-Key-Pair-Id"];
+
+function expectWholeSet(names, where) {
+  const missing = SET_NAMES.filter((name) => !(names || []).includes(name));
+  if (missing.length) fail(`${where}: ${missing.join(", ")} missing (holds ${(names || []).join(", ") || "none"})`);
+}
+
+// An account driven through the JSON API from Node, without a browser: what the gallery does, with
+// the session cookie in a `Cookie` header (no `Origin`: not a page, so the cross-origin check lets it
+// through).
+class ApiUser {
+  constructor(base, email, cookie, user) {
+    this.base = base;
+    this.email = email;
+    this.cookie = cookie;
+    this.user = user;
+  }
+
+  static async register(base, email) {
+    const reply = await fetch(`${base}/api/auth/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email, password: PASSWORD }),
+    });
+    const body = await reply.json().catch(() => null);
+    if (reply.status !== 201) fail(`registering ${email} answered ${reply.status}: ${JSON.stringify(body)}`);
+    const session = reply.headers.getSetCookie().map((c) => c.split(";")[0]).find((c) => c.startsWith("edgepass_session="));
+    if (!session) fail(`registering ${email} set no session cookie`);
+    return new ApiUser(base, email, session, body.user);
+  }
+
+  // Calls the API; fails unless the status is `expected`; returns the parsed body (null for none).
+  async call(method, path, body, expected) {
+    const headers = { cookie: this.cookie, accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const reply = await fetch(`${this.base}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await reply.text();
+    if (reply.status !== expected) fail(`${this.email}: ${method} ${path} answered ${reply.status}: ${text.slice(0, 300)}`);
+    return text ? JSON.parse(text) : null;
+  }
+
+  // Uploads the PNG `file` into album `albumId` as the gallery does; returns the image.
+  async uploadPng(file, albumId) {
+    const bytes = fs.readFileSync(file);
+    const ticket = await this.call("POST", "/api/images", {
+      content_type: "image/png",
+      byte_size: bytes.length,
+      name: path.basename(file),
+      album_id: albumId,
+    }, 201);
+    const headers = Object.fromEntries(
+      Object.entries(ticket.upload_headers).filter(([name]) => !["content-length", "host"].includes(name.toLowerCase())),
+    );
+    const stored = await fetch(ticket.upload_url, { method: "PUT", headers, body: bytes });
+    if (!stored.ok) fail(`the store refused ${this.email}'s upload: ${stored.status} ${await stored.text()}`);
+    return this.call("POST", `/api/images/${ticket.id}/complete`, undefined, 200);
+  }
+}
+
+// Album owners besides Alice: one more than a session's album sets (EDGEPASS_ALBUM_COOKIE_SETS,
+// left at its default 20).
+const ALBUM_OWNERS = 21;
 
 // The Cache-Control the edge serves images with, as the README's tour states them.
 const PRIVATE_CACHE_CONTROL = "private, max-age=3600";
@@ -668,6 +766,358 @@ async function scenario(server, browser) {
     if (await alice.page.locator("#mine li[data-image-id]").count()) fail("a refused upload left an image behind");
   });
 
+  // ---- albums: one cookie set per shared album, scoped to the album's Path ----
+
+  const aliceId = await alice.page.evaluate(async () => (await (await fetch("/api/me")).json()).user.id);
+  const holidayPngs = [
+    writePng(path.join(shots, "holiday-1.png"), 120, 80),
+    writePng(path.join(shots, "holiday-2.png"), 80, 120),
+    writePng(path.join(shots, "holiday-3.png"), 100, 100),
+  ];
+  let holidayId;
+  let holidayPath;
+  let holidayUrls;
+  let notesId;
+  let notesUrl;
+  let rootUrl;
+  let holidayCard;
+
+  // Uploads `file` from Alice's page into the album named `albumName` ("No album": the root) and
+  // returns the new image's card once its image has loaded.
+  async function aliceUploads(file, albumName) {
+    const before = await alice.page.locator("#mine li[data-image-id]").count();
+    await alice.page.locator("#upload-album").selectOption({ label: albumName });
+    await alice.page.getByLabel(/^Image file/).setInputFiles(file);
+    await alice.page.getByRole("button", { name: "Upload" }).click();
+    await alice.page.locator("#mine li[data-image-id]").nth(before).waitFor();
+    await alice.expectNoError();
+    const newCard = alice.page.locator("#mine li[data-image-id]").first();
+    await expectLoaded(newCard.locator("img"), `Alice's upload ${path.basename(file)}`);
+    return newCard;
+  }
+
+  async function aliceCreatesAlbum(name) {
+    await alice.page.getByLabel("New album name").fill(name);
+    await alice.page.getByRole("button", { name: "Create album" }).click();
+    const albumCard = alice.page.locator("#albums li[data-album-id]", { hasText: name });
+    await albumCard.waitFor();
+    await alice.expectNoError();
+    return albumCard;
+  }
+
+  // The album image URL of Alice's: a plain link under the album's Path.
+  function expectAlbumUrl(url, albumId, imageId) {
+    const expected = `${server.edge}/users/${aliceId}/albums/${albumId}/${imageId}.png`;
+    if (url !== expected) fail(`the page shows ${url}; expected the plain album link ${expected}`);
+  }
+
+  await step("alice-creates-an-album-and-uploads-into-it", alice, async () => {
+    await alice.openGallery(server.base);
+    await alice.expectSignedIn(aliceEmail);
+    holidayCard = await aliceCreatesAlbum("Holiday");
+    holidayId = await holidayCard.getAttribute("data-album-id");
+    holidayPath = `/users/${aliceId}/albums/${holidayId}/`;
+    for (const file of holidayPngs.slice(0, 2)) {
+      const imageCard = await aliceUploads(file, "Holiday");
+      if ((await imageCard.getAttribute("data-album-id")) !== holidayId) fail(`${file} did not land in the album`);
+      if ((await imageCard.getByLabel("Album").inputValue()) !== holidayId) fail("the card's album select does not show Holiday");
+      expectAlbumUrl(await imageCard.locator("img").getAttribute("src"), holidayId, await imageCard.getAttribute("data-image-id"));
+    }
+  });
+
+  await step("alice-moves-a-third-image-into-the-album", alice, async () => {
+    const imageCard = await aliceUploads(holidayPngs[2], "No album");
+    const imageId = await imageCard.getAttribute("data-image-id");
+    const before = await imageCard.locator("img").getAttribute("src");
+    if (before !== `${server.edge}/users/${aliceId}/${imageId}.png`) fail(`a root image shows ${before}`);
+    await imageCard.getByLabel("Album").selectOption({ label: "Holiday" });
+    await alice.page.locator(`#mine li[data-image-id="${imageId}"][data-album-id="${holidayId}"]`).waitFor();
+    await alice.expectNoError();
+    expectAlbumUrl(await imageCard.locator("img").getAttribute("src"), holidayId, imageId);
+    await expectLoaded(imageCard.locator("img"), "the moved image at its album URL, through Alice's own cookies");
+  });
+
+  await step("alice-keeps-another-album-and-a-root-image", alice, async () => {
+    const notesCard = await aliceCreatesAlbum("Private notes");
+    notesId = await notesCard.getAttribute("data-album-id");
+    const notesImage = await aliceUploads(writePng(path.join(shots, "notes.png"), 90, 60), "Private notes");
+    notesUrl = await notesImage.locator("img").getAttribute("src");
+    expectAlbumUrl(notesUrl, notesId, await notesImage.getAttribute("data-image-id"));
+    const rootImage = await aliceUploads(writePng(path.join(shots, "root.png"), 64, 64), "No album");
+    rootUrl = await rootImage.locator("img").getAttribute("src");
+    // Alice's own album, shown from the album list, through her own cookies.
+    await holidayCard.getByRole("button", { name: "Show images" }).click();
+    await alice.page.getByRole("heading", { name: "Album: Holiday" }).waitFor();
+    const shown = alice.page.locator("#album-images li img");
+    await alice.page.locator("#album-images li").nth(2).waitFor();
+    holidayUrls = await shown.evaluateAll((imgs) => imgs.map((img) => img.getAttribute("src")));
+    if (holidayUrls.length !== 3) fail(`Alice's album view shows ${holidayUrls.length} images, expected 3`);
+    for (let i = 0; i < 3; i += 1) await expectLoaded(shown.nth(i), "Alice's own album view");
+  });
+
+  await step("alice-shares-the-album-with-bob", alice, async () => {
+    await holidayCard.locator("summary", { hasText: "Sharing" }).click();
+    await holidayCard.getByText("Nobody yet.").waitFor();
+    await holidayCard.getByLabel(/^Share with/).fill(bobEmail);
+    await holidayCard.getByRole("button", { name: "Share album" }).click();
+    await holidayCard.getByRole("button", { name: `Revoke ${bobEmail}` }).waitFor();
+    await alice.expectNoError();
+  });
+
+  // Opens the album `albumId` from the Shared albums list of `visitor`'s gallery; returns the API's
+  // answer (its JSON and its Set-Cookie values).
+  async function openSharedAlbum(visitor, albumId) {
+    const answer = visitor.page.waitForResponse((r) =>
+      r.request().method() === "GET" && new URL(r.url()).pathname === `/api/albums/${albumId}`);
+    await visitor.page.locator(`#shared-albums li[data-album-id="${albumId}"]`).getByRole("button", { name: "Open" }).click();
+    const response = await answer;
+    const body = await response.json();
+    if (response.status() !== 200) fail(`${visitor.name} opening album ${albumId}: ${response.status()} ${JSON.stringify(body)}`);
+    const setCookies = (await response.headersArray()).filter((h) => h.name.toLowerCase() === "set-cookie").map((h) => h.value);
+    await visitor.page.locator("#album-view").waitFor();
+    return { body, setCookies };
+  }
+
+  let bobsAlbumCookies;
+  await step("bob-opens-the-shared-album-with-plain-links", bob, async () => {
+    await bob.openGallery(server.base);
+    await bob.expectSignedIn(bobEmail);
+    const listed = bob.page.locator(`#shared-albums li[data-album-id="${holidayId}"]`);
+    await listed.waitFor();
+    if (!(await listed.innerText()).includes(aliceEmail)) fail(`the shared album does not name its owner: ${await listed.innerText()}`);
+    const { body, setCookies } = await openSharedAlbum(bob, holidayId);
+    if (body.role !== "grantee") fail(`Bob's role is ${body.role}`);
+    if (!body.cookies.set || body.cookies.set.cookie_path !== holidayPath) {
+      fail(`the answer's cookie set is not at ${holidayPath}: ${JSON.stringify(body.cookies)}`);
+    }
+    const sent = setCookies.filter((c) => c.startsWith("CloudFront-"));
+    const pathOf = (c) => (/;\s*Path=([^;]*)/i.exec(c) || [])[1];
+    if (sent.length < 3 || sent.some((c) => pathOf(c) !== holidayPath)) {
+      fail(`GET /api/albums/{id} sent these CloudFront cookies:\n  ${sent.join("\n  ")}`);
+    }
+    const imgs = bob.page.locator("#album-images li img");
+    await bob.page.locator("#album-images li").nth(2).waitFor();
+    if ((await imgs.count()) !== 3) fail(`Bob sees ${await imgs.count()} images in the album, expected 3`);
+    for (let i = 0; i < 3; i += 1) {
+      const src = await imgs.nth(i).getAttribute("src");
+      if (src.includes("?")) fail(`Bob's album image has a query string: ${src}`);
+      if (!src.startsWith(`${server.edge}${holidayPath}`)) fail(`Bob's album image ${src} is not under ${holidayPath}`);
+      await expectLoaded(imgs.nth(i), "an image of the album shared with Bob");
+    }
+    const jar = await cloudFrontCookiesByPath(bob);
+    expectWholeSet(jar[holidayPath], `Bob's browser at ${holidayPath}`);
+    const aliceElsewhere = Object.keys(jar).filter((p) => p.startsWith(`/users/${aliceId}/`) && p !== holidayPath);
+    if (aliceElsewhere.length) fail(`Bob's browser holds CloudFront cookies for ${aliceElsewhere.join(", ")}`);
+    const cookies = (await bob.context.cookies()).filter((c) => c.name.startsWith("CloudFront-") && c.path === holidayPath);
+    bobsAlbumCookies = cookies.map((c) => `${c.name}=${c.value}`).join("; ");
+    console.log(`    Bob's album set: ${cookies.map((c) => c.name).join(", ")} at Path=${holidayPath} (${sent.length} Set-Cookie headers)`);
+  });
+
+  await step("bob-opens-an-album-image-by-its-url", bob, async () => {
+    const response = await bob.expectImage(holidayUrls[0], "Bob navigating to an image of the shared album");
+    const cookie = (await response.request().allHeaders()).cookie || "";
+    if (!cookie.includes("CloudFront-Policy=")) fail("Bob's browser sent no album set with the album image");
+  });
+
+  await step("bob-is-refused-alices-other-images", bob, async () => {
+    for (const [url, what] of [[rootUrl, "Alice's root image"], [notesUrl, "an image of Alice's other album"]]) {
+      const response = await bob.expectDenied(url, 403, `Bob opening ${what}`);
+      const cookie = (await response.request().allHeaders()).cookie || "";
+      if (/CloudFront-/.test(cookie)) fail(`Bob's browser sent CloudFront cookies for ${what}: their Path is too wide`);
+      // Sent on purpose: the album set opens the album only, at the edge too.
+      const withSet = await fromEdge(url, bobsAlbumCookies);
+      if (withSet.status !== 403) fail(`the album set copied onto ${what} got ${withSet.status}, expected 403`);
+    }
+    // Climbing out of the album's Path: the browser sends the album set (the path starts with it).
+    const climb = `${server.edge}${holidayPath}..%2f..%2f${rootUrl.split("/").pop()}`;
+    const response = await bob.visit(climb);
+    if (response.status() === 200) fail(`${climb} answered 200: a path that climbs out of the album was served`);
+    console.log(`    ${climb.slice(server.edge.length)} answered ${response.status()}`);
+  });
+
+  await step("carol-sees-no-shared-album-and-gets-404", carol, async () => {
+    await carol.openGallerySignedOut(server.base);
+    await carol.logIn("carol@example.com");
+    await carol.page.getByText("No albums have been shared with you.").waitFor();
+    const answer = await carol.page.evaluate(async (id) => {
+      const [one, all] = await Promise.all([fetch(`/api/albums/${id}`), fetch("/api/albums")]);
+      return { status: one.status, body: await one.json(), shared: (await all.json()).shared };
+    }, holidayId);
+    if (answer.status !== 404) fail(`Carol's GET /api/albums/{alice's} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    if (answer.shared.length) fail(`Carol is shown shared albums: ${JSON.stringify(answer.shared)}`);
+    const jar = await cloudFrontCookiesByPath(carol);
+    if (Object.keys(jar).some((p) => p.includes("/albums/"))) fail(`Carol's browser holds album cookies: ${JSON.stringify(jar)}`);
+  });
+
+  await step("carol-is-refused-the-album-image-and-logs-out", carol, async () => {
+    await carol.expectDenied(holidayUrls[0], 403, "Carol opening an image of Alice's album");
+    await carol.openGallery(server.base);
+    await carol.page.getByRole("button", { name: "Log out" }).click();
+    await carol.page.getByRole("heading", { name: "Sign in or create an account" }).waitFor();
+  });
+
+  await step("alice-revokes-bobs-album-share", alice, async () => {
+    // Bob has the album open in his gallery, whose timer refreshes his own cookies.
+    await bob.openGallery(server.base);
+    await openSharedAlbum(bob, holidayId);
+    await expectLoaded(bob.page.locator("#album-images li img").first(), "the album before revocation");
+    bob.expiredAlbumSets.length = 0;
+    await holidayCard.getByRole("button", { name: `Revoke ${bobEmail}` }).click();
+    await holidayCard.getByText("Nobody yet.").waitFor();
+    await alice.expectNoError();
+  });
+
+  await step("bobs-next-refresh-expires-the-album-set", bob, async () => {
+    const deadline = Date.now() + (COOKIE_TTL_SECS + 5) * 1000;
+    while (!bob.expiredAlbumSets.some((set) => set.album_id === holidayId)) {
+      if (Date.now() > deadline) {
+        fail(`no POST /api/cdn/cookies from Bob's page expired the album set (saw ${JSON.stringify(bob.expiredAlbumSets)})`);
+      }
+      await bob.page.waitForTimeout(200);
+    }
+    const expired = bob.expiredAlbumSets.find((set) => set.album_id === holidayId);
+    if (expired.cookie_path !== holidayPath) fail(`the expired set's Path is ${expired.cookie_path}, expected ${holidayPath}`);
+    await bob.page.locator("#album-view").waitFor({ state: "hidden" });
+    await bob.page.getByText("The album Holiday is no longer available to you.").waitFor();
+    await bob.page.getByText("No albums have been shared with you.").waitFor();
+    const jar = await cloudFrontCookiesByPath(bob);
+    if (jar[holidayPath]) fail(`after the refresh Bob's browser still holds ${jar[holidayPath].join(", ")} at ${holidayPath}`);
+    const again = await bob.page.evaluate(async (id) => (await fetch(`/api/albums/${id}`)).status, holidayId);
+    if (again !== 404) fail(`Bob reopening the revoked album got ${again}, expected 404`);
+  });
+
+  await step("the-revoked-albums-images-are-refused", bob, async () => {
+    for (const url of holidayUrls) await bob.expectDenied(url, 403, "an image of the album after revocation and refresh");
+    // As documented: a copy of the set taken before the revocation works until its own expiry.
+    const copied = await fromEdge(holidayUrls[0], bobsAlbumCookies);
+    if (copied.status !== 200) fail(`the copied album set got ${copied.status} before its expiry`);
+  });
+
+  let owners;
+  let ownerAlbums;
+  let firstAlbumImage;
+  await step("twenty-one-owners-share-an-album-with-bob", bob, async () => {
+    owners = await Promise.all(
+      Array.from({ length: ALBUM_OWNERS }, (_, i) => ApiUser.register(server.base, `owner${i + 1}@example.com`)),
+    );
+    ownerAlbums = [];
+    for (const [i, owner] of owners.entries()) {
+      const album = await owner.call("POST", "/api/albums", { name: `Album ${i + 1}` }, 201);
+      await owner.call("PUT", `/api/albums/${album.id}/shares/${encodeURIComponent(bobEmail)}`, undefined, 200);
+      ownerAlbums.push(album);
+    }
+    firstAlbumImage = await owners[0].uploadPng(writePng(path.join(shots, "album-1.png"), 70, 50), ownerAlbums[0].id);
+    await owners[ALBUM_OWNERS - 1].uploadPng(writePng(path.join(shots, "album-21.png"), 50, 70), ownerAlbums[ALBUM_OWNERS - 1].id);
+    await bob.openGallery(server.base);
+    await bob.page.locator("#shared-albums li[data-album-id]").nth(ALBUM_OWNERS - 1).waitFor();
+    await bob.expectNoError();
+  });
+
+  let evicted;
+  await step("bob-opens-twenty-one-albums-and-the-oldest-set-is-expired", bob, async () => {
+    for (const [i, album] of ownerAlbums.entries()) {
+      const { body } = await openSharedAlbum(bob, album.id);
+      if (!body.cookies.set || body.cookies.set.cookie_path !== album.cookie_path) {
+        fail(`opening album ${i + 1} set no cookie set at ${album.cookie_path}: ${JSON.stringify(body.cookies)}`);
+      }
+      if (i < ALBUM_OWNERS - 1 && body.cookies.evicted) fail(`album ${i + 1} already evicted ${JSON.stringify(body.cookies.evicted)}`);
+      if (i === ALBUM_OWNERS - 1) evicted = body.cookies.evicted;
+      // edgepass orders a session's sets by their mint time in whole seconds (album id breaks ties):
+      // the first set is minted a second before the others, so that it is the oldest.
+      if (i === 0) await bob.page.waitForTimeout(1100);
+    }
+    if (!evicted || evicted.album_id !== ownerAlbums[0].id) {
+      fail(`after the 21st album the answer's cookies.evicted is ${JSON.stringify(evicted)}, expected album 1 (${ownerAlbums[0].id})`);
+    }
+    if (evicted.cookie_path !== ownerAlbums[0].cookie_path) fail(`the evicted Path is ${evicted.cookie_path}`);
+    await expectLoaded(bob.page.locator("#album-images li img").first(), "the 21st album's image");
+    await bob.page.getByText(/those of Album 1 were dropped/).waitFor();
+    const jar = await cloudFrontCookiesByPath(bob);
+    if (jar[ownerAlbums[0].cookie_path]) fail(`Bob's browser still holds the oldest set at ${ownerAlbums[0].cookie_path}`);
+    for (const album of ownerAlbums.slice(1)) expectWholeSet(jar[album.cookie_path], `Bob's browser at ${album.cookie_path}`);
+    const albumPaths = Object.keys(jar).filter((p) => p.includes("/albums/"));
+    if (albumPaths.length !== 20) fail(`Bob's browser holds ${albumPaths.length} album sets, expected 20`);
+  });
+
+  await step("the-evicted-albums-image-needs-the-signed-url-the-answer-gave", bob, async () => {
+    const plain = firstAlbumImage.url;
+    await bob.expectDenied(plain, 403, "album 1's image after its set was evicted");
+    const signed = evicted.urls[firstAlbumImage.id];
+    if (!signed) fail(`cookies.evicted.urls has no URL for album 1's image: ${JSON.stringify(evicted)}`);
+    await bob.expectImage(signed, "the signed URL cookies.evicted gave for album 1's image");
+  });
+
+  let reopenedSet;
+  await step("bob-reopens-album-one-and-its-set-comes-back", bob, async () => {
+    await bob.openGallery(server.base);
+    const { body } = await openSharedAlbum(bob, ownerAlbums[0].id);
+    reopenedSet = body.cookies.set;
+    if (!body.cookies.evicted || body.cookies.evicted.album_id === ownerAlbums[0].id) {
+      fail(`reopening album 1 evicted ${JSON.stringify(body.cookies.evicted)}, expected another album's set`);
+    }
+    await expectLoaded(bob.page.locator("#album-images li img").first(), "album 1's image after reopening it");
+    const jar = await cloudFrontCookiesByPath(bob);
+    expectWholeSet(jar[ownerAlbums[0].cookie_path], "Bob's browser at album 1 after reopening it");
+    if (jar[body.cookies.evicted.cookie_path]) fail(`the set at ${body.cookies.evicted.cookie_path} was not expired`);
+  });
+
+  await step("bobs-page-mints-the-open-albums-set-again", bob, async () => {
+    const albumOne = ownerAlbums[0];
+    const minted = await bob.page.waitForResponse(
+      (r) => r.request().method() === "POST" && new URL(r.url()).pathname === `/api/albums/${albumOne.id}/cookies`,
+      { timeout: Math.max(1000, reopenedSet.expires_at * 1000 - Date.now() + 5000) },
+    );
+    const body = await minted.json();
+    if (minted.status() !== 200 || !body.set || body.set.cookie_path !== albumOne.cookie_path) {
+      fail(`POST /api/albums/{id}/cookies from Bob's page answered ${minted.status()}: ${JSON.stringify(body)}`);
+    }
+    if (!(body.set.expires_at > reopenedSet.expires_at)) fail(`the new set ends at ${body.set.expires_at}, not after ${reopenedSet.expires_at}`);
+    // Past the first set's expiry, only the new one can open the album's image.
+    const wait = reopenedSet.expires_at * 1000 + 1000 - Date.now();
+    if (wait > 0) await bob.page.waitForTimeout(wait);
+    const width = await bob.page.evaluate(
+      (url) => new Promise((resolve) => {
+        const img = new Image();
+        img.onload = () => resolve(img.naturalWidth);
+        img.onerror = () => resolve(0);
+        img.src = url;
+      }),
+      firstAlbumImage.url,
+    );
+    if (!(width > 0)) fail(`after the first album set expired, ${firstAlbumImage.url} no longer loads in Bob's page`);
+    await bob.expectNoError();
+  });
+
+  await step("alice-takes-an-image-out-of-the-album", alice, async () => {
+    await alice.openGallery(server.base);
+    const imageCard = alice.page.locator(`#mine li[data-album-id="${holidayId}"]`).first();
+    const imageId = await imageCard.getAttribute("data-image-id");
+    await imageCard.getByLabel("Album").selectOption({ label: "No album" });
+    const moved = alice.page.locator(`#mine li[data-image-id="${imageId}"][data-album-id=""]`);
+    await moved.waitFor();
+    await alice.expectNoError();
+    const src = await moved.locator("img").getAttribute("src");
+    if (src !== `${server.edge}/users/${aliceId}/${imageId}.png`) fail(`the image out of the album shows ${src}`);
+    await expectLoaded(moved.locator("img"), "the image back at Alice's root");
+  });
+
+  await step("alice-deletes-an-album-and-its-image-comes-back", alice, async () => {
+    const notesCard = alice.page.locator(`#albums li[data-album-id="${notesId}"]`);
+    alice.page.once("dialog", (dialog) => dialog.accept());
+    await notesCard.getByRole("button", { name: "Delete album" }).click();
+    await notesCard.waitFor({ state: "detached" });
+    await alice.page.getByText("The album Private notes was deleted").waitFor();
+    await alice.expectNoError();
+    const imageId = notesUrl.split("/").pop().replace(/\.png$/, "");
+    const back = alice.page.locator(`#mine li[data-image-id="${imageId}"][data-album-id=""]`);
+    await back.waitFor();
+    const src = await back.locator("img").getAttribute("src");
+    if (src !== `${server.edge}/users/${aliceId}/${imageId}.png`) fail(`the image of the deleted album shows ${src}`);
+    await expectLoaded(back.locator("img"), "the deleted album's image back at Alice's root");
+    const options = await alice.page.locator("#upload-album option").allInnerTexts();
+    if (options.includes("Private notes")) fail(`the upload's album select still offers the deleted album: ${options}`);
+  });
+
   await step("cached-copies-and-copied-cookies-run-out", carol, async () => {
     // The public copy was fresh for 60 s (2 s more for the Date header's whole seconds); the copied
     // cookies last until their own expiry.
@@ -711,6 +1161,9 @@ async function main() {
   } catch (error) {
     const label = String(stepNumber).padStart(2, "0");
     console.error(`\nbrowser test FAILED at step ${label}: ${error.message}`);
+    const { exitCode, signalCode } = server.process || {};
+    if (exitCode !== null && exitCode !== undefined) console.error(`  edgepass had already exited (status ${exitCode}${signalCode ? `, ${signalCode}` : ""})`);
+    else if (signalCode) console.error(`  edgepass had already exited (${signalCode})`);
     for (const visitor of visitors) {
       try {
         const file = await screenshot(visitor, `${label}-failed-${visitor.name.split(" ")[0].toLowerCase()}.png`);
