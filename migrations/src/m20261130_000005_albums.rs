@@ -59,6 +59,7 @@ enum AlbumCookieSets {
     AlbumId,
     OwnerId,
     MintedAt,
+    Seq,
     ExpiresAt,
 }
 
@@ -156,6 +157,8 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(AlbumCookieSets::AlbumId).string_len(26).not_null())
                     .col(ColumnDef::new(AlbumCookieSets::OwnerId).big_integer().not_null())
                     .col(ColumnDef::new(AlbumCookieSets::MintedAt).big_integer().not_null())
+                    // The order of mints within the session, finer than a second.
+                    .col(ColumnDef::new(AlbumCookieSets::Seq).big_integer().not_null())
                     .col(
                         ColumnDef::new(AlbumCookieSets::ExpiresAt)
                             .big_integer()

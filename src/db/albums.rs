@@ -88,7 +88,8 @@ pub async fn list_owned(db: &impl ConnectionTrait, owner: UserId) -> Result<Vec<
         .await
 }
 
-/// Albums shared with `grantee` by grants that count at `now`, with their grants, oldest grant first.
+/// Albums shared with `grantee` by grants that count at `now`, with their grants, oldest grant first
+/// (grants of the same second by album id).
 pub async fn list_shared_with(
     db: &impl ConnectionTrait,
     grantee: UserId,
@@ -239,21 +240,32 @@ pub async fn grants_of(
         .collect())
 }
 
-/// Records that `session` holds `album`'s cookie set, minted at `now` until `expires_at`.
-pub async fn note_cookie_set(
-    db: &impl ConnectionTrait,
-    session: i64,
-    album: &AlbumId,
-    owner: UserId,
-    now: u64,
-    expires_at: u64,
-) -> Result<(), DbErr> {
+/// A set just minted for a session.
+#[derive(Clone, Copy, Debug)]
+pub struct MintedSet<'a> {
+    /// The session.
+    pub session: i64,
+    /// The album.
+    pub album: &'a AlbumId,
+    /// The album's owner.
+    pub owner: UserId,
+    /// When (epoch seconds).
+    pub now: u64,
+    /// Its place among the session's mints (one more than the latest).
+    pub seq: i64,
+    /// When it stops working (epoch seconds).
+    pub expires_at: u64,
+}
+
+/// Records that a session holds an album's set (minting it again moves it to the end).
+pub async fn note_cookie_set(db: &impl ConnectionTrait, set: MintedSet<'_>) -> Result<(), DbErr> {
     album_cookie_set::Entity::insert(album_cookie_set::ActiveModel {
-        session_id: Set(session),
-        album_id: Set(album.clone()),
-        owner_id: Set(owner),
-        minted_at: Set(now as i64),
-        expires_at: Set(expires_at as i64),
+        session_id: Set(set.session),
+        album_id: Set(set.album.clone()),
+        owner_id: Set(set.owner),
+        minted_at: Set(set.now as i64),
+        seq: Set(set.seq),
+        expires_at: Set(set.expires_at as i64),
     })
     .on_conflict(
         OnConflict::columns([
@@ -262,6 +274,7 @@ pub async fn note_cookie_set(
         ])
         .update_columns([
             album_cookie_set::Column::MintedAt,
+            album_cookie_set::Column::Seq,
             album_cookie_set::Column::ExpiresAt,
         ])
         .to_owned(),
@@ -271,7 +284,8 @@ pub async fn note_cookie_set(
     .map(|_| ())
 }
 
-/// The album cookie sets minted for `session` that have not expired at `now`, oldest first.
+/// The album cookie sets minted for `session` that have not expired at `now`, minted least recently
+/// first.
 pub async fn cookie_sets(
     db: &impl ConnectionTrait,
     session: i64,
@@ -280,7 +294,7 @@ pub async fn cookie_sets(
     album_cookie_set::Entity::find()
         .filter(album_cookie_set::Column::SessionId.eq(session))
         .filter(album_cookie_set::Column::ExpiresAt.gt(now as i64))
-        .order_by_asc(album_cookie_set::Column::MintedAt)
+        .order_by_asc(album_cookie_set::Column::Seq)
         .order_by_asc(album_cookie_set::Column::AlbumId)
         .all(db)
         .await

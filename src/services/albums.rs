@@ -542,13 +542,17 @@ async fn mint_for(
         });
     }
     // Noted at every mint, so that the limit expires the set opened least recently.
+    let seq = held.iter().map(|set| set.seq).max().unwrap_or(0) + 1;
     db::albums::note_cookie_set(
         &state.db,
-        viewer.session_id,
-        &album.id,
-        album.owner_id,
-        now,
-        minted.expires_at,
+        db::albums::MintedSet {
+            session: viewer.session_id,
+            album: &album.id,
+            owner: album.owner_id,
+            now,
+            seq,
+            expires_at: minted.expires_at,
+        },
     )
     .await?;
     state.metrics.cookies_minted();
