@@ -224,17 +224,28 @@ def arrange(base):
     alice.call("PUT", f"/api/images/{shared}/shares/{bob.email}", 200)
     link = alice.call("POST", f"/api/images/{shared}/links", 201, json={"expires_in": 3600}).json()["id"]
     alice.call("PATCH", f"/api/images/{public}", 200, json={"visibility": "public"})
-    # Bob's own image, which Alice's requests must never reach.
+    # Bob's own image and album, which Alice's requests must never reach.
     bobs = bob.upload_png("bobs.png", 3)
-    say("arranged: 2 users; the signed-in one has 2 ready images (1 shared and linked, 1 public)")
-    return alice, {"images": [shared, public, bobs], "users": [bob.email, alice.email], "links": [link]}
+    bobs_album = bob.call("POST", "/api/albums", 201, json={"name": "Bob's"}).json()["id"]
+    # An album of Alice's with the public image in it, shared with Bob; and an empty one.
+    album = alice.call("POST", "/api/albums", 201, json={"name": "Trip"}).json()["id"]
+    empty = alice.call("POST", "/api/albums", 201, json={"name": "Empty"}).json()["id"]
+    alice.call("PUT", f"/api/albums/{album}/images/{public}", 200)
+    alice.call("PUT", f"/api/albums/{album}/shares/{bob.email}", 200)
+    say("arranged: 2 users; the signed-in one has 2 ready images (1 shared and linked, 1 public in a shared album)")
+    return alice, {
+        "images": [shared, public, bobs],
+        "users": [bob.email, alice.email],
+        "links": [link],
+        "albums": [album, empty, bobs_album],
+    }
 
 
 def signed_in_config(scheme, token, known):
     """schemathesis configuration: the session, and real ids mixed into half of the generated path values.
 
     Random ids only ever reach the 404 of a lookup; the real ones (the caller's images, Bob's image, both
-    users' emails, the share link) take requests into the handlers behind it. `DELETE /images/{id}` gets
+    users' emails, the share link, the albums) take requests into the handlers behind it. `DELETE /images/{id}` gets
     no real ids from here, so the images last longer into the run (its stateful phase may still delete
     them with ids it read from a listing).
     """
@@ -245,8 +256,11 @@ def signed_in_config(scheme, token, known):
     ids = '"path.id" = { dictionary = "images", probability = 0.5 }'
     users = '"path.user" = { dictionary = "users", probability = 0.5 }'
     links = '"path.id" = { dictionary = "links", probability = 0.5 }'
+    albums = '"path.id" = { dictionary = "albums", probability = 0.5 }'
+    album_images = '"path.image" = { dictionary = "images", probability = 0.5 }'
     for selector, bindings in [
         ([f"include-path-regex = {q('^/images/[{]id[}]/')}"], [ids, users]),
+        ([f"include-path-regex = {q('^/albums/[{]id[}]')}"], [albums, album_images, users]),
         (['include-path = "/images/{id}"', 'include-method-regex = "^(GET|PATCH)$"'], [ids]),
         (['include-path = "/links/{id}"'], [links]),
     ]:
