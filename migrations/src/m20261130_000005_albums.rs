@@ -3,8 +3,8 @@
 
 use sea_orm_migration::prelude::*;
 
-/// Creates `albums`, `album_shares` and `album_cookie_sets`; adds `images.album_id` and
-/// `images.moving_to`.
+/// Creates `albums`, `album_shares` and `album_cookie_sets`; adds `images.album_id`,
+/// `images.moving_to` and `sessions.album_sets`.
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -23,6 +23,7 @@ enum Users {
 enum Sessions {
     Table,
     Id,
+    AlbumSets,
 }
 
 #[derive(DeriveIden)]
@@ -195,6 +196,21 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // Whether the session was ever given an album set: a refresh of the session's own set looks
+        // for album sets to expire only then.
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Sessions::Table)
+                    .add_column(
+                        ColumnDef::new(Sessions::AlbumSets)
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_index(
                 Index::create()
@@ -226,6 +242,14 @@ impl MigrationTrait for Migration {
                 Index::drop()
                     .name("idx_images_album")
                     .table(Images::Table)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Sessions::Table)
+                    .drop_column(Sessions::AlbumSets)
                     .to_owned(),
             )
             .await?;

@@ -22,4 +22,6 @@ pub struct AuthUser {
     pub session_expires_at: u64,
     /// When the CloudFront cookies last minted for this session expire, if any were.
     pub cdn_expires_at: Option<u64>,
+    /// Whether an album cookie set was ever minted for this session.
+    pub album_sets: bool,
 }

@@ -174,6 +174,7 @@ mod tests {
                 session_hash: [1; 32],
                 session_expires_at: expires_at,
                 cdn_expires_at: None,
+                album_sets: false,
             },
             last_seen_at: 100,
         }

@@ -22,6 +22,7 @@ pub async fn create(
         expires_at: Set(now.saturating_add(ttl_secs) as i64),
         last_seen_at: Set(now as i64),
         cdn_expires_at: Set(None),
+        album_sets: Set(false),
         ..Default::default()
     }
     .insert(db)
@@ -81,6 +82,16 @@ pub async fn set_cdn_expiry(
 ) -> Result<(), DbErr> {
     session::Entity::update_many()
         .col_expr(session::Column::CdnExpiresAt, Expr::value(expires_at as i64))
+        .filter(session::Column::TokenHash.eq(token_hash.to_vec()))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Records that an album cookie set was minted for the session with this token hash.
+pub async fn note_album_sets(db: &impl ConnectionTrait, token_hash: &[u8]) -> Result<(), DbErr> {
+    session::Entity::update_many()
+        .col_expr(session::Column::AlbumSets, Expr::value(true))
         .filter(session::Column::TokenHash.eq(token_hash.to_vec()))
         .exec(db)
         .await

@@ -231,12 +231,14 @@ pub async fn logout(state: &AppState, token: Option<&str>, client: Client) -> Se
     };
     let found = db::sessions::find_any(&state.db, &hash).await?;
     let album_sets = match &found {
-        Some((session, _)) => db::albums::cookie_sets(&state.db, session.id, state.now())
-            .await?
-            .into_iter()
-            .map(|set| ObjectPrefix::album(set.owner_id, &set.album_id))
-            .collect(),
-        None => Vec::new(),
+        Some((session, _)) if session.album_sets => {
+            db::albums::cookie_sets(&state.db, session.id, state.now())
+                .await?
+                .into_iter()
+                .map(|set| ObjectPrefix::album(set.owner_id, &set.album_id))
+                .collect()
+        }
+        _ => Vec::new(),
     };
     // The end of the session and the news of it to every instance commit together.
     let txn = state.db.begin().await?;
@@ -289,6 +291,7 @@ pub async fn current_user(state: &AppState, token: &str) -> ServiceResult<AuthUs
                     session_hash: hash,
                     session_expires_at: row.expires_at as u64,
                     cdn_expires_at: row.cdn_expires_at.map(|t| t as u64),
+                    album_sets: row.album_sets,
                 },
                 last_seen_at: row.last_seen_at as u64,
             };

@@ -486,9 +486,12 @@ pub async fn cookies(
 /// Not found, with the caller's set for album `id` expired if their session was given one.
 async fn not_visible(state: &AppState, viewer: &AuthUser, id: &AlbumId, now: u64) -> Refused {
     let expired = async {
+        if !viewer.album_sets {
+            return Ok::<_, ServiceError>(Vec::new());
+        }
         let sets = db::albums::cookie_sets(&state.db, viewer.session_id, now).await?;
         let Some(set) = sets.into_iter().find(|set| &set.album_id == id) else {
-            return Ok::<_, ServiceError>(Vec::new());
+            return Ok(Vec::new());
         };
         db::albums::forget_cookie_set(&state.db, viewer.session_id, id, now).await?;
         Ok(vec![expired_set(state, &set)])
@@ -527,6 +530,9 @@ async fn mint_for(
         .cdn
         .mint_album(album.owner_id, &album.id, now, client.addr)
         .map_err(ServiceError::internal)?;
+    if !viewer.album_sets {
+        note_album_sets(state, viewer).await?;
+    }
     let held = db::albums::cookie_sets(&state.db, viewer.session_id, now).await?;
     let limit = usize::try_from(state.config.cdn.album_cookie_sets).unwrap_or(usize::MAX);
     let mut evicted = None;
@@ -563,6 +569,19 @@ async fn mint_for(
     })
 }
 
+/// Records on the session that it holds album sets, so that refreshes of its own set look for ones
+/// to expire from then on; every instance forgets its cached copy of the session.
+async fn note_album_sets(state: &AppState, viewer: &AuthUser) -> ServiceResult<()> {
+    let hash = &viewer.session_hash;
+    let txn = state.db.begin().await?;
+    db::sessions::note_album_sets(&txn, hash).await?;
+    let echo = state.session_events.announce_in(&txn, hash).await?;
+    txn.commit().await?;
+    state.sessions.update(hash, |s| s.user.album_sets = true);
+    state.session_events.heard(echo).await;
+    Ok(())
+}
+
 /// Signed URLs for the newest images of an album whose set was just expired, while the caller may
 /// still see it.
 async fn evicted_urls(
@@ -583,6 +602,10 @@ async fn evicted_urls(
 /// The sets of the caller's session whose album they may no longer see (revoked, expired, deleted),
 /// expired in the browser: a few per response, so the caller's own refresh clears them over time.
 pub async fn expire_revoked(state: &AppState, viewer: &AuthUser) -> ServiceResult<Vec<ExpiredSet>> {
+    // Most sessions never open a shared album: their refresh reads nothing more.
+    if !viewer.album_sets {
+        return Ok(Vec::new());
+    }
     let now = state.now();
     let mut expired = Vec::new();
     for set in db::albums::cookie_sets(&state.db, viewer.session_id, now).await? {

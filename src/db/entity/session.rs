@@ -24,6 +24,8 @@ pub struct Model {
     pub last_seen_at: i64,
     /// When the CloudFront cookies last minted for this session expire (epoch seconds).
     pub cdn_expires_at: Option<i64>,
+    /// Whether an album cookie set was ever minted for this session.
+    pub album_sets: bool,
 }
 
 /// Relations of `sessions`.
