@@ -634,9 +634,10 @@
   // album's cookie set before the page adds a single <img>.
   async function openAlbum(id, more) {
     const cursor = more && state.openAlbum && state.openAlbum.id === id ? state.openAlbum.cursor : null;
+    const query = cursor ? `?cursor=${enc(cursor)}` : '';
     let page;
     try {
-      page = await api('GET', `/api/albums/${enc(id)}${cursor ? `?cursor=${enc(cursor)}` : ''}`);
+      page = await api('GET', `/api/albums/${enc(id)}${query}`);
     } catch (error) {
       if (error instanceof ApiError && error.status === 404) {
         await albumGone(id);
