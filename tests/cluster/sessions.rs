@@ -149,3 +149,61 @@ async fn an_instance_cut_off_from_the_database_stops_accepting_a_logged_out_sess
         "accepted {last_accepted:?} after the logout"
     );
 }
+
+/// A session that opens its first shared album on one instance is marked for album sets on all of
+/// them at once: the next refresh of its own cookies, wherever it lands, expires the album's set once
+/// the grant is revoked, although every instance remembered the session from before.
+#[tokio::test]
+#[ignore = "needs PostgreSQL and haproxy: scripts/test runs it when EDGEPASS_TEST_DATABASE_URL is set"]
+async fn the_first_album_set_of_a_session_is_known_to_every_instance_at_once() {
+    let cluster = Cluster::start(&[]).await;
+    let (alice, bob) = (browser(), browser());
+    register(&alice, &cluster.url(""), "alice@example.com").await;
+    register(&bob, &cluster.url(""), "bob@example.com").await;
+    // Every instance remembers Bob's session as one that holds no album set.
+    for _ in 0..2 {
+        for instance in &cluster.instances {
+            let me = bob.get(instance.url("/api/me")).send().await.expect("me");
+            assert_eq!(me.status(), StatusCode::OK);
+        }
+    }
+    let created = alice
+        .post(cluster.url("/api/albums"))
+        .json(&serde_json::json!({ "name": "Shared" }))
+        .send()
+        .await
+        .expect("create album");
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let album = created.json::<serde_json::Value>().await.expect("JSON")["id"]
+        .as_str()
+        .expect("album id")
+        .to_owned();
+    let share = format!("/api/albums/{album}/shares/bob@example.com");
+    let shared = alice.put(cluster.url(&share)).send().await.expect("share");
+    assert_eq!(shared.status(), StatusCode::OK);
+
+    let first = &cluster.instances[0];
+    let opened = bob
+        .get(first.url(&format!("/api/albums/{album}")))
+        .send()
+        .await
+        .expect("open the album");
+    assert_eq!(opened.status(), StatusCode::OK);
+    let revoked = alice.delete(cluster.url(&share)).send().await.expect("revoke");
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+
+    // The refresh lands on another instance, with no wait.
+    let other = &cluster.instances[1 % cluster.instances.len()];
+    let refreshed = bob
+        .post(other.url("/api/cdn/cookies"))
+        .send()
+        .await
+        .expect("refresh");
+    assert_eq!(refreshed.status(), StatusCode::OK);
+    let body: serde_json::Value = refreshed.json().await.expect("JSON");
+    assert_eq!(
+        body["expired_album_sets"][0]["album_id"], album,
+        "instance {} expired the set minted on instance {}: {body}",
+        other.n, first.n
+    );
+}
