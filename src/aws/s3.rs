@@ -14,6 +14,7 @@ use tokio::io::AsyncRead;
 
 use super::BoxError;
 use crate::images::{ContentType, ImageKey};
+use crate::signing::ExpiryWindow;
 
 /// A failed storage call: the operation, and the SDK's error (or what was wrong) as its source.
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +88,24 @@ pub struct PresignedPut {
     pub headers: Vec<(String, String)>,
     /// When the URL stops working (epoch seconds).
     pub expires_at: u64,
+}
+
+/// A presigned download of one object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PresignedGet {
+    /// The URL to GET.
+    pub url: String,
+    /// When it stops working (epoch seconds).
+    pub expires_at: u64,
+}
+
+/// When a presigned GET made at `now` for at least `ttl_secs` is signed and when it ends: signed at the
+/// start of `now`'s window, ending at the window boundary at or after `now + ttl_secs`. Between two
+/// boundaries every request gets the same signing time and expiry, so the same URL, and a browser's
+/// cached copy stays valid (the idea of the CloudFront signature memo).
+pub fn get_signing_span(now: u64, ttl_secs: u64, window: ExpiryWindow) -> (u64, u64) {
+    let start = now - now % window.as_secs();
+    (start, window.expiry(now, ttl_secs))
 }
 
 /// What HEAD tells about a stored object.
@@ -261,6 +280,36 @@ impl Storage {
                 .headers()
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect(),
+            expires_at,
+        })
+    }
+
+    /// A presigned GET for `key`, valid from the start of `now`'s window until the window boundary at
+    /// or after `now + ttl_secs` (see [`get_signing_span`]). No request is sent; SigV4 query signing is
+    /// the SDK's.
+    pub async fn presign_get(
+        &self,
+        key: &ImageKey,
+        now: u64,
+        ttl_secs: u64,
+        window: ExpiryWindow,
+    ) -> Result<PresignedGet, StorageError> {
+        let (start, expires_at) = get_signing_span(now, ttl_secs, window);
+        let config = PresigningConfig::builder()
+            .start_time(SystemTime::UNIX_EPOCH + Duration::from_secs(start))
+            .expires_in(Duration::from_secs(expires_at - start))
+            .build()
+            .map_err(|e| StorageError::failed("presigning", e))?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .presigned(config)
+            .await
+            .map_err(|e| StorageError::from_sdk("presign GetObject", e))?;
+        Ok(PresignedGet {
+            url: request.uri().to_owned(),
             expires_at,
         })
     }
@@ -476,4 +525,23 @@ fn origin_of(url: &str) -> Option<&str> {
     let (scheme, rest) = url.split_once("://")?;
     let authority = rest.find(['/', '?', '#']).map_or(rest, |end| &rest[..end]);
     (!scheme.is_empty() && !authority.is_empty()).then(|| &url[..scheme.len() + 3 + authority.len()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_presigned_get_is_the_same_between_two_boundaries_and_lasts_at_least_its_lifetime() {
+        let window = ExpiryWindow::from_secs(300).expect("window");
+        let t0 = 1_800_000_000; // on a boundary
+        assert_eq!(get_signing_span(t0, 300, window), (t0, t0 + 300));
+        assert_eq!(get_signing_span(t0 + 1, 300, window), (t0, t0 + 600));
+        assert_eq!(get_signing_span(t0 + 299, 300, window), (t0, t0 + 600));
+        assert_eq!(get_signing_span(t0 + 300, 300, window), (t0 + 300, t0 + 600));
+        for now in t0..t0 + 900 {
+            let (start, end) = get_signing_span(now, 300, window);
+            assert!(start <= now && end >= now + 300 && end <= now + 600, "{now}");
+        }
+    }
 }

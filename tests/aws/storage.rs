@@ -69,6 +69,22 @@ async fn the_storage_wrapper_uploads_reads_copies_and_deletes_objects_in_moto() 
         response.text().await.unwrap_or_default()
     );
 
+    // A presigned GET made by the SDK: moto serves it (it checks no signature either; the embedded
+    // store's refusals are in tests/storage/).
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    let window = edgepass::signing::ExpiryWindow::from_secs(300).expect("window");
+    let download = storage
+        .presign_get(&key, now, 300, window)
+        .await
+        .expect("presign GET");
+    assert!(download.url.contains("X-Amz-Signature=") && download.url.contains(key.as_str()));
+    let got = reqwest::get(&download.url).await.expect("GET");
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.bytes().await.expect("body").as_ref(), JPEG);
+
     let stored = ObjectInfo {
         size: JPEG.len() as u64,
         content_type: Some("image/jpeg".to_owned()),

@@ -318,3 +318,83 @@ async fn the_embedded_store_itself_answers_412_to_a_copy_whose_source_if_match_f
         "nothing was written"
     );
 }
+
+async fn get(url: &str) -> reqwest::StatusCode {
+    reqwest::Client::new()
+        .get(url)
+        .send()
+        .await
+        .expect("GET")
+        .status()
+}
+
+/// Puts [`PNG`] at `key` through a presigned PUT.
+async fn stored(f: &Fixture, key: &ImageKey) {
+    let upload = f
+        .storage
+        .presign_put(
+            key,
+            ContentType::Png,
+            PNG.len() as u64,
+            Duration::from_secs(60),
+            SystemTime::now(),
+        )
+        .await
+        .expect("presign");
+    assert_eq!(put(&upload.url, "image/png", PNG).await, 200);
+}
+
+fn real_now() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs()
+}
+
+#[tokio::test]
+async fn a_presigned_get_opens_its_object_only_and_only_until_it_expires() {
+    let f = fixture().await;
+    let object = key();
+    stored(&f, &object).await;
+    let window = edgepass::signing::ExpiryWindow::from_secs(60).expect("window");
+    let now = real_now();
+    let signed = f
+        .storage
+        .presign_get(&object, now, 120, window)
+        .await
+        .expect("presign");
+    assert!(signed.url.contains("X-Amz-Signature="), "{}", signed.url);
+    let reply = reqwest::Client::new().get(&signed.url).send().await.expect("GET");
+    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.bytes().await.expect("body").as_ref(), PNG);
+    // The same URL for every request until the next window boundary.
+    let again = f
+        .storage
+        .presign_get(&object, now + 1, 120, window)
+        .await
+        .expect("presign");
+    if now % 60 != 59 {
+        assert_eq!(again, signed);
+    }
+
+    // Another object's key in the same URL: the signature no longer matches.
+    let other = key();
+    stored(&f, &other).await;
+    let swapped = signed.url.replace(object.as_str(), other.as_str());
+    assert_ne!(swapped, signed.url);
+    assert_eq!(get(&swapped).await, 403);
+    // A changed expiry, or a changed signature.
+    let longer = signed.url.replace("X-Amz-Expires=", "X-Amz-Expires=9");
+    assert_eq!(get(&longer).await, 403);
+    let at = signed.url.find("X-Amz-Signature=").expect("signature") + "X-Amz-Signature=".len();
+    let flipped = if &signed.url[at..=at] == "0" { "1" } else { "0" };
+    let tampered = format!("{}{flipped}{}", &signed.url[..at], &signed.url[at + 1..]);
+    assert_eq!(get(&tampered).await, 403);
+    // Signed an hour ago for a minute: expired.
+    let old = f
+        .storage
+        .presign_get(&object, now - 3600, 60, window)
+        .await
+        .expect("presign");
+    assert_eq!(get(&old.url).await, 403);
+}
