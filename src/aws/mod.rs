@@ -1,11 +1,12 @@
-//! Everything edgepass asks of AWS: the object store ([`s3`]) and CloudFront's API ([`cloudfront`]),
-//! through one client builder.
+//! Everything edgepass asks of AWS: the object store ([`s3`]), CloudFront's API ([`cloudfront`]) and
+//! signing keys held in KMS ([`kms`]), through one client builder.
 //!
 //! Each wrapper has its own error type. The SDK's error is kept whole as the `source` of it, so the log
 //! shows the full chain, and callers can tell an unreachable service (worth a 503) from an answered
 //! error.
 
 pub mod cloudfront;
+pub mod kms;
 pub mod s3;
 
 use aws_config::SdkConfig;

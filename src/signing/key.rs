@@ -248,7 +248,12 @@ impl VerifyingKey {
                 block.label
             )));
         }
-        let spki = SubjectPublicKeyInfoRef::from_der(&block.der)
+        Self::from_spki_der(key_pair_id, &block.der)
+    }
+
+    /// Loads a DER SubjectPublicKeyInfo, the form KMS's GetPublicKey returns.
+    pub fn from_spki_der(key_pair_id: KeyPairId, der: &[u8]) -> Result<Self, KeyError> {
+        let spki = SubjectPublicKeyInfoRef::from_der(der)
             .map_err(|_| KeyError::MalformedKey("not a SubjectPublicKeyInfo public key"))?;
         let key_bytes = spki
             .subject_public_key

@@ -121,6 +121,13 @@ impl KeyLookup for [VerifyingKey] {
     }
 }
 
+/// One trusted key, such as the public half of a key held in KMS.
+impl KeyLookup for VerifyingKey {
+    fn verifying_key(&self, key_pair_id: &str) -> Option<&VerifyingKey> {
+        (self.key_pair_id().as_str() == key_pair_id).then_some(self)
+    }
+}
+
 impl KeyLookup for Vec<VerifyingKey> {
     fn verifying_key(&self, key_pair_id: &str) -> Option<&VerifyingKey> {
         self.as_slice().verifying_key(key_pair_id)

@@ -9,5 +9,6 @@
 
 mod cdn;
 mod keys;
+mod kms;
 mod moto;
 mod storage;

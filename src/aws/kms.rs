@@ -1,0 +1,215 @@
+//! A CloudFront signing key held in AWS KMS: the private half never enters the process. KMS signs the
+//! policy bytes; edgepass checks at start-up that the key can do that, and verifies with the public half.
+//!
+//! KMS has no SHA-1 signing, so a KMS key always signs with SHA-256: an `ECC_NIST_P256` key with
+//! `ECDSA_SHA_256` (whose DER output is what CloudFront expects), an `RSA_2048` key with
+//! `RSASSA_PKCS1_V1_5_SHA_256`.
+
+use aws_sdk_kms::Client;
+use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_kms::primitives::Blob;
+use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec};
+
+use super::{BoxError, sdk_config, unreachable};
+use crate::signing::{HashAlgorithm, KeyKind, KeyPairId, VerifyingKey};
+
+/// Where the KMS API is, and how to reach it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KmsTarget {
+    /// The region.
+    pub region: String,
+    /// An endpoint instead of AWS's (an emulator in tests).
+    pub endpoint_url: Option<String>,
+    /// Static credentials (access key, secret); `None` uses the AWS default chain.
+    pub credentials: Option<(String, String)>,
+}
+
+/// Why a KMS key cannot sign CloudFront policies, or a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum KmsError {
+    /// KMS could not be reached.
+    #[error("KMS {operation}: unreachable")]
+    Unavailable {
+        /// The call.
+        operation: &'static str,
+        /// The cause.
+        #[source]
+        source: BoxError,
+    },
+    /// KMS throttled the call.
+    #[error("KMS {operation}: throttled")]
+    Throttled {
+        /// The call.
+        operation: &'static str,
+        /// The cause.
+        #[source]
+        source: BoxError,
+    },
+    /// KMS answered with an error (no such key, access denied, a disabled key, …).
+    #[error("KMS {operation}: {code}: {message}")]
+    Refused {
+        /// The call.
+        operation: &'static str,
+        /// KMS's error code.
+        code: String,
+        /// KMS's message.
+        message: String,
+    },
+    /// The key is not one CloudFront can use through KMS.
+    #[error("KMS key {key_id}: {reason}")]
+    Unsuitable {
+        /// The key as configured.
+        key_id: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl KmsError {
+    fn from_sdk<E, R>(operation: &'static str, error: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        if unreachable(&error) {
+            return Self::Unavailable {
+                operation,
+                source: Box::new(error),
+            };
+        }
+        let code = error.code().unwrap_or("unknown").to_owned();
+        if code == "ThrottlingException" {
+            return Self::Throttled {
+                operation,
+                source: Box::new(error),
+            };
+        }
+        let message = error.message().unwrap_or("no message").to_owned();
+        Self::Refused {
+            operation,
+            code,
+            message,
+        }
+    }
+}
+
+/// The key's spec (`ECC_NIST_P256`, …). `KeySpec` replaced `CustomerMasterKeySpec`, with the same
+/// names; some KMS implementations (moto's among them) still answer only the older field.
+#[allow(deprecated)]
+fn spec_name(described: &aws_sdk_kms::operation::get_public_key::GetPublicKeyOutput) -> &str {
+    described
+        .key_spec()
+        .map(KeySpec::as_str)
+        .or_else(|| described.customer_master_key_spec().map(|spec| spec.as_str()))
+        .unwrap_or("unknown")
+}
+
+/// A KMS key that signs CloudFront policies, with its public half.
+#[derive(Debug)]
+pub struct KmsKey {
+    client: Client,
+    key_id: String,
+    algorithm: SigningAlgorithmSpec,
+    public: VerifyingKey,
+}
+
+impl KmsKey {
+    /// Fetches the public half of `key_id` (a key id, ARN or alias), checks that it is an
+    /// `ECC_NIST_P256` or `RSA_2048` key for signing, then signs a test message and verifies it
+    /// locally: a key that passes can sign, and its signatures verify with the public key the edge and
+    /// CloudFront hold. `key_pair_id` is the CloudFront id its public half is registered under.
+    pub async fn connect(target: &KmsTarget, key_id: &str, key_pair_id: KeyPairId) -> Result<Self, KmsError> {
+        let credentials = target.credentials.as_ref().map(|(a, s)| (a.as_str(), s.as_str()));
+        let shared = sdk_config(&target.region, credentials).await;
+        let mut config = aws_sdk_kms::config::Builder::from(&shared);
+        if let Some(endpoint) = &target.endpoint_url {
+            config = config.endpoint_url(endpoint);
+        }
+        let client = Client::from_conf(config.build());
+        let unsuitable = |reason: String| KmsError::Unsuitable {
+            key_id: key_id.to_owned(),
+            reason,
+        };
+        let described = client
+            .get_public_key()
+            .key_id(key_id)
+            .send()
+            .await
+            .map_err(|e| KmsError::from_sdk("GetPublicKey", e))?;
+        if described.key_usage() != Some(&KeyUsageType::SignVerify) {
+            return Err(unsuitable(format!(
+                "its usage is {:?}; CloudFront signing needs a SIGN_VERIFY key",
+                described
+                    .key_usage()
+                    .map(KeyUsageType::as_str)
+                    .unwrap_or("unknown")
+            )));
+        }
+        let spec = spec_name(&described);
+        let (kind, algorithm) = match spec {
+            "ECC_NIST_P256" => (KeyKind::EcdsaP256, SigningAlgorithmSpec::EcdsaSha256),
+            "RSA_2048" => (KeyKind::Rsa2048, SigningAlgorithmSpec::RsassaPkcs1V15Sha256),
+            other => {
+                return Err(unsuitable(format!(
+                    "its spec is {other}; CloudFront accepts ECC_NIST_P256 or RSA_2048 keys"
+                )));
+            }
+        };
+        if !described.signing_algorithms().contains(&algorithm) {
+            return Err(unsuitable(format!("it cannot sign with {}", algorithm.as_str())));
+        }
+        let der = described
+            .public_key()
+            .ok_or_else(|| unsuitable("KMS returned no public key".to_owned()))?;
+        let public = VerifyingKey::from_spki_der(key_pair_id, der.as_ref())
+            .map_err(|e| unsuitable(format!("its public key is not usable: {e}")))?;
+        if public.kind() != kind {
+            return Err(unsuitable("its public key does not match its spec".to_owned()));
+        }
+        let key = Self {
+            client,
+            key_id: key_id.to_owned(),
+            algorithm,
+            public,
+        };
+        let probe = b"edgepass: a test policy signed at start-up";
+        let signature = key.sign(probe).await?;
+        if !key.public.verify(HashAlgorithm::Sha256, probe, &signature) {
+            return Err(unsuitable(
+                "a test signature does not verify with its public key".to_owned(),
+            ));
+        }
+        Ok(key)
+    }
+
+    /// Signs `message` (the policy bytes) with SHA-256: DER ECDSA or PKCS#1 v1.5 RSA.
+    pub async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KmsError> {
+        let signed = self
+            .client
+            .sign()
+            .key_id(&self.key_id)
+            .message(Blob::new(message))
+            .message_type(MessageType::Raw)
+            .signing_algorithm(self.algorithm.clone())
+            .send()
+            .await
+            .map_err(|e| KmsError::from_sdk("Sign", e))?;
+        signed
+            .signature()
+            .map(|blob| blob.as_ref().to_vec())
+            .ok_or_else(|| KmsError::Unsuitable {
+                key_id: self.key_id.clone(),
+                reason: "KMS returned no signature".to_owned(),
+            })
+    }
+
+    /// The public half, which the local edge trusts and CloudFront holds.
+    pub fn public_key(&self) -> &VerifyingKey {
+        &self.public
+    }
+
+    /// The hash every signature uses: SHA-256 (KMS has no SHA-1 signing).
+    pub fn hash(&self) -> HashAlgorithm {
+        HashAlgorithm::Sha256
+    }
+}

@@ -1,0 +1,110 @@
+//! CloudFront signing keys held in KMS, against moto's KMS (which signs with real keys): a suitable key
+//! connects, and cookie sets signed through it verify with edgepass's verifier; an unsuitable or missing
+//! key is refused with a message that says why.
+
+use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+use edgepass::aws::kms::{KmsError, KmsKey, KmsTarget};
+use edgepass::signing::{KeyPairId, Policy, ViewerRequest, encoding, verify};
+
+use crate::moto::Moto;
+
+const RESOURCE: &str = "https://cdn.example.com/users/42/albums/abcdefghijklmnopqrstuvwxyz/*";
+const EXPIRES: u64 = 4_000_000_000;
+
+fn target(moto: &Moto) -> KmsTarget {
+    KmsTarget {
+        region: "us-east-1".to_owned(),
+        endpoint_url: Some(moto.endpoint().to_owned()),
+        credentials: Some(("testing".to_owned(), "testing".to_owned())),
+    }
+}
+
+/// Creates a key in moto's KMS and returns its id.
+async fn create_key(moto: &Moto, spec: KeySpec, usage: KeyUsageType) -> String {
+    let shared = edgepass::aws::sdk_config("us-east-1", Some(("testing", "testing"))).await;
+    let config = aws_sdk_kms::config::Builder::from(&shared)
+        .endpoint_url(moto.endpoint())
+        .build();
+    let created = aws_sdk_kms::Client::from_conf(config)
+        .create_key()
+        .key_spec(spec)
+        .key_usage(usage)
+        .send()
+        .await
+        .expect("CreateKey");
+    created.key_metadata().expect("metadata").key_id().to_owned()
+}
+
+fn key_pair_id() -> KeyPairId {
+    KeyPairId::parse("K2KMSEXAMPLE01").expect("id")
+}
+
+#[tokio::test]
+async fn cookie_sets_signed_through_kms_verify_with_both_key_kinds() {
+    let moto = Moto::start().await;
+    for spec in [KeySpec::EccNistP256, KeySpec::Rsa2048] {
+        let id = create_key(&moto, spec.clone(), KeyUsageType::SignVerify).await;
+        let key = KmsKey::connect(&target(&moto), &id, key_pair_id())
+            .await
+            .unwrap_or_else(|e| panic!("{spec:?}: {e}"));
+        let policy = Policy::new(RESOURCE, EXPIRES).expect("policy");
+        let json = policy.to_json();
+        let signature = key.sign(json.as_bytes()).await.expect("sign");
+        let (encoded_policy, encoded_signature) =
+            (encoding::encode(json.as_bytes()), encoding::encode(&signature));
+        let cookies = [
+            ("CloudFront-Policy", encoded_policy.as_str()),
+            ("CloudFront-Signature", encoded_signature.as_str()),
+            ("CloudFront-Key-Pair-Id", "K2KMSEXAMPLE01"),
+            ("CloudFront-Hash-Algorithm", "SHA256"),
+        ];
+        let keys = key.public_key();
+        let request = |url: &'static str| ViewerRequest {
+            url,
+            cookies: &cookies,
+            viewer_ip: None,
+            now: EXPIRES - 60,
+        };
+        let inside = "https://cdn.example.com/users/42/albums/abcdefghijklmnopqrstuvwxyz/a.png";
+        assert!(verify(keys, &request(inside)).is_ok(), "{spec:?}");
+        assert!(
+            verify(keys, &request("https://cdn.example.com/users/42/a.png")).is_err(),
+            "{spec:?}"
+        );
+        // A signature of other bytes does not pass for this policy.
+        let other = key.sign(b"another policy").await.expect("sign");
+        assert!(
+            !key.public_key().verify(key.hash(), json.as_bytes(), &other),
+            "{spec:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn keys_cloudfront_cannot_use_are_refused_with_the_reason() {
+    let moto = Moto::start().await;
+    let wrong_spec = create_key(&moto, KeySpec::Rsa4096, KeyUsageType::SignVerify).await;
+    let encryption = create_key(&moto, KeySpec::SymmetricDefault, KeyUsageType::EncryptDecrypt).await;
+    let target = target(&moto);
+
+    let refused = KmsKey::connect(&target, &wrong_spec, key_pair_id())
+        .await
+        .expect_err("RSA_4096");
+    assert!(matches!(refused, KmsError::Unsuitable { .. }), "{refused:?}");
+    assert!(
+        refused.to_string().contains("RSA_4096") && refused.to_string().contains("ECC_NIST_P256"),
+        "{refused}"
+    );
+
+    let refused = KmsKey::connect(&target, &encryption, key_pair_id())
+        .await
+        .expect_err("encryption key");
+    assert!(refused.to_string().contains("SIGN_VERIFY"), "{refused}");
+
+    let missing = "11111111-2222-3333-4444-555555555555";
+    let refused = KmsKey::connect(&target, missing, key_pair_id())
+        .await
+        .expect_err("missing key");
+    assert!(matches!(refused, KmsError::Refused { .. }), "{refused:?}");
+    assert!(refused.to_string().contains("GetPublicKey"), "{refused}");
+}
