@@ -111,6 +111,7 @@ pub struct KmsKey {
     key_id: String,
     algorithm: SigningAlgorithmSpec,
     public: VerifyingKey,
+    public_der: Vec<u8>,
 }
 
 impl KmsKey {
@@ -171,6 +172,7 @@ impl KmsKey {
             key_id: key_id.to_owned(),
             algorithm,
             public,
+            public_der: der.as_ref().to_vec(),
         };
         let probe = b"edgepass: a test policy signed at start-up";
         let signature = key.sign(probe).await?;
@@ -206,6 +208,12 @@ impl KmsKey {
     /// The public half, which the local edge trusts and CloudFront holds.
     pub fn public_key(&self) -> &VerifyingKey {
         &self.public
+    }
+
+    /// The public half as a `-----BEGIN PUBLIC KEY-----` PEM, the form CloudFront's CreatePublicKey
+    /// takes.
+    pub fn public_pem(&self) -> String {
+        crate::keys::files::pem("PUBLIC KEY", &self.public_der)
     }
 
     /// The hash every signature uses: SHA-256 (KMS has no SHA-1 signing).

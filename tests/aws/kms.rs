@@ -1,6 +1,6 @@
 //! CloudFront signing keys held in KMS, against moto's KMS (which signs with real keys): a suitable key
-//! connects, and cookie sets signed through it verify with edgepass's verifier; an unsuitable or missing
-//! key is refused with a message that says why.
+//! connects, and cookie sets signed through it verify with edgepass's verifier and with Python's
+//! `cryptography`; an unsuitable or missing key is refused with a message that says why.
 
 use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use edgepass::aws::kms::{KmsError, KmsKey, KmsTarget};
