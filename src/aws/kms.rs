@@ -5,13 +5,25 @@
 //! `ECDSA_SHA_256` (whose DER output is what CloudFront expects), an `RSA_2048` key with
 //! `RSASSA_PKCS1_V1_5_SHA_256`.
 
+use std::time::Duration;
+
 use aws_sdk_kms::Client;
+use aws_sdk_kms::config::retry::RetryConfig;
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec};
 
 use super::{BoxError, sdk_config, unreachable};
 use crate::signing::{HashAlgorithm, KeyKind, KeyPairId, VerifyingKey};
+
+/// Attempts per KMS call, the first included. KMS throttles past its per-account quota (300 Sign/s for
+/// ECC keys and 500/s for RSA by default); a throttled or failed call is tried again with exponential
+/// backoff and jitter, then fails as [`KmsError::Throttled`] or [`KmsError::Unavailable`], so a
+/// request waits a bounded time and never hangs.
+pub const ATTEMPTS: u32 = 4;
+
+/// The first backoff; each retry waits up to twice the one before (with jitter).
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Where the KMS API is, and how to reach it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,7 +134,11 @@ impl KmsKey {
     pub async fn connect(target: &KmsTarget, key_id: &str, key_pair_id: KeyPairId) -> Result<Self, KmsError> {
         let credentials = target.credentials.as_ref().map(|(a, s)| (a.as_str(), s.as_str()));
         let shared = sdk_config(&target.region, credentials).await;
-        let mut config = aws_sdk_kms::config::Builder::from(&shared);
+        let retries = RetryConfig::standard()
+            .with_max_attempts(ATTEMPTS)
+            .with_initial_backoff(FIRST_BACKOFF)
+            .with_max_backoff(Duration::from_secs(2));
+        let mut config = aws_sdk_kms::config::Builder::from(&shared).retry_config(retries);
         if let Some(endpoint) = &target.endpoint_url {
             config = config.endpoint_url(endpoint);
         }

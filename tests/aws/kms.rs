@@ -108,3 +108,55 @@ async fn keys_cloudfront_cannot_use_are_refused_with_the_reason() {
     assert!(matches!(refused, KmsError::Refused { .. }), "{refused:?}");
     assert!(refused.to_string().contains("GetPublicKey"), "{refused}");
 }
+
+/// A KMS endpoint that answers every call with `ThrottlingException`, counting the calls.
+async fn throttling_endpoint() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&calls);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let counted = std::sync::Arc::clone(&counted);
+            tokio::spawn(async move {
+                // The request is small; its end is not needed to answer it.
+                let mut request = [0u8; 8192];
+                let _ = stream.read(&mut request).await;
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let body = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+                let reply = format!(
+                    "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.1\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    (endpoint, calls)
+}
+
+#[tokio::test]
+async fn a_throttled_kms_is_tried_a_bounded_number_of_times_and_then_fails() {
+    let (endpoint, calls) = throttling_endpoint().await;
+    let target = KmsTarget {
+        region: "us-east-1".to_owned(),
+        endpoint_url: Some(endpoint),
+        credentials: Some(("testing".to_owned(), "testing".to_owned())),
+    };
+    let started = std::time::Instant::now();
+    let refused = KmsKey::connect(&target, "alias/edgepass", key_pair_id())
+        .await
+        .expect_err("throttled");
+    assert!(matches!(refused, KmsError::Throttled { .. }), "{refused:?}");
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        edgepass::aws::kms::ATTEMPTS as usize
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
