@@ -59,7 +59,6 @@ enum AlbumCookieSets {
     SessionId,
     AlbumId,
     OwnerId,
-    MintedAt,
     Seq,
     ExpiresAt,
 }
@@ -157,7 +156,6 @@ impl MigrationTrait for Migration {
                     )
                     .col(ColumnDef::new(AlbumCookieSets::AlbumId).string_len(26).not_null())
                     .col(ColumnDef::new(AlbumCookieSets::OwnerId).big_integer().not_null())
-                    .col(ColumnDef::new(AlbumCookieSets::MintedAt).big_integer().not_null())
                     // The order of mints within the session, finer than a second.
                     .col(ColumnDef::new(AlbumCookieSets::Seq).big_integer().not_null())
                     .col(

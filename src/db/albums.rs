@@ -249,8 +249,6 @@ pub struct MintedSet<'a> {
     pub album: &'a AlbumId,
     /// The album's owner.
     pub owner: UserId,
-    /// When (epoch seconds).
-    pub now: u64,
     /// Its place among the session's mints (one more than the latest).
     pub seq: i64,
     /// When it stops working (epoch seconds).
@@ -263,7 +261,6 @@ pub async fn note_cookie_set(db: &impl ConnectionTrait, set: MintedSet<'_>) -> R
         session_id: Set(set.session),
         album_id: Set(set.album.clone()),
         owner_id: Set(set.owner),
-        minted_at: Set(set.now as i64),
         seq: Set(set.seq),
         expires_at: Set(set.expires_at as i64),
     })
@@ -272,11 +269,7 @@ pub async fn note_cookie_set(db: &impl ConnectionTrait, set: MintedSet<'_>) -> R
             album_cookie_set::Column::SessionId,
             album_cookie_set::Column::AlbumId,
         ])
-        .update_columns([
-            album_cookie_set::Column::MintedAt,
-            album_cookie_set::Column::Seq,
-            album_cookie_set::Column::ExpiresAt,
-        ])
+        .update_columns([album_cookie_set::Column::Seq, album_cookie_set::Column::ExpiresAt])
         .to_owned(),
     )
     .exec_without_returning(db)

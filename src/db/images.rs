@@ -8,7 +8,7 @@
 use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, Select, Set,
 };
 
 use super::entity::image::{self, Location, Status, Visibility};
@@ -143,19 +143,11 @@ pub async fn list_ready_in_album(
     after: Option<&Position>,
     limit: u64,
 ) -> Result<Vec<image::Model>, DbErr> {
-    let mut query = image::Entity::find()
+    let query = image::Entity::find()
         .filter(image::Column::OwnerId.eq(owner))
         .filter(image::Column::AlbumId.eq(album))
         .filter(image::Column::Status.eq(Status::Ready));
-    if let Some(after) = after {
-        query = query.filter(after.later_images());
-    }
-    query
-        .order_by_desc(image::Column::CreatedAt)
-        .order_by_desc(image::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await
+    newest_first(db, query, after, limit).await
 }
 
 /// Up to `limit` images still in `album`, whatever their status (emptying a deleted album).
@@ -204,12 +196,23 @@ pub async fn list_ready(
     after: Option<&Position>,
     limit: u64,
 ) -> Result<Vec<image::Model>, DbErr> {
-    let mut query = image::Entity::find()
+    let query = image::Entity::find()
         .filter(image::Column::OwnerId.eq(owner))
         .filter(image::Column::Status.eq(Status::Ready));
-    if let Some(after) = after {
-        query = query.filter(after.later_images());
-    }
+    newest_first(db, query, after, limit).await
+}
+
+/// Up to `limit` of the images `query` selects, after `after`, newest first: a page of a listing.
+pub(crate) async fn newest_first(
+    db: &impl ConnectionTrait,
+    query: Select<image::Entity>,
+    after: Option<&Position>,
+    limit: u64,
+) -> Result<Vec<image::Model>, DbErr> {
+    let query = match after {
+        Some(after) => query.filter(after.later_images()),
+        None => query,
+    };
     query
         .order_by_desc(image::Column::CreatedAt)
         .order_by_desc(image::Column::Id)

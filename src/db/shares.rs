@@ -3,9 +3,7 @@
 //! expired grant stops new URLs at once.
 
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
-use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::entity::image::{self, Status};
 use super::entity::{album, album_share, share, user};
@@ -109,18 +107,10 @@ pub async fn list_shared_with(
     after: Option<&Position>,
     limit: u64,
 ) -> Result<Vec<image::Model>, DbErr> {
-    let mut query = image::Entity::find()
+    let query = image::Entity::find()
         .filter(image::Column::Status.eq(Status::Ready))
         .filter(granted_to(grantee, now));
-    if let Some(after) = after {
-        query = query.filter(after.later_images());
-    }
-    query
-        .order_by_desc(image::Column::CreatedAt)
-        .order_by_desc(image::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await
+    super::images::newest_first(db, query, after, limit).await
 }
 
 /// Images in an album granted to `grantee` by a grant that counts at `now` (the album not being

@@ -13,17 +13,18 @@ use super::client::{SessionAuth, client};
 use super::cookie_sets::SetCookieHeaders;
 use super::dto::{
     AlbumCookies, AlbumDeletion, AlbumImageView, AlbumList, AlbumName, AlbumPage, AlbumView, CdnGrant,
-    EvictedCookieSet, ImageView, ShareList, ShareView, UserView, VisibilityName,
+    EvictedCookieSet, ImageView, ShareList, ShareView, VisibilityName,
 };
 use super::error::{AppError, AppResult};
 use super::images::{parse_id, view};
 use super::share_terms::OptionalTerms;
+use super::shares::share_view;
 use crate::app::AppState;
 use crate::db::entity::album;
 use crate::db::entity::image::Visibility;
 use crate::images::{AlbumId, ObjectPrefix};
 use crate::services::ServiceError;
-use crate::services::albums::{self, AlbumGrant, CookieChanges, Refused, Role};
+use crate::services::albums::{self, CookieChanges, Refused, Role};
 use crate::services::paging::PageRequest;
 use crate::services::sharing::{self, Grantee};
 
@@ -79,18 +80,6 @@ fn album_view(state: &AppState, album: album::Model) -> AlbumView {
         created_at: u64::try_from(album.created_at).unwrap_or(0),
         grant_expires_at: None,
         cookie_path,
-    }
-}
-
-fn share_view(grant: AlbumGrant) -> ShareView {
-    ShareView {
-        user: UserView {
-            id: grant.grantee.id.0,
-            email: grant.grantee.email,
-        },
-        created_at: u64::try_from(grant.share.created_at).unwrap_or(0),
-        expires_at: grant.share.expires_at.map(|t| u64::try_from(t).unwrap_or(0)),
-        expired: grant.expired,
     }
 }
 

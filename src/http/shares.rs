@@ -33,14 +33,15 @@ enum ShareRevoked {
 /// The sharing endpoints.
 pub(crate) struct SharesApi;
 
-fn share_view(grant: Grant) -> ShareView {
+/// A grant of an image or an album, as the API shows it.
+pub(super) fn share_view(grant: Grant) -> ShareView {
     ShareView {
         user: UserView {
             id: grant.grantee.id.0,
             email: grant.grantee.email,
         },
-        created_at: u64::try_from(grant.share.created_at).unwrap_or(0),
-        expires_at: grant.share.expires_at.map(|t| u64::try_from(t).unwrap_or(0)),
+        created_at: u64::try_from(grant.created_at).unwrap_or(0),
+        expires_at: grant.expires_at.map(|t| u64::try_from(t).unwrap_or(0)),
         expired: grant.expired,
     }
 }

@@ -24,148 +24,104 @@ fn is_random_base32(text: &str) -> bool {
     text.len() == 26 && text.bytes().all(|b| BASE32.contains(&b)) && text.as_bytes()[0] <= b'h'
 }
 
-/// An image id: 128 random bits in lowercase base32 (26 characters), never derived from user input.
+/// Defines a random id type `$id` in the form [`random_base32`] produces, its refusal `$not`, its
+/// text forms, and its database column (`$what` names it in messages; `$as_str` is its `as_str` path, for
+/// the column derive).
 ///
-/// It is the column type of every image id in the database (`images.id` and each reference to it).
-/// A value read from a row is checked like [`ImageId::parse`] checks outside input: a query that meets
-/// anything else fails as a whole with a database error, rather than handing a malformed id on to a
-/// storage key. edgepass never writes such a row; one changed by hand must be repaired by hand.
+/// A value read from a row is checked like `parse` checks outside input: a query that meets anything
+/// else fails as a whole with a database error, rather than handing a malformed id on to a storage
+/// key. edgepass never writes such a row; one changed by hand must be repaired by hand.
 // The fuzz crate compiles this file without sea-orm (see fuzz/src/lib.rs); its build script sets
 // `edgepass_without_database`, which leaves the column mapping out there.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(
-    not(edgepass_without_database),
-    derive(sea_orm::DeriveValueType),
-    sea_orm(value_type = "String", to_str = "ImageId::as_str")
-)]
-pub struct ImageId(String);
+macro_rules! random_id {
+    ($(#[$doc:meta])* $id:ident, $not:ident, $what:literal, $as_str:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[cfg_attr(
+            not(edgepass_without_database),
+            derive(sea_orm::DeriveValueType),
+            sea_orm(value_type = "String", to_str = $as_str)
+        )]
+        pub struct $id(String);
 
-/// Text that is not an image id (see [`ImageId::parse`]).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not an image id")]
-pub struct NotAnImageId(String);
+        #[doc = concat!("Text that is not ", $what, " (see [`", stringify!($id), "::parse`]).")]
+        #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+        #[error("{0:?} is not {what}", what = $what)]
+        pub struct $not(String);
 
-impl ImageId {
-    /// A fresh random id.
-    pub fn generate() -> Result<Self, aws_lc_rs::error::Unspecified> {
-        random_base32().map(Self)
-    }
+        impl $id {
+            /// A fresh random id.
+            pub fn generate() -> Result<Self, aws_lc_rs::error::Unspecified> {
+                random_base32().map(Self)
+            }
 
-    /// Accepts the form [`ImageId::generate`] produces; anything else cannot be an image id.
-    pub fn parse(text: &str) -> Option<Self> {
-        is_random_base32(text).then(|| Self(text.to_owned()))
-    }
+            /// Accepts the form `generate` produces; anything else cannot be such an id.
+            pub fn parse(text: &str) -> Option<Self> {
+                is_random_base32(text).then(|| Self(text.to_owned()))
+            }
 
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ImageId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<ImageId> for String {
-    fn from(id: ImageId) -> Self {
-        id.0
-    }
-}
-
-/// An album id: the same form as an image id (26 random base32 characters), so it is as safe in an
-/// object key and a cookie `Path`, and two albums' prefixes never nest.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[cfg_attr(
-    not(edgepass_without_database),
-    derive(sea_orm::DeriveValueType),
-    sea_orm(value_type = "String", to_str = "AlbumId::as_str")
-)]
-pub struct AlbumId(String);
-
-/// Text that is not an album id (see [`AlbumId::parse`]).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not an album id")]
-pub struct NotAnAlbumId(String);
-
-impl AlbumId {
-    /// A fresh random id.
-    pub fn generate() -> Result<Self, aws_lc_rs::error::Unspecified> {
-        random_base32().map(Self)
-    }
-
-    /// Accepts the form [`AlbumId::generate`] produces; anything else cannot be an album id.
-    pub fn parse(text: &str) -> Option<Self> {
-        is_random_base32(text).then(|| Self(text.to_owned()))
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for AlbumId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<AlbumId> for String {
-    fn from(id: AlbumId) -> Self {
-        id.0
-    }
-}
-
-/// [`AlbumId::parse`] with the refused text as the error; the database column reads through it.
-impl std::str::FromStr for AlbumId {
-    type Err = NotAnAlbumId;
-
-    fn from_str(text: &str) -> Result<Self, NotAnAlbumId> {
-        Self::parse(text).ok_or_else(|| NotAnAlbumId(text.to_owned()))
-    }
-}
-
-/// [`ImageId::parse`] with the refused text as the error; the database column reads through it.
-impl std::str::FromStr for ImageId {
-    type Err = NotAnImageId;
-
-    fn from_str(text: &str) -> Result<Self, NotAnImageId> {
-        Self::parse(text).ok_or_else(|| NotAnImageId(text.to_owned()))
-    }
-}
-
-/// What the column needs besides the derive: a primary key of this type (`images.id`) is never made
-/// by the database, and a borrowed id can be compared with a column without a clone.
-#[cfg(not(edgepass_without_database))]
-mod column {
-    use super::ImageId;
-
-    impl sea_orm::TryFromU64 for ImageId {
-        fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
-            Err(sea_orm::DbErr::ConvertFromU64("ImageId"))
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
         }
-    }
 
-    impl From<&ImageId> for sea_orm::Value {
-        fn from(id: &ImageId) -> Self {
-            id.as_str().into()
+        impl fmt::Display for $id {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
         }
-    }
 
-    impl sea_orm::TryFromU64 for super::AlbumId {
-        fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
-            Err(sea_orm::DbErr::ConvertFromU64("AlbumId"))
+        impl From<$id> for String {
+            fn from(id: $id) -> Self {
+                id.0
+            }
         }
-    }
 
-    impl From<&super::AlbumId> for sea_orm::Value {
-        fn from(id: &super::AlbumId) -> Self {
-            id.as_str().into()
+        /// `parse` with the refused text as the error; the database column reads through it.
+        impl std::str::FromStr for $id {
+            type Err = $not;
+
+            fn from_str(text: &str) -> Result<Self, $not> {
+                Self::parse(text).ok_or_else(|| $not(text.to_owned()))
+            }
         }
-    }
+
+        /// A primary key of this type is never made by the database, and a borrowed id can be
+        /// compared with a column without a clone.
+        #[cfg(not(edgepass_without_database))]
+        impl sea_orm::TryFromU64 for $id {
+            fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
+                Err(sea_orm::DbErr::ConvertFromU64(stringify!($id)))
+            }
+        }
+
+        #[cfg(not(edgepass_without_database))]
+        impl From<&$id> for sea_orm::Value {
+            fn from(id: &$id) -> Self {
+                id.as_str().into()
+            }
+        }
+    };
 }
+
+random_id!(
+    /// An image id: 128 random bits in lowercase base32 (26 characters), never derived from user
+    /// input; the column type of every image id in the database (`images.id` and each reference to it).
+    ImageId,
+    NotAnImageId,
+    "an image id",
+    "ImageId::as_str"
+);
+
+random_id!(
+    /// An album id: the same form as an image id, so it is as safe in an object key and a cookie
+    /// `Path`, and two albums' prefixes never nest.
+    AlbumId,
+    NotAnAlbumId,
+    "an album id",
+    "AlbumId::as_str"
+);
 
 /// Where an image's bytes live in the bucket; its path on the CDN is the same with a leading `/`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -373,6 +373,16 @@ fn crossing(from: &ImageKey, to: &ImageKey) -> Location {
     }
 }
 
+/// Asks CloudFront to drop its cached copies of `key` for the image's current change; returns the
+/// path, for the audit log.
+async fn invalidate(s: Services<'_>, image: &image::Model, key: &ImageKey) -> Result<String, LifecycleError> {
+    let path = key.cdn_path();
+    s.cdn
+        .invalidate(std::slice::from_ref(&path), &caller_reference(image))
+        .await?;
+    Ok(path)
+}
+
 /// Records that the image is now placed at `placement` (its visibility and album) and, when that puts
 /// it at another key, that its object is on its way there. A move still heading elsewhere is undone
 /// first ([`abandon_move`]), so a row only ever records one move. The caller holds the lease.
@@ -416,11 +426,7 @@ async fn abandon_move(
     }
     s.storage.delete(&to).await?;
     let invalidated = if to.is_public() {
-        let path = to.cdn_path();
-        s.cdn
-            .invalidate(std::slice::from_ref(&path), &caller_reference(&image))
-            .await?;
-        Some(path)
+        Some(invalidate(s, &image, &to).await?)
     } else {
         None
     };
@@ -515,11 +521,7 @@ pub async fn finish_move(
     s.storage.delete(&from).await?;
     let owner = Some(image.owner_id);
     let invalidated = if from.is_public() {
-        let path = from.cdn_path();
-        s.cdn
-            .invalidate(std::slice::from_ref(&path), &caller_reference(&image))
-            .await?;
-        Some(path)
+        Some(invalidate(s, &image, &from).await?)
     } else {
         None
     };
@@ -602,11 +604,7 @@ pub async fn finish_delete(s: Services<'_>, image: image::Model, now: u64) -> Re
     let invalidated = if image.location == Location::Private {
         None
     } else {
-        let path = keys.public.cdn_path();
-        s.cdn
-            .invalidate(std::slice::from_ref(&path), &caller_reference(&image))
-            .await?;
-        Some(path)
+        Some(invalidate(s, &image, &keys.public).await?)
     };
     let owner = Some(image.owner_id);
     let txn = s.db.begin().await?;

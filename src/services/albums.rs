@@ -20,7 +20,7 @@ use crate::db;
 use crate::db::audit::{self, Action};
 use crate::db::entity::album_cookie_set;
 use crate::db::entity::image::{self, Status};
-use crate::db::entity::{album, album_share, user};
+use crate::db::entity::{album, album_share};
 use crate::db::images::Placement;
 use crate::domain::{Email, InvalidInput, UserId};
 use crate::images::album_emptying::{self, Emptied};
@@ -32,7 +32,7 @@ use super::error::{ServiceError, ServiceResult};
 use super::images::{OwnImage, lifecycle_services, own_image, position_of, under_lease};
 use super::object_urls::{ObjectUrl, image_urls};
 use super::paging::{Page, PageRequest};
-use super::sharing::{GrantTerm, Grantee, grant_expiry};
+use super::sharing::{Grant, GrantTerm, Grantee, grant_expiry, recipient, revoked_account};
 
 /// Revoked sets expired per response at most, beside what the response mints: a response never
 /// carries more than a few cookie sets, whatever a browser holds.
@@ -307,26 +307,6 @@ pub(crate) async fn upload_target(state: &AppState, owner: UserId, id: &AlbumId)
     Ok(owned(state, owner, id).await?.id)
 }
 
-/// A grant of an album with its grantee.
-#[derive(Clone, Debug)]
-pub struct AlbumGrant {
-    /// The grant.
-    pub share: album_share::Model,
-    /// The grantee.
-    pub grantee: user::Model,
-    /// Whether it has ended.
-    pub expired: bool,
-}
-
-fn grant_view(share: album_share::Model, grantee: user::Model, now: u64) -> AlbumGrant {
-    let expired = share.expires_at.is_some_and(|t| t <= now as i64);
-    AlbumGrant {
-        share,
-        grantee,
-        expired,
-    }
-}
-
 /// The subject of an album grant's audit events (image grants use `{image}/{grantee}`).
 fn share_subject(album: &AlbumId, grantee: UserId) -> String {
     format!("albums/{album}/{grantee}")
@@ -340,18 +320,9 @@ pub async fn grant(
     id: &AlbumId,
     grantee: &Email,
     term: GrantTerm,
-) -> ServiceResult<AlbumGrant> {
+) -> ServiceResult<Grant> {
     let album = owned(state, owner, id).await?;
-    let grantee = db::users::find_by_email(&state.db, grantee)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    if grantee.id == owner {
-        return Err(InvalidInput {
-            field: "user",
-            reason: "an album cannot be shared with its owner".to_owned(),
-        }
-        .into());
-    }
+    let grantee = recipient(state, owner, grantee, "an album").await?;
     let now = state.now();
     let expires_at = grant_expiry(term, now)?;
     let txn = state.db.begin().await?;
@@ -359,18 +330,14 @@ pub async fn grant(
     let subject = share_subject(&album.id, grantee.id);
     audit::record(&txn, Some(owner), Action::Share, &subject, None, now).await?;
     txn.commit().await?;
-    Ok(grant_view(share, grantee, now))
+    Ok(Grant::at(grantee, share.created_at, share.expires_at, now))
 }
 
 /// Revokes a grant of the owner's album: from now on the grantee gets no new cookie set or URL for
 /// it. Revoking a grant that does not exist changes nothing; an unknown user is not found.
 pub async fn revoke(state: &AppState, owner: UserId, id: &AlbumId, grantee: &Grantee) -> ServiceResult<()> {
     let album = owned(state, owner, id).await?;
-    let account = match grantee {
-        Grantee::Id(id) => db::users::find(&state.db, *id).await?,
-        Grantee::Email(email) => db::users::find_by_email(&state.db, email).await?,
-    };
-    let grantee = account.ok_or(ServiceError::NotFound)?.id;
+    let grantee = revoked_account(state, grantee).await?;
     let now = state.now();
     let txn = state.db.begin().await?;
     if db::albums::revoke(&txn, &album.id, grantee).await? {
@@ -382,13 +349,13 @@ pub async fn revoke(state: &AppState, owner: UserId, id: &AlbumId, grantee: &Gra
 }
 
 /// The grants of the owner's album, expired ones included, oldest first.
-pub async fn grants(state: &AppState, owner: UserId, id: &AlbumId) -> ServiceResult<Vec<AlbumGrant>> {
+pub async fn grants(state: &AppState, owner: UserId, id: &AlbumId) -> ServiceResult<Vec<Grant>> {
     let album = owned(state, owner, id).await?;
     let now = state.now();
     Ok(db::albums::grants_of(&state.db, &album.id)
         .await?
         .into_iter()
-        .map(|(share, grantee)| grant_view(share, grantee, now))
+        .map(|(share, grantee)| Grant::at(grantee, share.created_at, share.expires_at, now))
         .collect())
 }
 
@@ -547,20 +514,25 @@ async fn mint_for(
             urls: evicted_urls(state, viewer.id, &oldest.album_id, now).await?,
         });
     }
-    // Noted at every mint, so that the limit expires the set opened least recently.
-    let seq = held.iter().map(|set| set.seq).max().unwrap_or(0) + 1;
-    db::albums::note_cookie_set(
-        &state.db,
-        db::albums::MintedSet {
-            session: viewer.session_id,
-            album: &album.id,
-            owner: album.owner_id,
-            now,
-            seq,
-            expires_at: minted.expires_at,
-        },
-    )
-    .await?;
+    // Noted at every mint, so that the limit expires the set opened least recently; a set that is
+    // already the latest, with the same expiry, is noted as it is.
+    let latest = held.iter().max_by_key(|set| set.seq);
+    let unchanged =
+        latest.is_some_and(|set| set.album_id == album.id && set.expires_at == minted.expires_at as i64);
+    if !unchanged {
+        let seq = latest.map_or(0, |set| set.seq) + 1;
+        db::albums::note_cookie_set(
+            &state.db,
+            db::albums::MintedSet {
+                session: viewer.session_id,
+                album: &album.id,
+                owner: album.owner_id,
+                seq,
+                expires_at: minted.expires_at,
+            },
+        )
+        .await?;
+    }
     state.metrics.cookies_minted();
     Ok(CookieChanges {
         minted: Some(minted),

@@ -34,15 +34,29 @@ pub enum GrantTerm {
     For(u64),
 }
 
-/// A grant with its grantee.
+/// A grant (of an image or an album) with its grantee.
 #[derive(Clone, Debug)]
 pub struct Grant {
-    /// The grant.
-    pub share: share::Model,
     /// The grantee.
     pub grantee: user::Model,
+    /// When it was first made (epoch seconds).
+    pub created_at: i64,
+    /// When it ends (epoch seconds); `None` lasts until revoked.
+    pub expires_at: Option<i64>,
     /// Whether it has ended.
     pub expired: bool,
+}
+
+impl Grant {
+    /// A grant made at `created_at` until `expires_at`, as it stands at `now`.
+    pub(crate) fn at(grantee: user::Model, created_at: i64, expires_at: Option<i64>, now: u64) -> Self {
+        Self {
+            grantee,
+            created_at,
+            expires_at,
+            expired: expires_at.is_some_and(|t| t <= now as i64),
+        }
+    }
 }
 
 /// Who a revocation names.
@@ -108,12 +122,37 @@ pub struct UrlBatch {
 }
 
 fn grant_view(share: share::Model, grantee: user::Model, now: u64) -> Grant {
-    let expired = share.expires_at.is_some_and(|t| t <= now as i64);
-    Grant {
-        share,
-        grantee,
-        expired,
+    Grant::at(grantee, share.created_at, share.expires_at, now)
+}
+
+/// The account a new grant of `owner`'s `what` ("an image", "an album") names: not found for an
+/// unknown address, invalid for the owner themself.
+pub(crate) async fn recipient(
+    state: &AppState,
+    owner: UserId,
+    grantee: &Email,
+    what: &str,
+) -> ServiceResult<user::Model> {
+    let account = db::users::find_by_email(&state.db, grantee)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if account.id == owner {
+        return Err(InvalidInput {
+            field: "user",
+            reason: format!("{what} cannot be shared with its owner"),
+        }
+        .into());
     }
+    Ok(account)
+}
+
+/// The account a revocation names; not found for an unknown user.
+pub(crate) async fn revoked_account(state: &AppState, grantee: &Grantee) -> ServiceResult<UserId> {
+    let account = match grantee {
+        Grantee::Id(id) => db::users::find(&state.db, *id).await?,
+        Grantee::Email(email) => db::users::find_by_email(&state.db, email).await?,
+    };
+    Ok(account.ok_or(ServiceError::NotFound)?.id)
 }
 
 /// The subject of a share's audit events.
@@ -140,16 +179,7 @@ pub async fn grant(
     term: GrantTerm,
 ) -> ServiceResult<Grant> {
     let image = shown_row(state, owner, id).await?;
-    let grantee = db::users::find_by_email(&state.db, grantee)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    if grantee.id == owner {
-        return Err(InvalidInput {
-            field: "user",
-            reason: "an image cannot be shared with its owner".to_owned(),
-        }
-        .into());
-    }
+    let grantee = recipient(state, owner, grantee, "an image").await?;
     let now = state.now();
     let expires_at = grant_expiry(term, now)?;
     let txn = state.db.begin().await?;
@@ -167,11 +197,7 @@ pub async fn grant(
 /// a grant that does not exist changes nothing; an unknown user is not found.
 pub async fn revoke(state: &AppState, owner: UserId, id: &ImageId, grantee: &Grantee) -> ServiceResult<()> {
     let image = shown_row(state, owner, id).await?;
-    let account = match grantee {
-        Grantee::Id(id) => db::users::find(&state.db, *id).await?,
-        Grantee::Email(email) => db::users::find_by_email(&state.db, email).await?,
-    };
-    let grantee = account.ok_or(ServiceError::NotFound)?.id;
+    let grantee = revoked_account(state, grantee).await?;
     let now = state.now();
     let txn = state.db.begin().await?;
     if db::shares::revoke(&txn, &image.id, grantee).await? {

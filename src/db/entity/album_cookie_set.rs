@@ -19,8 +19,6 @@ pub struct Model {
     /// The album's owner, part of the set's Path (kept here: the album may be gone when the set is
     /// expired).
     pub owner_id: UserId,
-    /// When it was last minted (epoch seconds).
-    pub minted_at: i64,
     /// The order in which the session's sets were last minted: past the limit the lowest goes first.
     pub seq: i64,
     /// When the minted set stops working (epoch seconds).
