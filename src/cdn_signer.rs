@@ -498,6 +498,11 @@ impl CdnSigner {
         self.hash
     }
 
+    /// The window expiries are rounded up to.
+    pub fn window(&self) -> ExpiryWindow {
+        self.window
+    }
+
     /// Signatures computed and served from the memo.
     pub fn memo_stats(&self) -> MemoStats {
         self.memo.stats()

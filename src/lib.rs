@@ -27,6 +27,8 @@ pub mod images;
 pub mod keys;
 /// Local mode: the embedded store, the generated key, the data folder and the local edge.
 pub mod local;
+/// The image URLs of S3 delivery: presigned GETs, memoized per expiry window.
+pub mod presigned_gets;
 /// The use cases (accounts, uploads, images, sharing, links) between the HTTP layer and the rest.
 pub mod services;
 /// The CloudFront signing core: policies, keys, signatures and the verifier (pure, no I/O).

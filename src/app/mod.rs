@@ -14,7 +14,7 @@ use crate::aws::cloudfront::{Invalidations, InvalidationsTarget};
 use crate::aws::s3::{Storage, StorageError, StorageTarget};
 use crate::cdn_signer::{AlgorithmMismatch, CdnSigner};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{BoundAddresses, CdnKeySource, Config, ConfigError, StorageConfig};
+use crate::config::{BoundAddresses, CdnKeySource, Config, ConfigError, Delivery, StorageConfig};
 use crate::db::session_events::{Heard, SessionEvents};
 use crate::images::album_emptying;
 use crate::images::lifecycle::{self, Swept};
@@ -22,6 +22,7 @@ use crate::local::data_dir;
 use crate::local::edge::{self, Edge};
 use crate::local::key::{self as local_key, LocalKeyError};
 use crate::local::store::{LocalStore, LocalStoreError};
+use crate::presigned_gets::PresignedGets;
 use crate::services::images::lifecycle_services;
 use crate::signing::{KeyError, KeyPairId, KeyRing, KeyRingError, SigningKey, VerifyingKey};
 use crate::telemetry::Causes;
@@ -300,7 +301,15 @@ impl Application {
             }
             None => Invalidations::local(),
         };
-        let metrics = Metrics::new(Arc::clone(&cdn));
+        let presigned_gets = match &config.delivery {
+            Delivery::S3 { public } => Some(Arc::new(PresignedGets::new(
+                storage.clone(),
+                cdn.window(),
+                public.clone(),
+            ))),
+            Delivery::CloudFront => None,
+        };
+        let metrics = Metrics::new(Arc::clone(&cdn), presigned_gets.clone());
         // On SQLite this is the only instance, so it hears every end of a session at once; on
         // PostgreSQL the cache answers once the listener hears the other instances.
         let sessions = SessionCache::new(
@@ -316,6 +325,7 @@ impl Application {
             clock,
             metrics,
             storage,
+            presigned_gets,
             invalidations,
             local_store,
             upload_origin,

@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::config::{BoundAddresses, Config};
 use crate::db::session_events::SessionEvents;
 use crate::local::store::LocalStore;
+use crate::presigned_gets::PresignedGets;
 use crate::telemetry::metrics::Metrics;
 
 /// Everything a request handler needs; cheap to clone.
@@ -40,6 +41,8 @@ pub struct AppInner {
     pub metrics: Metrics,
     /// The image store.
     pub storage: Storage,
+    /// The image URLs of S3 delivery; `None` when CloudFront delivers.
+    pub presigned_gets: Option<Arc<PresignedGets>>,
     /// CloudFront invalidations.
     pub invalidations: Invalidations,
     /// Local mode's embedded store, kept running as long as the state lives.

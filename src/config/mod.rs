@@ -11,6 +11,7 @@ mod aws;
 mod bound;
 mod cdn;
 mod database;
+mod delivery;
 mod images;
 mod limits;
 mod server;
@@ -26,6 +27,7 @@ use std::path::PathBuf;
 
 pub use bound::BoundAddresses;
 pub use cdn::{CdnAlgorithm, CdnConfig, CdnKeySource, TrustedKeyFile};
+pub use delivery::{Delivery, PRESIGNED_URL_MAX_SECS, PublicImages};
 pub use images::ImageConfig;
 pub use limits::Limits;
 pub use server::{DEFAULT_EDGE_LISTEN, DEFAULT_LISTEN, DEFAULT_METRICS_LISTEN, LogFormat};
@@ -52,6 +54,8 @@ pub struct Config {
     /// Origins allowed to make state-changing requests besides the public URL
     /// (`EDGEPASS_ALLOWED_ORIGINS`); the whole list is [`BoundAddresses::allowed_origins`].
     pub extra_origins: Vec<String>,
+    /// How viewers load images: through CloudFront, or straight from S3.
+    pub delivery: Delivery,
     /// CloudFront cookies.
     pub cdn: CdnConfig,
     /// Sessions.
@@ -99,6 +103,18 @@ impl Config {
             .is_none_or(|url| url.starts_with("http://"));
         let session = SessionConfig::from_settings(s, plain_http)?;
         let cdn = CdnConfig::from_settings(s)?;
+        let delivery = Delivery::from_settings(s)?;
+        let sharing = SharingConfig::from_settings(s)?;
+        delivery::check_presignable(
+            &delivery,
+            cdn.expiry_window_secs,
+            &[
+                ("EDGEPASS_CDN_COOKIE_TTL_SECS", cdn.cookie_ttl_secs),
+                ("EDGEPASS_ALBUM_COOKIE_TTL_SECS", cdn.album_cookie_ttl_secs),
+                ("EDGEPASS_SHARED_URL_TTL_SECS", sharing.url_ttl_secs),
+                ("EDGEPASS_SHARE_LINK_URL_TTL_SECS", sharing.link_url_ttl_secs),
+            ],
+        )?;
         let storage = StorageConfig::from_settings(s)?;
         let edge_listen = server::edge_listen(s, storage == StorageConfig::Embedded)?;
         let aws = aws::Aws::from_settings(s)?;
@@ -108,6 +124,7 @@ impl Config {
             database_url: database.url,
             public_url: server.public_url,
             extra_origins: server.extra_origins,
+            delivery,
             cdn,
             session,
             limits: Limits::from_settings(s)?,
@@ -118,7 +135,7 @@ impl Config {
             storage,
             uploads: UploadConfig::from_settings(s)?,
             images: ImageConfig::from_settings(s)?,
-            sharing: SharingConfig::from_settings(s)?,
+            sharing,
             distribution_id: aws.distribution_id,
             cloudfront_endpoint_url: aws.cloudfront_endpoint_url,
             aws_credentials: aws.credentials,
@@ -246,6 +263,7 @@ mod tests {
             ("EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS", "/keys/old.pem"),
             ("EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS", "K1=/a.pem, K1=/b.pem"),
             ("EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS", "K1="),
+            ("EDGEPASS_DELIVERY", "s4"),
         ] {
             let result = Config::from_env(&env(&[(variable, value)]));
             let expected = if variable == "EDGEPASS_CDN_PRIVATE_KEY" {
@@ -267,5 +285,53 @@ mod tests {
             insecure.map_err(|e| e.variable),
             Err("EDGEPASS_COOKIE_SECURE".to_owned())
         );
+    }
+
+    #[test]
+    fn delivery_defaults_to_cloudfront_and_s3_mode_reads_how_public_images_load() {
+        let default = Config::from_env(&env(&[])).expect("config");
+        assert_eq!(default.delivery, Delivery::CloudFront);
+        let closed = Config::from_env(&env(&[("EDGEPASS_DELIVERY", "s3")])).expect("config");
+        assert_eq!(
+            closed.delivery,
+            Delivery::S3 {
+                public: PublicImages::Presigned { ttl_secs: 86_400 }
+            }
+        );
+        let open = Config::from_env(&env(&[
+            ("EDGEPASS_DELIVERY", "s3"),
+            (
+                "EDGEPASS_S3_PUBLIC_BASE_URL",
+                "https://images.s3.eu-west-1.amazonaws.com/",
+            ),
+        ]))
+        .expect("config");
+        assert_eq!(
+            open.delivery,
+            Delivery::S3 {
+                public: PublicImages::Anonymous {
+                    base_url: "https://images.s3.eu-west-1.amazonaws.com".to_owned()
+                }
+            }
+        );
+    }
+
+    #[test]
+    fn s3_delivery_refuses_lifetimes_a_presigned_url_cannot_have() {
+        for (variable, value) in [
+            ("EDGEPASS_S3_PUBLIC_URL_TTL_SECS", "604800"),
+            ("EDGEPASS_SHARED_URL_TTL_SECS", "604500"),
+            ("EDGEPASS_CDN_COOKIE_TTL_SECS", "700000"),
+            ("EDGEPASS_S3_PUBLIC_BASE_URL", "s3://bucket"),
+        ] {
+            let refused = Config::from_env(&env(&[("EDGEPASS_DELIVERY", "s3"), (variable, value)]));
+            assert_eq!(
+                refused.map_err(|e| e.variable),
+                Err(variable.to_owned()),
+                "{variable}={value}"
+            );
+        }
+        // The same lifetime is fine where CloudFront signs it.
+        assert!(Config::from_env(&env(&[("EDGEPASS_CDN_COOKIE_TTL_SECS", "700000")])).is_ok());
     }
 }

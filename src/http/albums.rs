@@ -201,7 +201,8 @@ impl AlbumsApi {
                         Visibility::Private => VisibilityName::Private,
                         Visibility::Public => VisibilityName::Public,
                     },
-                    url: item.url,
+                    url: item.url.url,
+                    url_expires_at: item.url.expires_at,
                     created_at: u64::try_from(item.image.created_at).unwrap_or(0),
                 })
                 .collect(),

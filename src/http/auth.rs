@@ -8,7 +8,9 @@ use poem_openapi::{ApiResponse, OpenApi, Tags};
 
 use super::client::{SessionAuth, client};
 use super::cookie_sets::SetCookieHeaders;
-use super::dto::{CdnGrant, CdnRefresh, Credentials, ExpiredCookieSet, MeView, SessionView, UserView};
+use super::dto::{
+    CdnGrant, CdnRefresh, Credentials, DeliveryMode, ExpiredCookieSet, MeView, SessionView, UserView,
+};
 use super::error::{AppError, AppResult};
 use crate::app::AppState;
 use crate::auth::{AuthUser, session};
@@ -79,7 +81,8 @@ fn signed_in(state: &AppState, jar: &CookieJar, signed_in: SignedIn) -> AppResul
             id: signed_in.user.0,
             email: signed_in.email.as_str().to_owned(),
         },
-        cdn: cdn_grant(jar, signed_in.cdn)?,
+        delivery: DeliveryMode::of(&state.config.delivery),
+        cdn: signed_in.cdn.map(|minted| cdn_grant(jar, minted)).transpose()?,
     })
 }
 
@@ -153,7 +156,7 @@ impl AuthApi {
 
     /// Who is signed in, and when the session and the CloudFront cookies expire.
     #[oai(path = "/me", method = "get")]
-    async fn me(&self, auth: SessionAuth) -> AppResult<Json<MeView>> {
+    async fn me(&self, state: Data<&AppState>, auth: SessionAuth) -> AppResult<Json<MeView>> {
         let AuthUser {
             id,
             email,
@@ -167,6 +170,7 @@ impl AuthApi {
                 email: email.as_str().to_owned(),
             },
             session_expires_at,
+            delivery: DeliveryMode::of(&state.config.delivery),
             cdn_expires_at,
         }))
     }
@@ -178,6 +182,9 @@ pub(crate) struct CdnApi;
 #[OpenApi(prefix_path = "/api", tag = "ApiTags::Cdn")]
 impl CdnApi {
     /// Mint fresh CloudFront cookies for the signed-in user's prefix (call before they expire).
+    ///
+    /// With `EDGEPASS_DELIVERY=s3` there are no cookies: the answer says `"delivery": "s3"` and sets
+    /// nothing.
     ///
     /// The same answer expires the album cookie sets of this session whose album the caller may no
     /// longer see (revoked, expired or deleted), a few at a time.
@@ -193,8 +200,12 @@ impl CdnApi {
         let minted = accounts::refresh_cdn_cookies(&state, &auth.0, client(&state, req)).await?;
         let expired = albums::expire_revoked(&state, &auth.0).await?;
         headers.add(expired.iter().flat_map(|set| set.set_cookies.iter().cloned()));
+        let own = minted.map(|minted| cdn_grant(jar, minted)).transpose()?;
         Ok(Json(CdnRefresh {
-            own: cdn_grant(jar, minted)?,
+            delivery: DeliveryMode::of(&state.config.delivery),
+            expires_at: own.as_ref().map(|grant| grant.expires_at),
+            resource: own.as_ref().map(|grant| grant.resource.clone()),
+            cookie_path: own.map(|grant| grant.cookie_path),
             expired_album_sets: expired
                 .into_iter()
                 .map(|set| ExpiredCookieSet {

@@ -23,6 +23,26 @@ pub(crate) struct UserView {
     pub email: String,
 }
 
+/// How this deployment delivers images (`EDGEPASS_DELIVERY`).
+#[derive(Clone, Copy, Debug, Enum, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub(crate) enum DeliveryMode {
+    /// Through CloudFront: the signed-in user's cookies open their own images; others get signed URLs.
+    Cloudfront,
+    /// Straight from S3: every image URL is a presigned GET, and there are no CloudFront cookies.
+    S3,
+}
+
+impl DeliveryMode {
+    pub(crate) fn of(delivery: &crate::config::Delivery) -> Self {
+        if delivery.is_s3() {
+            Self::S3
+        } else {
+            Self::Cloudfront
+        }
+    }
+}
+
 /// The CloudFront cookies just set.
 #[derive(Debug, Object)]
 pub(crate) struct CdnGrant {
@@ -38,9 +58,17 @@ pub(crate) struct CdnGrant {
 /// expired because the caller may no longer see those albums.
 #[derive(Debug, Object)]
 pub(crate) struct CdnRefresh {
-    /// The caller's own set.
-    #[oai(flatten)]
-    pub own: CdnGrant,
+    /// How images are delivered: with `s3` there are no cookies, and the fields of the set are absent.
+    pub delivery: DeliveryMode,
+    /// When the caller's own set stops working (epoch seconds).
+    #[oai(skip_serializing_if_is_none)]
+    pub expires_at: Option<u64>,
+    /// The resource pattern the set grants.
+    #[oai(skip_serializing_if_is_none)]
+    pub resource: Option<String>,
+    /// The cookie path the set is scoped to.
+    #[oai(skip_serializing_if_is_none)]
+    pub cookie_path: Option<String>,
     /// Album sets expired by this answer (`Max-Age=0` at their Path): a few per answer, so that
     /// repeated refreshes clear what a long session collected.
     pub expired_album_sets: Vec<ExpiredCookieSet>,
@@ -51,8 +79,11 @@ pub(crate) struct CdnRefresh {
 pub(crate) struct SessionView {
     /// Who is signed in.
     pub user: UserView,
+    /// How images are delivered: with `s3` no CloudFront cookies are set, and `cdn` is absent.
+    pub delivery: DeliveryMode,
     /// The CloudFront cookies set with this response.
-    pub cdn: CdnGrant,
+    #[oai(skip_serializing_if_is_none)]
+    pub cdn: Option<CdnGrant>,
 }
 
 /// `GET /api/me`.
@@ -62,6 +93,8 @@ pub(crate) struct MeView {
     pub user: UserView,
     /// When the session ends unless used again (epoch seconds).
     pub session_expires_at: u64,
+    /// How images are delivered: with `s3` there are no CloudFront cookies to refresh.
+    pub delivery: DeliveryMode,
     /// When the CloudFront cookies last set for this session expire (epoch seconds), if any were set.
     #[oai(skip_serializing_if_is_none)]
     pub cdn_expires_at: Option<u64>,
@@ -149,6 +182,10 @@ pub(crate) struct ImageView {
     /// `{cdn}/public/{id}.{ext}`); absent until the upload is complete.
     #[oai(skip_serializing_if_is_none)]
     pub url: Option<String>,
+    /// When `url` stops working (epoch seconds): set only with `EDGEPASS_DELIVERY=s3`, where it is a
+    /// presigned GET to ask for again before then.
+    #[oai(skip_serializing_if_is_none)]
+    pub url_expires_at: Option<u64>,
     /// True while a visibility change is unfinished (the URL is still the old one); repeating the
     /// `PATCH` finishes it.
     pub change_pending: bool,
@@ -340,8 +377,12 @@ pub(crate) struct AlbumImageView {
     /// `private` or `public`.
     pub visibility: VisibilityName,
     /// Its plain CDN URL, with no query string: the album's cookie set (or the owner's own) opens a
-    /// private one.
+    /// private one. With `EDGEPASS_DELIVERY=s3`, a presigned GET.
     pub url: String,
+    /// When `url` stops working (epoch seconds): set only with `EDGEPASS_DELIVERY=s3`; open the album
+    /// again before then.
+    #[oai(skip_serializing_if_is_none)]
+    pub url_expires_at: Option<u64>,
     /// When it was uploaded (epoch seconds).
     pub created_at: u64,
 }

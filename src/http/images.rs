@@ -84,7 +84,8 @@ pub(super) fn view(own: OwnImage) -> ImageView {
         } else {
             ImageStatus::Pending
         },
-        url,
+        url_expires_at: url.as_ref().and_then(|url| url.expires_at),
+        url: url.map(|url| url.url),
         change_pending,
         album_id: image.album_id.map(String::from),
         created_at: u64::try_from(image.created_at).unwrap_or(0),

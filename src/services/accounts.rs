@@ -33,8 +33,8 @@ pub struct SignedIn {
     pub email: Email,
     /// The session token, for the session cookie; shown only now, never logged.
     pub session_token: String,
-    /// The CloudFront cookie set for the user's prefix.
-    pub cdn: Minted,
+    /// The CloudFront cookie set for the user's prefix; `None` in S3 delivery.
+    pub cdn: Option<Minted>,
 }
 
 /// Where a request comes from: the client's address (for throttles and the audit log) and, for the
@@ -181,14 +181,18 @@ async fn sign_in(
 }
 
 /// Mints the CloudFront cookie set for `user` and records its expiry on the session (`recorded` is the
-/// expiry the session holds already: within one expiry window nothing is written).
+/// expiry the session holds already: within one expiry window nothing is written). S3 delivery has no
+/// cookies: `None`.
 async fn mint_cdn_cookies(
     state: &AppState,
     user: UserId,
     session_hash: &[u8; 32],
     recorded: Option<u64>,
     client: Client,
-) -> ServiceResult<Minted> {
+) -> ServiceResult<Option<Minted>> {
+    if state.config.delivery.is_s3() {
+        return Ok(None);
+    }
     let minted = state
         .cdn
         .mint(user, state.now(), client.addr)
@@ -205,11 +209,16 @@ async fn mint_cdn_cookies(
         state.session_events.heard(echo).await;
     }
     state.metrics.cookies_minted();
-    Ok(minted)
+    Ok(Some(minted))
 }
 
-/// A fresh CloudFront cookie set for the signed-in `user` (frontends ask before the last one expires).
-pub async fn refresh_cdn_cookies(state: &AppState, user: &AuthUser, client: Client) -> ServiceResult<Minted> {
+/// A fresh CloudFront cookie set for the signed-in `user` (frontends ask before the last one expires);
+/// `None` in S3 delivery, which has no cookies.
+pub async fn refresh_cdn_cookies(
+    state: &AppState,
+    user: &AuthUser,
+    client: Client,
+) -> ServiceResult<Option<Minted>> {
     mint_cdn_cookies(state, user.id, &user.session_hash, user.cdn_expires_at, client).await
 }
 

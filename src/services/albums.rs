@@ -30,7 +30,7 @@ use crate::images::{AlbumId, ImageId, ImageKey, ImageName, ObjectPrefix};
 use super::accounts::Client;
 use super::error::{ServiceError, ServiceResult};
 use super::images::{OwnImage, lifecycle_services, own_image, position_of, under_lease};
-use super::object_urls::{ObjectUrl, image_urls};
+use super::object_urls::{ObjectUrl, image_urls, presigned};
 use super::paging::{Page, PageRequest};
 use super::sharing::{Grant, GrantTerm, Grantee, grant_expiry, recipient, revoked_account};
 
@@ -79,8 +79,8 @@ pub struct AlbumImage {
     /// The image.
     pub image: image::Model,
     /// Its plain URL: inside the album's prefix when private, which the owner's set or the album's
-    /// set opens; its public URL when public.
-    pub url: String,
+    /// set opens; its public URL when public. In S3 delivery, a presigned GET.
+    pub url: ObjectUrl,
 }
 
 /// A cookie set removed from the browser, by its Path.
@@ -270,7 +270,7 @@ pub async fn add_image(
         Ok(lifecycle::place(lifecycle_services(state), row, &placement, state.now()).await?)
     })
     .await?;
-    own_image(state, moved)
+    own_image(state, moved).await
 }
 
 /// Takes the owner's image out of their album `id`, back to their root; not found when it is not in
@@ -299,7 +299,7 @@ pub async fn remove_image(
         Ok(lifecycle::place(lifecycle_services(state), row, &placement, state.now()).await?)
     })
     .await?;
-    own_image(state, moved)
+    own_image(state, moved).await
 }
 
 /// The owner's live album `id`, for an upload into it.
@@ -377,11 +377,27 @@ async fn visible(
         .map(|_| (album, Role::Grantee)))
 }
 
-/// The plain URL of an album's image: where its object is complete.
-fn plain_url(state: &AppState, image: &image::Model) -> String {
-    state
-        .cdn
-        .object_url(&ImageKey::from_stored(&image.object_key).cdn_path())
+/// Where a viewer loads an album's image: where its object is complete. In CloudFront delivery that is
+/// the plain URL the album's (or the owner's) cookies open; in S3 delivery a presigned GET, as
+/// long-lived for a grantee as the album's cookie set would be, so revocation has the same bound.
+async fn album_image_url(
+    state: &AppState,
+    image: &image::Model,
+    role: Role,
+    now: u64,
+) -> ServiceResult<ObjectUrl> {
+    let complete = ImageKey::from_stored(&image.object_key);
+    let Some(s3) = &state.presigned_gets else {
+        return Ok(ObjectUrl {
+            url: state.cdn.object_url(&complete.cdn_path()),
+            expires_at: None,
+        });
+    };
+    let ttl_secs = match role {
+        Role::Owner => state.config.cdn.cookie_ttl_secs,
+        Role::Grantee => state.config.cdn.album_cookie_ttl_secs,
+    };
+    presigned(s3, &complete, now, ttl_secs).await
 }
 
 /// Opens the album `id`: a page of its images with their plain URLs and, for a grantee, the album's
@@ -409,20 +425,23 @@ pub async fn open(
     .await
     .map_err(ServiceError::from)?;
     let page = page.page(rows, position_of);
+    let mut items = Vec::with_capacity(page.items.len());
+    for image in page.items {
+        items.push(AlbumImage {
+            url: album_image_url(state, &image, role, now).await?,
+            image,
+        });
+    }
     let images = Page {
-        items: page
-            .items
-            .into_iter()
-            .map(|image| AlbumImage {
-                url: plain_url(state, &image),
-                image,
-            })
-            .collect(),
+        items,
         next_cursor: page.next_cursor,
     };
     let cookies = match role {
-        Role::Owner => CookieChanges::default(),
-        Role::Grantee => mint_for(state, viewer, &album, now, client).await?,
+        Role::Grantee if state.presigned_gets.is_none() => {
+            mint_for(state, viewer, &album, now, client).await?
+        }
+        // The owner's own set covers the album; S3 delivery has no cookies.
+        _ => CookieChanges::default(),
     };
     Ok(OpenedAlbum {
         album,
@@ -443,6 +462,9 @@ pub async fn cookies(
     let now = state.now();
     match visible(state, viewer.id, id, now).await? {
         Some((_, Role::Owner)) => Ok((Role::Owner, CookieChanges::default())),
+        Some((_, Role::Grantee)) if state.presigned_gets.is_some() => {
+            Ok((Role::Grantee, CookieChanges::default()))
+        }
         Some((album, Role::Grantee)) => {
             Ok((Role::Grantee, mint_for(state, viewer, &album, now, client).await?))
         }

@@ -6,7 +6,7 @@
 
 use crate::app::AppState;
 use crate::db;
-use crate::db::entity::image::{self, Status, Visibility};
+use crate::db::entity::image::{self, Location, Status, Visibility};
 use crate::db::images::Position;
 use crate::domain::UserId;
 use crate::images::lease::Lease;
@@ -14,6 +14,7 @@ use crate::images::lifecycle::{self, ImageKeys, Services};
 use crate::images::{ContentType, ImageId, ImageKey};
 
 use super::error::{ServiceError, ServiceResult};
+use super::object_urls::{ObjectUrl, presigned, public_in_s3};
 use super::paging::{Page, PageRequest};
 
 /// One of the owner's images, with where its owner loads it from.
@@ -23,8 +24,9 @@ pub struct OwnImage {
     pub image: image::Model,
     /// Its verified type.
     pub content_type: ContentType,
-    /// Its plain CDN URL (the owner's cookies open a private one); `None` until the upload is complete.
-    pub url: Option<String>,
+    /// Where the owner loads it: its plain CDN URL (the owner's cookies open a private one), or in S3
+    /// delivery a presigned GET; `None` until the upload is complete.
+    pub url: Option<ObjectUrl>,
 }
 
 impl OwnImage {
@@ -55,21 +57,35 @@ fn is_shown(image: &image::Model) -> bool {
 }
 
 /// `image` as its owner sees it.
-pub(crate) fn own_image(state: &AppState, image: image::Model) -> ServiceResult<OwnImage> {
+pub(crate) async fn own_image(state: &AppState, image: image::Model) -> ServiceResult<OwnImage> {
     let keys = ImageKeys::of(&image)?;
-    // Where the object is complete: its key, or a move's source until the move is finished.
-    let url = (image.status == Status::Ready).then(|| {
-        format!(
-            "{}{}",
-            state.bound.cdn_base_url,
-            ImageKey::from_stored(&image.object_key).cdn_path()
-        )
-    });
+    let url = match image.status {
+        Status::Ready => Some(owner_url(state, &image).await?),
+        _ => None,
+    };
     Ok(OwnImage {
         content_type: keys.content_type,
         image,
         url,
     })
+}
+
+/// Where the owner loads a ready image from: where its object is complete (its key, or a move's
+/// source until the move is finished). In CloudFront delivery that is the plain CDN URL their cookies
+/// open; in S3 delivery a presigned GET as long-lived as their cookies would be.
+async fn owner_url(state: &AppState, image: &image::Model) -> ServiceResult<ObjectUrl> {
+    let complete = ImageKey::from_stored(&image.object_key);
+    let Some(s3) = &state.presigned_gets else {
+        return Ok(ObjectUrl {
+            url: format!("{}{}", state.bound.cdn_base_url, complete.cdn_path()),
+            expires_at: None,
+        });
+    };
+    let now = state.now();
+    if complete.is_public() && image.location == Location::Public {
+        return public_in_s3(s3, &complete, now).await;
+    }
+    presigned(s3, &complete, now, state.config.cdn.cookie_ttl_secs).await
 }
 
 /// The owner's pending or ready image `id`; anything else (another user's image, a rejected or deleted
@@ -83,7 +99,7 @@ pub(crate) async fn shown_row(state: &AppState, owner: UserId, id: &ImageId) -> 
 
 /// The owner's pending or ready image `id`.
 pub async fn get(state: &AppState, owner: UserId, id: &ImageId) -> ServiceResult<OwnImage> {
-    own_image(state, shown_row(state, owner, id).await?)
+    own_image(state, shown_row(state, owner, id).await?).await
 }
 
 /// The owner's ready images, newest first, a page at a time.
@@ -92,7 +108,7 @@ pub async fn list(state: &AppState, owner: UserId, page: &PageRequest) -> Servic
     let page = page.page(rows, position_of);
     let mut images = Vec::with_capacity(page.items.len());
     for image in page.items {
-        images.push(own_image(state, image)?);
+        images.push(own_image(state, image).await?);
     }
     Ok(Page {
         items: images,
@@ -164,7 +180,7 @@ pub async fn change_visibility(
         Ok(lifecycle::change_visibility(lifecycle_services(state), image, target, state.now()).await?)
     })
     .await?;
-    own_image(state, changed)
+    own_image(state, changed).await
 }
 
 /// Deletes the owner's image: its objects, its public path on the CDN, its row. A deletion cut short is

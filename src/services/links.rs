@@ -129,7 +129,9 @@ pub async fn follow(state: &AppState, token: &str, client: Option<IpAddr>) -> Se
     if image.status != Status::Ready {
         return Err(ServiceError::NotFound);
     }
-    let url = image_url(state, &image, now, state.config.sharing.link_url_ttl_secs)?.url;
+    let url = image_url(state, &image, now, state.config.sharing.link_url_ttl_secs)
+        .await?
+        .url;
     let client = client.map(|addr| addr.to_string());
     let subject = link_subject(&image.id, link.id);
     audit::record(

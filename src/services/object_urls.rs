@@ -1,5 +1,7 @@
 //! The URL a viewer gets for an image: its public URL when it is settled public, a short-lived signed
-//! URL for its private key otherwise; one at a time or for a whole page.
+//! URL for its private key otherwise; one at a time or for a whole page. In CloudFront delivery these
+//! are CloudFront URLs; in S3 delivery, S3 presigned GETs (and the bucket's anonymous URL for a public
+//! image where the bucket allows it).
 //!
 //! Only a settled public image gets its public URL; one on its way to private (or not yet public) gets
 //! a signed URL for its private key, so making an image private stops new public URLs at once.
@@ -15,6 +17,7 @@ use crate::cdn_signer::{CdnSigner, SignedObjectUrl};
 use crate::db::entity::image::{self, Location, Visibility};
 use crate::images::ImageKey;
 use crate::images::lifecycle::ImageKeys;
+use crate::presigned_gets::PresignedGets;
 
 use super::error::{ServiceError, ServiceResult};
 
@@ -39,16 +42,16 @@ impl From<SignedObjectUrl> for ObjectUrl {
     }
 }
 
-/// What `image` needs: its public URL, or a signature for the CDN path of its private key.
+/// What `image` needs: its public URL, or a signature for its private key.
 enum Need {
-    Public(String),
-    Signed(String),
+    Public(ImageKey),
+    Signed(ImageKey),
 }
 
-fn need(state: &AppState, image: &image::Model) -> ServiceResult<Need> {
+fn need(image: &image::Model) -> ServiceResult<Need> {
     let keys = ImageKeys::of(image)?;
     if image.visibility == Visibility::Public && image.location == Location::Public {
-        return Ok(Need::Public(state.cdn.object_url(&keys.public.cdn_path())));
+        return Ok(Need::Public(keys.public));
     }
     // The private key the object is complete at, or on its way to.
     let private = std::iter::once(image.object_key.as_str())
@@ -56,28 +59,49 @@ fn need(state: &AppState, image: &image::Model) -> ServiceResult<Need> {
         .map(ImageKey::from_stored)
         .find(|key| !key.is_public())
         .unwrap_or(keys.private);
-    Ok(Need::Signed(private.cdn_path()))
+    Ok(Need::Signed(private))
 }
 
 /// The URL for one ready image at `now`; a signed one is valid for at least `ttl_secs`, rounded up
 /// to the expiry window.
-pub(crate) fn image_url(
+pub(crate) async fn image_url(
     state: &AppState,
     image: &image::Model,
     now: u64,
     ttl_secs: u64,
 ) -> ServiceResult<ObjectUrl> {
-    match need(state, image)? {
-        Need::Public(url) => Ok(ObjectUrl {
-            url,
+    match (need(image)?, &state.presigned_gets) {
+        (Need::Public(key), None) => Ok(ObjectUrl {
+            url: state.cdn.object_url(&key.cdn_path()),
             expires_at: None,
         }),
-        Need::Signed(path) => Ok(state
+        (Need::Signed(key), None) => Ok(state
             .cdn
-            .sign_object(&path, now, ttl_secs)
+            .sign_object(&key.cdn_path(), now, ttl_secs)
             .map_err(ServiceError::internal)?
             .into()),
+        (Need::Public(key), Some(s3)) => public_in_s3(s3, &key, now).await,
+        (Need::Signed(key), Some(s3)) => presigned(s3, &key, now, ttl_secs).await,
     }
+}
+
+/// A presigned GET for `key`, in S3 delivery.
+pub(crate) async fn presigned(
+    s3: &PresignedGets,
+    key: &ImageKey,
+    now: u64,
+    ttl_secs: u64,
+) -> ServiceResult<ObjectUrl> {
+    let presigned = s3.presign(key, now, ttl_secs).await?;
+    Ok(ObjectUrl {
+        url: presigned.url,
+        expires_at: Some(presigned.expires_at),
+    })
+}
+
+pub(crate) async fn public_in_s3(s3: &PresignedGets, key: &ImageKey, now: u64) -> ServiceResult<ObjectUrl> {
+    let (url, expires_at) = s3.public(key, now).await?;
+    Ok(ObjectUrl { url, expires_at })
 }
 
 /// The URLs for `images`, in order; see [`image_url`].
@@ -87,23 +111,31 @@ pub(crate) async fn image_urls(
     now: u64,
     ttl_secs: u64,
 ) -> ServiceResult<Vec<ObjectUrl>> {
+    if state.presigned_gets.is_some() {
+        // A presigned GET is an HMAC chain, microseconds each: no need to spread them over the cores.
+        let mut urls = Vec::with_capacity(images.len());
+        for image in images {
+            urls.push(image_url(state, image, now, ttl_secs).await?);
+        }
+        return Ok(urls);
+    }
     // Placeholders where a signature is still to come; each is overwritten below.
     let mut urls = Vec::with_capacity(images.len());
     let mut to_sign: Vec<(usize, String)> = Vec::new();
     for (index, image) in images.iter().enumerate() {
-        let url = match need(state, image)? {
-            Need::Public(url) => ObjectUrl {
-                url,
+        let url = match need(image)? {
+            Need::Public(key) => ObjectUrl {
+                url: state.cdn.object_url(&key.cdn_path()),
                 expires_at: None,
             },
-            Need::Signed(path) => match state
+            Need::Signed(key) => match state
                 .cdn
-                .memoized_object(&path, now, ttl_secs)
+                .memoized_object(&key.cdn_path(), now, ttl_secs)
                 .map_err(ServiceError::internal)?
             {
                 Some(signed) => signed.into(),
                 None => {
-                    to_sign.push((index, path));
+                    to_sign.push((index, key.cdn_path()));
                     ObjectUrl {
                         url: String::new(),
                         expires_at: None,

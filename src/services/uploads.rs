@@ -111,7 +111,7 @@ pub async fn complete(state: &AppState, owner: UserId, id: &ImageId) -> ServiceR
     })
     .await?;
     match completion {
-        Completion::Ready(image) => own_image(state, image),
+        Completion::Ready(image) => own_image(state, image).await,
         Completion::NotUploaded { expired: false } => Err(ServiceError::NotUploaded(
             "nothing has been uploaded yet: PUT the file to the upload URL first".to_owned(),
         )),

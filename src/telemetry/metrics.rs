@@ -10,6 +10,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::cdn_signer::CdnSigner;
+use crate::presigned_gets::PresignedGets;
 
 /// Labels of a request.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -60,9 +61,9 @@ fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.000_25, 2.0, 15))
 }
 
-/// Reads the signature memo's counters at scrape time.
+/// Reads the signature memo's counters at scrape time, and in S3 delivery the presigned-URL memo's.
 #[derive(Debug)]
-struct MemoCollector(Arc<CdnSigner>);
+struct MemoCollector(Arc<CdnSigner>, Option<Arc<PresignedGets>>);
 
 impl Collector for MemoCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
@@ -92,6 +93,24 @@ impl Collector for MemoCollector {
             let counter = ConstCounter::new(value);
             counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;
         }
+        if let Some(presigned) = &self.1 {
+            let stats = presigned.stats();
+            for (name, help, value) in [
+                (
+                    "edgepass_presigned_gets_computed",
+                    "S3 presigned GET URLs computed (memo misses)",
+                    stats.misses,
+                ),
+                (
+                    "edgepass_presigned_get_memo_hits",
+                    "S3 presigned GET URLs served from the memo",
+                    stats.hits,
+                ),
+            ] {
+                let counter = ConstCounter::new(value);
+                counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;
+            }
+        }
         Ok(())
     }
 }
@@ -109,8 +128,9 @@ pub struct Metrics {
 }
 
 impl Metrics {
-    /// Registers every metric; the memo counters are read from `cdn` on each scrape.
-    pub fn new(cdn: Arc<CdnSigner>) -> Self {
+    /// Registers every metric; the memo counters are read from `cdn` (and `presigned`, in S3
+    /// delivery) on each scrape.
+    pub fn new(cdn: Arc<CdnSigner>, presigned: Option<Arc<PresignedGets>>) -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
         let latency =
@@ -149,7 +169,7 @@ impl Metrics {
             "Signed-in requests, by where their session came from",
             session_lookups.clone(),
         );
-        registry.register_collector(Box::new(MemoCollector(cdn)));
+        registry.register_collector(Box::new(MemoCollector(cdn, presigned)));
         Self {
             registry,
             requests,

@@ -329,6 +329,7 @@ async fn me_reports_the_user_and_when_the_session_and_cdn_cookies_expire() {
         json!({
             "user": { "id": id, "email": "alice@example.com" },
             "session_expires_at": app.now() + 86400,
+            "delivery": "cloudfront",
             "cdn_expires_at": registered["cdn"]["expires_at"],
         })
     );

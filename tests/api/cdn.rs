@@ -339,6 +339,7 @@ async fn minting_again_sets_new_cookies_and_me_reports_the_new_expiry() {
     assert_eq!(
         reply.json(),
         json!({
+            "delivery": "cloudfront",
             "expires_at": expires_at,
             "resource": image(&app, id, "*"),
             "cookie_path": format!("/users/{id}/"),

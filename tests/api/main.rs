@@ -20,6 +20,7 @@ mod migrations;
 mod postgres;
 mod process;
 mod rotation;
+mod s3_delivery;
 mod sessions;
 mod shares;
 mod shutdown;

@@ -10,6 +10,9 @@
 // expires. Once the user may no longer see the album (revoked, expired, deleted), edgepass expires the
 // set in the next answer about it, or in the periodic refresh of the own cookies, and the page closes
 // the album.
+//
+// With EDGEPASS_DELIVERY=s3 there are no CloudFront cookies: every image URL the API gives is an S3
+// presigned GET with its end (`url_expires_at`), and the page asks for its images again before then.
 'use strict';
 
 (() => {
@@ -65,9 +68,13 @@
 
   const state = {
     user: null,
+    // 'cloudfront' or 's3' (GET /api/me and the sign-in answer say which).
+    delivery: 'cloudfront',
     cdnExpiresAt: null,
     cookieTimer: null,
     sharedTimer: null,
+    mineTimer: null,
+    albumUrlTimer: null,
     mineCursor: null,
     sharedCursor: null,
     // The user's albums and those shared with them, as GET /api/albums last gave them.
@@ -267,6 +274,12 @@
   // Background tabs run timers late: catch up when the page is seen again.
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState !== 'visible' || !state.user) return;
+    if (state.delivery === 's3') {
+      // Timers of a hidden tab run late: plan again, so what is overdue is renewed at once.
+      planRenewal('mine');
+      planRenewal('album');
+      return;
+    }
     if (state.cdnExpiresAt === null || serverNow() > state.cdnExpiresAt - COOKIE_MINIMUM_LIFE) {
       refreshCookies();
     }
@@ -285,6 +298,7 @@
     const img = node.querySelector('img');
     img.alt = image.name;
     if (image.url && img.getAttribute('src') !== image.url) img.src = image.url;
+    node.dataset.urlExpiresAt = image.url_expires_at || '';
     const name = field(node, 'name');
     name.textContent = image.name;
     // Every card has the same buttons: each names its image to assistive technology.
@@ -303,6 +317,7 @@
     const toggle = action(node, 'toggle-visibility');
     toggle.textContent = image.visibility === 'public' ? 'Make private' : 'Make public';
     if (!card) wireImageCard(node);
+    else planRenewal('mine');
     return node;
   }
 
@@ -439,6 +454,79 @@
     state.mineCursor = page.next_cursor || null;
     el.mineMore.hidden = !state.mineCursor;
     el.mineEmpty.hidden = el.mine.children.length > 0;
+    planRenewal('mine');
+  }
+
+  // How long until the earliest of `ends` (epoch seconds; empty ones ignored), less a margin (ms); null
+  // when none ends (CloudFront delivery's plain and public URLs).
+  function delayBefore(ends) {
+    ends = ends.filter((t) => t);
+    if (ends.length === 0) return null;
+    const left = Math.min(...ends) - serverNow();
+    const margin = Math.min(SHARED_REFRESH_MARGIN, Math.max(1, left / 4));
+    return Math.min(Math.max(1000, (left - margin) * 1000), 2 ** 31 - 1);
+  }
+
+  // ---- renewing presigned URLs (S3 delivery) ----
+
+  // The cards of "My images" and of the open album whose URLs end (S3 delivery's presigned GETs) get
+  // fresh URLs before the earliest end. Only each card's <img> and link change, so a panel that is
+  // open stays open, and every page shown is renewed, not just the first.
+  const RENEWALS = {
+    mine: {
+      timer: 'mineTimer',
+      cards: () => el.mine,
+      pages: (cursor) => api('GET', `/api/images?limit=100${cursor ? `&cursor=${enc(cursor)}` : ''}`)
+        .then((page) => ({ images: page.images, next: page.next_cursor })),
+      update: (node, image) => renderImage(image, node),
+    },
+    album: {
+      timer: 'albumUrlTimer',
+      cards: () => (state.openAlbum ? el.albumImages : null),
+      pages: (cursor) => api('GET', `/api/albums/${enc(state.openAlbum.id)}?limit=100${cursor ? `&cursor=${enc(cursor)}` : ''}`)
+        .then((page) => ({ images: page.images, next: page.next_cursor })),
+      update: (node, image) => {
+        node.querySelector('img').src = image.url;
+        node.dataset.urlExpiresAt = image.url_expires_at || '';
+      },
+    },
+  };
+
+  function planRenewal(which) {
+    const renewal = RENEWALS[which];
+    clearTimeout(state[renewal.timer]);
+    const cards = renewal.cards();
+    if (!cards) return;
+    const delayMs = delayBefore([...cards.children].map((node) => Number(node.dataset.urlExpiresAt)));
+    if (delayMs !== null) state[renewal.timer] = setTimeout(() => act(null, () => renew(which)), delayMs);
+  }
+
+  // Asks again for as many pages as the cards shown need, and puts the fresh URLs in place.
+  async function renew(which) {
+    const renewal = RENEWALS[which];
+    const cards = renewal.cards();
+    if (!cards) return;
+    const shown = new Map([...cards.children].map((node) => [node.dataset.imageId, node]));
+    let cursor = null;
+    let seen = 0;
+    try {
+      do {
+        const page = await renewal.pages(cursor);
+        for (const image of page.images) {
+          const node = shown.get(image.id);
+          if (node) renewal.update(node, image);
+        }
+        seen += page.images.length;
+        cursor = page.next;
+      } while (cursor && seen < shown.size && renewal.cards() === cards);
+    } catch (error) {
+      if (which === 'album' && error instanceof ApiError && error.status === 404 && state.openAlbum) {
+        await albumGone(state.openAlbum.id);
+        return;
+      }
+      throw error;
+    }
+    planRenewal(which);
   }
 
   // ---- shared with me ----
@@ -470,14 +558,9 @@
 
   function scheduleSharedRefresh(images) {
     clearTimeout(state.sharedTimer);
-    const ends = images.map((image) => image.url_expires_at).filter((t) => t);
-    if (ends.length === 0) return;
-    const left = Math.min(...ends) - serverNow();
-    const margin = Math.min(SHARED_REFRESH_MARGIN, Math.max(1, left / 4));
-    state.sharedTimer = setTimeout(
-      () => act(null, () => loadShared(false)),
-      Math.max(1000, (left - margin) * 1000),
-    );
+    const delayMs = delayBefore(images.map((image) => image.url_expires_at));
+    if (delayMs === null) return;
+    state.sharedTimer = setTimeout(() => act(null, () => loadShared(false)), delayMs);
   }
 
   // ---- albums ----
@@ -621,8 +704,10 @@
     node.dataset.imageId = image.id;
     const img = node.querySelector('img');
     img.alt = image.name;
-    // The plain URL, as given: the album's cookie set (or the owner's own) opens it.
+    // The URL as given: the album's cookie set (or the owner's own) opens a plain one; in S3 delivery
+    // it is presigned, and ends.
     img.src = image.url;
+    node.dataset.urlExpiresAt = image.url_expires_at || '';
     field(node, 'name').textContent = image.name;
     field(node, 'owner').textContent = owner
       ? `From ${owner} · ${formatBytes(image.byte_size)}`
@@ -661,6 +746,7 @@
     el.albumView.hidden = false;
     if (wasHidden) el.albumView.scrollIntoView({ block: 'start' });
     noteAlbumCookies(page.cookies);
+    planRenewal('album');
   }
 
   // Loads the album on show again when it is one of `ids` (its images moved).
@@ -670,6 +756,7 @@
 
   function closeAlbum() {
     clearTimeout(state.albumTimer);
+    clearTimeout(state.albumUrlTimer);
     state.openAlbum = null;
     el.albumView.hidden = true;
     el.albumImages.replaceChildren();
@@ -768,6 +855,7 @@
     const image = await api('POST', `/api/images/${enc(ticket.id)}/complete`);
     el.mine.prepend(renderImage(image));
     el.mineEmpty.hidden = true;
+    planRenewal('mine');
     say(albumId ? `${image.name} uploaded into ${albumName(albumId)}.` : `${image.name} uploaded.`);
     await reloadOpenAlbum([albumId]);
   }
@@ -776,13 +864,15 @@
 
   // Shows the signed-in view; when the CloudFront cookies are missing or about to end, fresh ones come
   // first, so that the images loaded next are not refused.
-  async function signedIn(user, cdnExpiresAt) {
+  async function signedIn(user, delivery, cdnExpiresAt) {
     state.user = user;
+    state.delivery = delivery || 'cloudfront';
     rememberSignedIn(true);
     el.accountEmail.textContent = user.email;
     el.account.hidden = false;
     el.signedOut.hidden = true;
     el.signedIn.hidden = false;
+    if (state.delivery === 's3') return;
     if (cdnExpiresAt && cdnExpiresAt - serverNow() > COOKIE_MINIMUM_LIFE) {
       scheduleCookieRefresh(cdnExpiresAt);
     } else {
@@ -796,6 +886,7 @@
     state.cdnExpiresAt = null;
     clearTimeout(state.cookieTimer);
     clearTimeout(state.sharedTimer);
+    clearTimeout(state.mineTimer);
     closeAlbum();
     el.account.hidden = true;
     el.signedIn.hidden = true;
@@ -825,7 +916,7 @@
       };
       const session = await api('POST', register ? '/api/auth/register' : '/api/auth/login', body);
       el.authForm.reset();
-      await signedIn(session.user, session.cdn.expires_at);
+      await signedIn(session.user, session.delivery, session.cdn && session.cdn.expires_at);
       say(register ? `Welcome, ${session.user.email}.` : `Signed in as ${session.user.email}.`);
       await loadEverything();
     });
@@ -879,7 +970,7 @@
     }
     try {
       const me = await api('GET', '/api/me');
-      await signedIn(me.user, me.cdn_expires_at);
+      await signedIn(me.user, me.delivery, me.cdn_expires_at);
       await loadEverything();
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) signedOut('');

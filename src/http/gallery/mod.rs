@@ -10,6 +10,7 @@ use poem::web::Data;
 use poem::{Request, Response, Route, get, handler};
 
 use crate::app::AppState;
+use crate::config::{Delivery, PublicImages};
 
 /// A file the gallery serves.
 struct Asset {
@@ -52,13 +53,38 @@ pub(crate) fn routes(route: Route) -> Route {
         .fold(route, |route, asset| route.at(asset.path, get(serve)))
 }
 
-/// The page's policy: its own scripts, styles and icon; images from the CDN; API calls to itself and
-/// uploads to the store; nothing else (no inline code, no frames, no plugins, no foreign forms).
-pub(crate) fn content_security_policy(cdn_origin: &str, upload_origin: &str) -> String {
+/// The page's policy: its own scripts, styles and icon; images from `image_origins`; API calls to
+/// itself and uploads to the store; nothing else (no inline code, no frames, no plugins, no foreign
+/// forms).
+pub(crate) fn content_security_policy(image_origins: &[&str], upload_origin: &str) -> String {
+    let images = image_origins.join(" ");
     format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' {cdn_origin}; \
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' {images}; \
          connect-src 'self' {upload_origin}; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     )
+}
+
+/// Where images load from: the CDN; or in S3 delivery the store (the presigned GETs go where the
+/// uploads go) and the bucket's anonymous URL for public images, if there is one.
+fn image_origins(state: &AppState) -> Vec<&str> {
+    match &state.config.delivery {
+        Delivery::CloudFront => vec![state.cdn.origin()],
+        Delivery::S3 { public } => {
+            let mut origins = vec![state.upload_origin.as_str()];
+            if let PublicImages::Anonymous { base_url } = public {
+                origins.push(origin_of(base_url));
+            }
+            origins
+        }
+    }
+}
+
+/// `scheme://host[:port]` of an absolute URL.
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    url[after_scheme..]
+        .find('/')
+        .map_or(url, |end| &url[..after_scheme + end])
 }
 
 #[handler]
@@ -69,7 +95,7 @@ fn serve(state: Data<&AppState>, req: &Request) -> Response {
             .status(poem::http::StatusCode::NOT_FOUND)
             .finish();
     };
-    let policy = content_security_policy(state.cdn.origin(), &state.upload_origin);
+    let policy = content_security_policy(&image_origins(&state), &state.upload_origin);
     let mut response = Response::builder()
         .content_type(asset.content_type)
         .header(header::CACHE_CONTROL, "no-cache")
@@ -91,13 +117,28 @@ mod tests {
 
     #[test]
     fn the_policy_allows_the_cdn_for_images_and_the_store_for_uploads_only() {
-        let policy = content_security_policy("https://cdn.example.com", "https://bucket.s3.amazonaws.com");
+        let policy = content_security_policy(&["https://cdn.example.com"], "https://bucket.s3.amazonaws.com");
         let directives: Vec<&str> = policy.split("; ").collect();
         assert!(directives.contains(&"default-src 'none'"));
         assert!(directives.contains(&"script-src 'self'"));
         assert!(directives.contains(&"img-src 'self' https://cdn.example.com"));
         assert!(directives.contains(&"connect-src 'self' https://bucket.s3.amazonaws.com"));
         assert!(!policy.contains("unsafe"));
+    }
+
+    #[test]
+    fn s3_delivery_allows_the_store_and_the_anonymous_origin_for_images() {
+        let policy = content_security_policy(
+            &[
+                "https://bucket.s3.amazonaws.com",
+                origin_of("https://public.example.com/images"),
+            ],
+            "https://bucket.s3.amazonaws.com",
+        );
+        assert!(
+            policy.contains("img-src 'self' https://bucket.s3.amazonaws.com https://public.example.com;")
+        );
+        assert_eq!(origin_of("http://127.0.0.1:9000"), "http://127.0.0.1:9000");
     }
 
     #[test]

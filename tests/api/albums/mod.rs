@@ -23,15 +23,15 @@ async fn spawn_with(settings: &[(&str, &str)]) -> TestApp {
 }
 
 /// A signed-in browser with its own cookie jar, which sends each cookie only where its Path allows.
-struct Browser {
-    id: i64,
-    email: String,
-    client: reqwest::Client,
+pub(crate) struct Browser {
+    pub(crate) id: i64,
+    pub(crate) email: String,
+    pub(crate) client: reqwest::Client,
     jar: Arc<Jar>,
 }
 
 impl Browser {
-    async fn sign_up(app: &TestApp, email: &str) -> Self {
+    pub(crate) async fn sign_up(app: &TestApp, email: &str) -> Self {
         let (id, client, jar) = signed_up_browser(app, email).await;
         Self {
             id,
@@ -41,7 +41,13 @@ impl Browser {
         }
     }
 
-    async fn send(&self, app: &TestApp, method: Method, path: &str, body: Option<&Value>) -> Reply {
+    pub(crate) async fn send(
+        &self,
+        app: &TestApp,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Reply {
         let request = self.client.request(method, app.url(path));
         send(match body {
             Some(body) => request.json(body),
@@ -50,12 +56,12 @@ impl Browser {
         .await
     }
 
-    async fn get(&self, app: &TestApp, path: &str) -> Reply {
+    pub(crate) async fn get(&self, app: &TestApp, path: &str) -> Reply {
         self.send(app, Method::GET, path, None).await
     }
 
     /// Loads `url` (a CDN URL on the local edge) as this browser would.
-    async fn load(&self, url: &str) -> StatusCode {
+    pub(crate) async fn load(&self, url: &str) -> StatusCode {
         send(self.client.get(url)).await.status
     }
 
@@ -74,7 +80,7 @@ impl Browser {
     }
 
     /// Creates an album and returns its id.
-    async fn create_album(&self, app: &TestApp, name: &str) -> String {
+    pub(crate) async fn create_album(&self, app: &TestApp, name: &str) -> String {
         let reply = self
             .send(app, Method::POST, "/api/albums", Some(&json!({ "name": name })))
             .await;
@@ -83,7 +89,7 @@ impl Browser {
     }
 
     /// Uploads a PNG (into `album`, when given) and returns the ready image.
-    async fn upload(&self, app: &TestApp, album: Option<&str>) -> Value {
+    pub(crate) async fn upload(&self, app: &TestApp, album: Option<&str>) -> Value {
         let mut body = json!({ "content_type": "image/png", "byte_size": PNG.len(), "name": "a.png" });
         if let Some(album) = album {
             body["album_id"] = json!(album);
@@ -110,7 +116,7 @@ impl Browser {
         .await
     }
 
-    async fn share(&self, app: &TestApp, album: &str, with: &Browser) -> Reply {
+    pub(crate) async fn share(&self, app: &TestApp, album: &str, with: &Browser) -> Reply {
         self.send(
             app,
             Method::PUT,
@@ -120,7 +126,7 @@ impl Browser {
         .await
     }
 
-    async fn unshare(&self, app: &TestApp, album: &str, with: &Browser) -> Reply {
+    pub(crate) async fn unshare(&self, app: &TestApp, album: &str, with: &Browser) -> Reply {
         self.send(
             app,
             Method::DELETE,
@@ -130,16 +136,16 @@ impl Browser {
         .await
     }
 
-    async fn open(&self, app: &TestApp, album: &str) -> Reply {
+    pub(crate) async fn open(&self, app: &TestApp, album: &str) -> Reply {
         self.get(app, &format!("/api/albums/{album}")).await
     }
 }
 
-fn id_of(view: &Value) -> String {
+pub(crate) fn id_of(view: &Value) -> String {
     view["id"].as_str().expect("id").to_owned()
 }
 
-fn url_of(view: &Value) -> String {
+pub(crate) fn url_of(view: &Value) -> String {
     view["url"].as_str().expect("url").to_owned()
 }
 
