@@ -152,7 +152,7 @@ async fn measure(algorithm: &Algorithm, urls: usize) {
     let cdn = &state.cdn;
     let memo = cdn.memo_stats();
     let cdn_cold = rate(urls, |n| async move {
-        cdn.sign_object(&path(n), now, TTL_SECS).expect("sign").url
+        cdn.sign_object(&path(n), now, TTL_SECS).await.expect("sign").url
     })
     .await;
     assert_eq!(
@@ -163,6 +163,7 @@ async fn measure(algorithm: &Algorithm, urls: usize) {
     let hit_memo = cdn.memo_stats();
     let cdn_hit = rate(urls, |_| async move {
         cdn.sign_object(&path(usize::MAX), now, TTL_SECS)
+            .await
             .expect("sign")
             .url
     })

@@ -1,18 +1,25 @@
 //! Minting the CloudFront cookies that open a user's own prefix, `{cdn}/users/{id}/*`, or one album of
 //! theirs, `{cdn}/users/{id}/albums/{album}/*`; and signed URLs for single objects.
+//!
+//! The signatures come from the key ring's active key in the process, or from a key held in AWS KMS
+//! (`EDGEPASS_CDN_KMS_KEY_ID`), whose private half never enters the process. Either way the memo and
+//! the expiry windows keep signing to one signature per distinct policy per window.
 
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 
 use quick_cache::Equivalent;
 use quick_cache::sync::Cache;
 
+use crate::aws::kms::{KmsError, KmsKey, KmsMetrics};
 use crate::config::{CdnAlgorithm, CdnConfig, Config};
 use crate::domain::UserId;
 use crate::images::{AlbumId, ObjectPrefix};
 use crate::signing::{
-    CookieAttributes, ExpiryWindow, HashAlgorithm, KeyKind, KeyRing, MemoStats, Policy, SameSite, SignError,
-    SignatureMemo, Signer, SourceIp,
+    CookieAttributes, ExpiryWindow, HashAlgorithm, KeyKind, KeyLookup, KeyPairId, KeyRing, MemoStats, Policy,
+    RemoteSigner, SameSite, SignError, SignatureMemo, SignedCookies, Signer, SigningKey, SourceIp,
+    VerifyingKey,
 };
 
 /// How many signatures the memo keeps: one per (user, window) for cookies and one per (shared object,
@@ -26,6 +33,38 @@ pub struct AlgorithmMismatch {
     algorithm: CdnAlgorithm,
     needs: KeyKind,
     found: KeyKind,
+}
+
+/// Why a cookie set or URL could not be signed.
+#[derive(Debug, thiserror::Error)]
+pub enum CdnSignError {
+    /// The policy or URL was refused, or the in-process key failed.
+    #[error(transparent)]
+    Sign(#[from] SignError),
+    /// The KMS key did not sign (throttled past its retries, unreachable, refused).
+    #[error(transparent)]
+    Kms(#[from] KmsError),
+}
+
+/// A key held in KMS, and the public keys the local edge trusts.
+#[derive(Debug)]
+pub struct KmsSigning {
+    /// The key.
+    pub key: Arc<KmsKey>,
+    /// Its public half ([`KmsKey::verifying_key`]), then any verify-only keys
+    /// (`EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS`), such as a key being rotated out.
+    pub verifying: Vec<VerifyingKey>,
+}
+
+/// What signs: the key ring's active key, or a KMS key.
+#[derive(Debug)]
+enum Source {
+    Local(KeyRing),
+    Kms {
+        key: Arc<KmsKey>,
+        /// The KMS key's public half first, then the trusted keys.
+        verifying: Vec<VerifyingKey>,
+    },
 }
 
 /// The longest a cookie set or signed URL minted under `config` stays valid after it was minted: the
@@ -140,7 +179,7 @@ pub struct SignedObjectUrl {
 /// hash and memo.
 #[derive(Debug)]
 pub struct CdnSigner {
-    keys: KeyRing,
+    source: Source,
     hash: HashAlgorithm,
     memo: SignatureMemo,
     window: ExpiryWindow,
@@ -164,7 +203,40 @@ impl CdnSigner {
         secure: bool,
     ) -> Result<Self, AlgorithmMismatch> {
         let kind = keys.active().kind();
+        Self::build(config, base_url, Source::Local(keys), kind, secure)
+    }
+
+    /// Builds the signer for a key held in KMS; the hash is SHA-256 whatever the key (KMS has no
+    /// SHA-1 signing), and `algorithm` must fit the key's kind.
+    pub fn with_kms(
+        config: &CdnConfig,
+        base_url: &str,
+        kms: KmsSigning,
+        secure: bool,
+    ) -> Result<Self, AlgorithmMismatch> {
+        let kind = kms.key.public_key().kind();
+        Self::build(
+            config,
+            base_url,
+            Source::Kms {
+                key: kms.key,
+                verifying: kms.verifying,
+            },
+            kind,
+            secure,
+        )
+    }
+
+    fn build(
+        config: &CdnConfig,
+        base_url: &str,
+        source: Source,
+        kind: KeyKind,
+        secure: bool,
+    ) -> Result<Self, AlgorithmMismatch> {
+        let remote = matches!(source, Source::Kms { .. });
         let hash = match (config.algorithm, kind) {
+            (None, _) if remote => HashAlgorithm::Sha256,
             (None, KeyKind::Rsa2048) => HashAlgorithm::Sha1,
             (None, KeyKind::EcdsaP256) => HashAlgorithm::Sha256,
             (Some(CdnAlgorithm::RsaSha1), KeyKind::Rsa2048) => HashAlgorithm::Sha1,
@@ -190,7 +262,7 @@ impl CdnSigner {
             .map_or("", |i| &after_scheme[i..])
             .to_owned();
         Ok(Self {
-            keys,
+            source,
             hash,
             memo: SignatureMemo::new(MEMO_CAPACITY),
             window: ExpiryWindow::from_secs(config.expiry_window_secs)
@@ -259,22 +331,23 @@ impl CdnSigner {
 
     /// Mints the custom-policy cookie set for `user`'s prefix at `now`, bound to the viewer's IPv4
     /// address when viewer binding is on.
-    pub fn mint(&self, user: UserId, now: u64, viewer: Option<IpAddr>) -> Result<Minted, SignError> {
+    pub async fn mint(&self, user: UserId, now: u64, viewer: Option<IpAddr>) -> Result<Minted, CdnSignError> {
         let bound_to = self.bound_to(viewer);
         self.note_cookies(user, bound_to, now);
         self.mint_for(&ObjectPrefix::user(user), self.ttl_secs, now, bound_to)
+            .await
     }
 
     /// Mints the cookie set for one album, `users/{owner}/albums/{album}/`, at `now`: the same
     /// algorithm, window and attributes as a user's own set, with the album set's lifetime and the
     /// album's Path, so the browser sends it for that album's objects only.
-    pub fn mint_album(
+    pub async fn mint_album(
         &self,
         owner: UserId,
         album: &AlbumId,
         now: u64,
         viewer: Option<IpAddr>,
-    ) -> Result<Minted, SignError> {
+    ) -> Result<Minted, CdnSignError> {
         let bound_to = self.bound_to(viewer);
         self.mint_for(
             &ObjectPrefix::album(owner, album),
@@ -282,18 +355,19 @@ impl CdnSigner {
             now,
             bound_to,
         )
+        .await
     }
 
-    fn mint_for(
+    async fn mint_for(
         &self,
         prefix: &ObjectPrefix,
         ttl_secs: u64,
         now: u64,
         bound_to: Option<Ipv4Addr>,
-    ) -> Result<Minted, SignError> {
+    ) -> Result<Minted, CdnSignError> {
         let expires_at = self.window.expiry(now, ttl_secs);
         let policy = self.prefix_policy(prefix, expires_at, bound_to)?;
-        let cookies = self.signer().sign_cookies(&policy)?;
+        let cookies = self.sign_cookies(&policy).await?;
         let attributes = self.attributes_of(prefix);
         Ok(Minted {
             set_cookies: cookies.set_cookie_headers(&attributes),
@@ -332,8 +406,72 @@ impl CdnSigner {
         Policy::new(&self.object_url(cdn_path), expires_at)
     }
 
-    fn signer(&self) -> Signer<'_> {
-        Signer::new(self.keys.active(), self.hash).with_memo(&self.memo)
+    /// The signer of the ring's active key, through the memo.
+    fn local<'a>(&'a self, keys: &'a KeyRing) -> Signer<'a> {
+        Signer::new(keys.active(), self.hash).with_memo(&self.memo)
+    }
+
+    /// The in-process signer; `None` when a KMS key signs.
+    fn local_signer(&self) -> Option<Signer<'_>> {
+        match &self.source {
+            Source::Local(keys) => Some(self.local(keys)),
+            Source::Kms { .. } => None,
+        }
+    }
+
+    /// The memo and assembly of `key`'s signatures.
+    fn remote<'a>(&'a self, key: &'a KmsKey) -> RemoteSigner<'a> {
+        RemoteSigner::new(key.public_key().key_pair_id(), self.hash, &self.memo)
+    }
+
+    /// The memo's signature of `json`, or one KMS makes now.
+    async fn kms_signature(
+        remote: &RemoteSigner<'_>,
+        key: &KmsKey,
+        json: &str,
+    ) -> Result<Arc<str>, KmsError> {
+        if let Some(signature) = remote.memoized(json) {
+            return Ok(signature);
+        }
+        let raw = key.sign(json.as_bytes()).await?;
+        Ok(remote.store(json, &raw))
+    }
+
+    async fn sign_cookies(&self, policy: &Policy) -> Result<SignedCookies, CdnSignError> {
+        match &self.source {
+            Source::Local(keys) => Ok(self.local(keys).sign_cookies(policy)?),
+            Source::Kms { key, .. } => {
+                let remote = self.remote(key);
+                let json = policy.to_json();
+                let signature = Self::kms_signature(&remote, key, &json).await?;
+                Ok(remote.cookies(policy, &json, signature))
+            }
+        }
+    }
+
+    async fn sign_url(&self, policy: &Policy) -> Result<String, CdnSignError> {
+        match &self.source {
+            Source::Local(keys) => Ok(self.local(keys).sign_url(policy.resource(), policy)?),
+            Source::Kms { key, .. } => {
+                let remote = self.remote(key);
+                let json = policy.to_json();
+                let signature = Self::kms_signature(&remote, key, &json).await?;
+                Ok(remote.url(policy.resource(), policy, &json, &signature)?)
+            }
+        }
+    }
+
+    /// The KMS key's call metrics, when a KMS key signs.
+    pub fn kms_metrics(&self) -> Option<&KmsMetrics> {
+        match &self.source {
+            Source::Local(_) => None,
+            Source::Kms { key, .. } => Some(key.metrics()),
+        }
+    }
+
+    /// Whether signatures come from KMS (a call each) rather than from the process (CPU).
+    pub fn signs_remotely(&self) -> bool {
+        matches!(self.source, Source::Kms { .. })
     }
 
     /// Signs a canned-policy URL for the object at `cdn_path` (`/users/42/….png`) valid for at least
@@ -342,12 +480,34 @@ impl CdnSigner {
     /// The expiry is rounded up to the expiry window, so every request within one window gets the same
     /// URL (and the memo's signature): browsers cache the image, and a revoked grant's URLs all die
     /// within `ttl_secs` plus one window.
-    pub fn sign_object(&self, cdn_path: &str, now: u64, ttl_secs: u64) -> Result<SignedObjectUrl, SignError> {
+    pub async fn sign_object(
+        &self,
+        cdn_path: &str,
+        now: u64,
+        ttl_secs: u64,
+    ) -> Result<SignedObjectUrl, CdnSignError> {
         let expires_at = self.window.expiry(now, ttl_secs);
         let policy = self.object_policy(cdn_path, expires_at)?;
         self.note_object(cdn_path, ttl_secs, now);
-        let url = self.signer().sign_url(policy.resource(), &policy)?;
+        let url = self.sign_url(&policy).await?;
         Ok(SignedObjectUrl { url, expires_at })
+    }
+
+    /// [`CdnSigner::sign_object`] for an in-process key, on the calling thread (for the blocking pool);
+    /// `None` when a KMS key signs.
+    pub fn sign_object_here(
+        &self,
+        cdn_path: &str,
+        now: u64,
+        ttl_secs: u64,
+    ) -> Option<Result<SignedObjectUrl, SignError>> {
+        let signer = self.local_signer()?;
+        let expires_at = self.window.expiry(now, ttl_secs);
+        Some(self.object_policy(cdn_path, expires_at).and_then(|policy| {
+            self.note_object(cdn_path, ttl_secs, now);
+            let url = signer.sign_url(policy.resource(), &policy)?;
+            Ok(SignedObjectUrl { url, expires_at })
+        }))
     }
 
     /// The URL [`CdnSigner::sign_object`] would return, if its signature is already in the memo;
@@ -361,10 +521,18 @@ impl CdnSigner {
         let expires_at = self.window.expiry(now, ttl_secs);
         let policy = self.object_policy(cdn_path, expires_at)?;
         self.note_object(cdn_path, ttl_secs, now);
-        Ok(self
-            .signer()
-            .memoized_url(policy.resource(), &policy)?
-            .map(|url| SignedObjectUrl { url, expires_at }))
+        let url = match &self.source {
+            Source::Local(keys) => self.local(keys).memoized_url(policy.resource(), &policy)?,
+            Source::Kms { key, .. } => {
+                let remote = self.remote(key);
+                let json = policy.to_json();
+                remote
+                    .memoized(&json)
+                    .map(|signature| remote.url(policy.resource(), &policy, &json, &signature))
+                    .transpose()?
+            }
+        };
+        Ok(url.map(|url| SignedObjectUrl { url, expires_at }))
     }
 
     /// Remembers that the object URL grant was asked for at `now`. A grant noted within the last half
@@ -413,7 +581,8 @@ impl CdnSigner {
     /// `budget` signatures, the rest at the next call. Requests across a window change then find their
     /// signatures in the memo instead of waiting for them.
     pub fn sign_ahead(&self, now: u64, budget: usize) -> Result<AheadPass, SignError> {
-        let Some(recent) = &self.recent else {
+        // A KMS key signs per call, not per CPU share: nothing is signed ahead for it.
+        let (Some(recent), Some(signer)) = (&self.recent, self.local_signer()) else {
             return Ok(AheadPass::default());
         };
         let window = self.window.as_secs();
@@ -424,7 +593,6 @@ impl CdnSigner {
             let at = self.window.expiry(now, ttl).saturating_sub(ttl).saturating_add(1);
             (at.saturating_sub(now) <= lead).then_some(at)
         };
-        let signer = self.signer();
         let mut pass = AheadPass::default();
         let objects_due = recent
             .lifetimes
@@ -489,8 +657,27 @@ impl CdnSigner {
     }
 
     /// The trusted keys (for the local edge and for tests).
-    pub fn keys(&self) -> &KeyRing {
-        &self.keys
+    pub fn keys(&self) -> &dyn KeyLookup {
+        match &self.source {
+            Source::Local(keys) => keys,
+            Source::Kms { verifying, .. } => verifying,
+        }
+    }
+
+    /// The signing key, when it is in the process (`None` when a KMS key signs).
+    pub fn local_key(&self) -> Option<&SigningKey> {
+        match &self.source {
+            Source::Local(keys) => Some(keys.active()),
+            Source::Kms { .. } => None,
+        }
+    }
+
+    /// The id CloudFront knows the signing key by.
+    pub fn key_pair_id(&self) -> &KeyPairId {
+        match &self.source {
+            Source::Local(keys) => keys.active().key_pair_id(),
+            Source::Kms { key, .. } => key.public_key().key_pair_id(),
+        }
     }
 
     /// The hash in use.
@@ -536,6 +723,11 @@ mod tests {
         .expect("signer")
     }
 
+    /// The outcome of signing with the in-process key, which never waits.
+    fn now<F: Future>(signing: F) -> F::Output {
+        futures::executor::block_on(signing)
+    }
+
     /// When the URLs signed at `t` for `ttl` move to the next window's expiry.
     fn moves_at(t: u64, ttl: u64) -> u64 {
         ExpiryWindow::from_secs(WINDOW).expect("window").expiry(t, ttl) - ttl + 1
@@ -544,8 +736,8 @@ mod tests {
     #[test]
     fn grants_used_lately_are_signed_ahead_once_their_window_change_is_a_quarter_window_away() {
         let cdn = signer("100");
-        cdn.sign_object("/users/1/a.png", T0 + 1, URL_TTL).expect("url");
-        cdn.mint(UserId(1), T0 + 1, None).expect("cookies");
+        now(cdn.sign_object("/users/1/a.png", T0 + 1, URL_TTL)).expect("url");
+        now(cdn.mint(UserId(1), T0 + 1, None)).expect("cookies");
         let change = moves_at(T0 + 1, URL_TTL);
         assert_eq!(
             change,
@@ -572,14 +764,12 @@ mod tests {
                 .expect("lookup")
                 .is_some()
         );
-        cdn.mint(UserId(1), change, None).expect("cookies");
+        now(cdn.mint(UserId(1), change, None)).expect("cookies");
         let after = cdn.memo_stats();
         assert_eq!((after.misses - before.misses, after.ahead_used), (0, 2));
         assert_eq!(
-            cdn.sign_object("/users/1/a.png", change, URL_TTL).expect("url"),
-            signer("0")
-                .sign_object("/users/1/a.png", change, URL_TTL)
-                .expect("url"),
+            now(cdn.sign_object("/users/1/a.png", change, URL_TTL)).expect("url"),
+            now(signer("0").sign_object("/users/1/a.png", change, URL_TTL)).expect("url"),
             "what was signed ahead is what would have been signed"
         );
     }
@@ -588,8 +778,7 @@ mod tests {
     fn a_pass_stops_at_its_budget_and_the_next_one_goes_on() {
         let cdn = signer("100");
         for n in 0..5 {
-            cdn.sign_object(&format!("/users/1/{n}.png"), T0 + 1, URL_TTL)
-                .expect("url");
+            now(cdn.sign_object(&format!("/users/1/{n}.png"), T0 + 1, URL_TTL)).expect("url");
         }
         let at = moves_at(T0 + 1, URL_TTL) - 1;
 
@@ -615,12 +804,12 @@ mod tests {
     #[test]
     fn grants_unused_for_two_windows_and_a_disabled_signer_sign_nothing_ahead() {
         let cdn = signer("100");
-        cdn.sign_object("/users/1/a.png", T0 + 1, 60).expect("url");
+        now(cdn.sign_object("/users/1/a.png", T0 + 1, 60)).expect("url");
         let stale = moves_at(T0 + 1 + 2 * WINDOW + 1, 60) - 1;
         assert_eq!(cdn.sign_ahead(stale, 100).expect("pass").signed, 0);
 
         let off = signer("0");
-        off.sign_object("/users/1/a.png", T0 + 1, URL_TTL).expect("url");
+        now(off.sign_object("/users/1/a.png", T0 + 1, URL_TTL)).expect("url");
         let at = moves_at(T0 + 1, URL_TTL) - 1;
         assert_eq!(off.sign_ahead(at, 100).expect("pass"), AheadPass::default());
     }
@@ -639,23 +828,20 @@ mod tests {
         )
         .expect("signer");
         let viewer: IpAddr = "192.0.2.7".parse().expect("ip");
-        cdn.mint(UserId(1), T0 + 1, Some(viewer)).expect("cookies");
+        now(cdn.mint(UserId(1), T0 + 1, Some(viewer))).expect("cookies");
         let change = moves_at(T0 + 1, config.cdn.cookie_ttl_secs);
 
         assert_eq!(cdn.sign_ahead(change - 1, 100).expect("pass").signed, 1);
         let before = cdn.memo_stats().misses;
-        cdn.mint(UserId(1), change, Some(viewer)).expect("cookies");
+        now(cdn.mint(UserId(1), change, Some(viewer))).expect("cookies");
         assert_eq!(cdn.memo_stats().misses, before, "the bound set was signed ahead");
-        cdn.mint(UserId(1), change, Some("192.0.2.8".parse().expect("ip")))
-            .expect("cookies");
+        now(cdn.mint(UserId(1), change, Some("192.0.2.8".parse().expect("ip")))).expect("cookies");
         assert_eq!(cdn.memo_stats().misses, before + 1, "another viewer's was not");
     }
 
     /// The album set `cdn` mints for `owner`'s `album`, as the (name, value) pairs a browser sends.
     fn album_cookies(cdn: &CdnSigner, owner: u64, album: &AlbumId) -> Vec<(String, String)> {
-        let minted = cdn
-            .mint_album(UserId(owner as i64), album, T0 + 1, None)
-            .expect("cookies");
+        let minted = now(cdn.mint_album(UserId(owner as i64), album, T0 + 1, None)).expect("cookies");
         minted
             .set_cookies
             .iter()
@@ -692,7 +878,7 @@ mod tests {
     fn an_album_set_is_scoped_to_its_album_by_resource_and_path() {
         let cdn = signer("0");
         let album = AlbumId::parse(ALBUM).expect("album");
-        let minted = cdn.mint_album(UserId(42), &album, T0 + 1, None).expect("cookies");
+        let minted = now(cdn.mint_album(UserId(42), &album, T0 + 1, None)).expect("cookies");
         assert_eq!(
             minted.resource,
             format!("https://cdn.example.com/users/42/albums/{ALBUM}/*")
@@ -709,7 +895,7 @@ mod tests {
                 .iter()
                 .all(|c| c.contains(&format!("Path=/users/42/albums/{ALBUM}/")))
         );
-        let own = cdn.mint(UserId(42), T0 + 1, None).expect("own");
+        let own = now(cdn.mint(UserId(42), T0 + 1, None)).expect("own");
         assert!(
             own.expires_at > minted.expires_at,
             "the album set is the shorter-lived"

@@ -11,8 +11,9 @@ use sea_orm::DatabaseConnection;
 use crate::auth::password::PasswordHashing;
 use crate::auth::session_cache::SessionCache;
 use crate::aws::cloudfront::{Invalidations, InvalidationsTarget};
+use crate::aws::kms::{KmsError, KmsKey, KmsTarget};
 use crate::aws::s3::{Storage, StorageError, StorageTarget};
-use crate::cdn_signer::{AlgorithmMismatch, CdnSigner};
+use crate::cdn_signer::{AlgorithmMismatch, CdnSigner, KmsSigning};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{BoundAddresses, CdnKeySource, Config, ConfigError, Delivery, StorageConfig};
 use crate::db::session_events::{Heard, SessionEvents};
@@ -65,6 +66,10 @@ pub enum StartupError {
     /// The key ring refused the key.
     #[error(transparent)]
     KeyRing(#[from] KeyRingError),
+    /// The KMS key named by `EDGEPASS_CDN_KMS_KEY_ID` cannot sign CloudFront policies, or KMS could
+    /// not be reached.
+    #[error("EDGEPASS_CDN_KMS_KEY_ID: {0}")]
+    Kms(#[from] KmsError),
     /// The embedded object store did not start.
     #[error(transparent)]
     LocalStore(#[from] LocalStoreError),
@@ -98,9 +103,44 @@ impl StartupError {
                 | Self::Key { .. }
                 | Self::Algorithm(_)
                 | Self::KeyRing(_)
+                | Self::Kms(KmsError::Unsuitable { .. } | KmsError::Refused { .. })
                 | Self::MissingDatabase(_)
         )
     }
+}
+
+/// The signer of CloudFront cookies and URLs: over a KMS key when one is configured (connected and
+/// checked here, before anything listens), otherwise over the key ring of an in-process key.
+async fn cdn_signer(config: &Config, bound: &BoundAddresses) -> Result<CdnSigner, StartupError> {
+    let secure = config.session.cookie_secure;
+    let CdnKeySource::Kms { key_pair_id, key_id } = &config.cdn.key else {
+        let ring = key_ring(config, signing_key(config)?)?;
+        return Ok(CdnSigner::new(&config.cdn, &bound.cdn_base_url, ring, secure)?);
+    };
+    let id = KeyPairId::parse(key_pair_id).map_err(|source| StartupError::Key {
+        variable: "EDGEPASS_CDN_KEY_PAIR_ID",
+        source,
+    })?;
+    let key = KmsKey::connect(&KmsTarget::of(config), key_id, id).await?;
+    let mut verifying = vec![key.verifying_key().map_err(|source| StartupError::Key {
+        variable: "EDGEPASS_CDN_KMS_KEY_ID",
+        source,
+    })?];
+    verifying.extend(trusted_keys(config)?);
+    tracing::info!(
+        key_pair_id = %key.public_key().key_pair_id(),
+        kind = %key.public_key().kind(),
+        "signing CloudFront cookies and URLs with a KMS key (checked with a test signature)"
+    );
+    Ok(CdnSigner::with_kms(
+        &config.cdn,
+        &bound.cdn_base_url,
+        KmsSigning {
+            key: Arc::new(key),
+            verifying,
+        },
+        secure,
+    )?)
 }
 
 /// Reads the CloudFront signing key the configuration names, generating one in local mode.
@@ -131,27 +171,40 @@ fn signing_key(config: &Config) -> Result<SigningKey, StartupError> {
             })?;
             SigningKey::from_pem(id, &pem).map_err(key_error("EDGEPASS_CDN_PRIVATE_KEY_FILE"))
         }
+        CdnKeySource::Kms { .. } => Err(StartupError::Key {
+            variable: "EDGEPASS_CDN_KMS_KEY_ID",
+            source: KeyError::NotInProcess,
+        }),
     }
 }
 
 /// The ring of trusted keys: `active` signs; the configured verify-only public keys (a key being
 /// rotated out) are trusted beside it.
 fn key_ring(config: &Config, active: SigningKey) -> Result<KeyRing, StartupError> {
+    let mut ring = KeyRing::new(active)?;
+    for trusted in trusted_keys(config)? {
+        ring.add_verifying_key(trusted)?;
+    }
+    Ok(ring)
+}
+
+/// The configured verify-only public keys (`EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS`).
+fn trusted_keys(config: &Config) -> Result<Vec<VerifyingKey>, StartupError> {
     let key_error = |source| StartupError::Key {
         variable: "EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS",
         source,
     };
-    let mut ring = KeyRing::new(active)?;
+    let mut keys = Vec::with_capacity(config.cdn.trusted_keys.len());
     for trusted in &config.cdn.trusted_keys {
         let id = KeyPairId::parse(&trusted.key_pair_id).map_err(key_error)?;
         let pem = std::fs::read_to_string(&trusted.path).map_err(|source| StartupError::Io {
             what: format!("EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS {}", trusted.path.display()),
             source,
         })?;
-        ring.add_verifying_key(VerifyingKey::from_pem(id, &pem).map_err(key_error)?)?;
+        keys.push(VerifyingKey::from_pem(id, &pem).map_err(key_error)?);
         tracing::info!(key_pair_id = %trusted.key_pair_id, "trusting a verify-only CloudFront key");
     }
-    Ok(ring)
+    Ok(keys)
 }
 
 fn static_credentials(config: &Config) -> Option<(String, String)> {
@@ -259,7 +312,6 @@ impl Application {
 
     /// Builds the service with the given clock (tests move time).
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
-        let key = signing_key(&config)?;
         let db = prepare_database(&config).await?;
         let passwords = PasswordHashing::new(std::thread::available_parallelism().map_or(2, |n| n.get() * 2));
         if let Err(error) = passwords.warm_up().await {
@@ -282,12 +334,7 @@ impl Application {
             edge.as_ref().map(|(_, address)| *address),
             metrics_listener.as_ref().map(|(_, address)| *address),
         );
-        let cdn = Arc::new(CdnSigner::new(
-            &config.cdn,
-            &bound.cdn_base_url,
-            key_ring(&config, key)?,
-            config.session.cookie_secure,
-        )?);
+        let cdn = Arc::new(cdn_signer(&config, &bound).await?);
         let (storage, local_store) = connect_storage(&config, &bound.allowed_origins).await?;
         let upload_origin = storage.upload_origin().await?;
         let invalidations = match &config.distribution_id {

@@ -5,7 +5,7 @@
 //! `ECDSA_SHA_256` (whose DER output is what CloudFront expects), an `RSA_2048` key with
 //! `RSASSA_PKCS1_V1_5_SHA_256`.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_sdk_kms::Client;
 use aws_sdk_kms::config::retry::RetryConfig;
@@ -13,8 +13,14 @@ use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec};
 
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+
 use super::{BoxError, sdk_config, unreachable};
-use crate::signing::{HashAlgorithm, KeyKind, KeyPairId, VerifyingKey};
+use crate::config::{Config, StorageConfig};
+use crate::signing::{HashAlgorithm, KeyError, KeyKind, KeyPairId, VerifyingKey};
 
 /// Attempts per KMS call, the first included. KMS throttles past its per-account quota (300 Sign/s for
 /// ECC keys and 500/s for RSA by default); a throttled or failed call is tried again with exponential
@@ -25,6 +31,43 @@ pub const ATTEMPTS: u32 = 4;
 /// The first backoff; each retry waits up to twice the one before (with jitter).
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
+/// The outcome label of a KMS Sign call: `signed`, `throttled`, `unavailable` or `refused`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SignOutcome {
+    /// What became of the call, after the SDK's retries.
+    pub outcome: &'static str,
+}
+
+/// KMS Sign calls made at request time, by outcome, and how long each took (its retries included).
+#[derive(Clone, Debug)]
+pub struct KmsMetrics {
+    /// Calls by outcome.
+    pub calls: Family<SignOutcome, Counter>,
+    /// Seconds per call.
+    pub latency: Histogram,
+}
+
+impl KmsMetrics {
+    fn new() -> Self {
+        Self {
+            calls: Family::default(),
+            // 1 ms to about 8 s: a throttled call with its retries takes seconds.
+            latency: Histogram::new(exponential_buckets(0.001, 2.0, 14)),
+        }
+    }
+
+    fn record(&self, outcome: &Result<Vec<u8>, KmsError>, seconds: f64) {
+        let outcome = match outcome {
+            Ok(_) => "signed",
+            Err(KmsError::Throttled { .. }) => "throttled",
+            Err(KmsError::Unavailable { .. }) => "unavailable",
+            Err(KmsError::Refused { .. } | KmsError::Unsuitable { .. }) => "refused",
+        };
+        self.calls.get_or_create(&SignOutcome { outcome }).inc();
+        self.latency.observe(seconds);
+    }
+}
+
 /// Where the KMS API is, and how to reach it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KmsTarget {
@@ -34,6 +77,27 @@ pub struct KmsTarget {
     pub endpoint_url: Option<String>,
     /// Static credentials (access key, secret); `None` uses the AWS default chain.
     pub credentials: Option<(String, String)>,
+}
+
+impl KmsTarget {
+    /// KMS as the service's configuration describes it: `EDGEPASS_KMS_REGION` (the bucket's region
+    /// when unset, `us-east-1` in local mode), `EDGEPASS_KMS_ENDPOINT_URL`, `EDGEPASS_AWS_*`.
+    pub fn of(config: &Config) -> Self {
+        Self {
+            region: config
+                .kms_region
+                .clone()
+                .unwrap_or_else(|| match &config.storage {
+                    StorageConfig::S3 { region, .. } => region.clone(),
+                    StorageConfig::Embedded => "us-east-1".to_owned(),
+                }),
+            endpoint_url: config.kms_endpoint_url.clone(),
+            credentials: config
+                .aws_credentials
+                .as_ref()
+                .map(|(id, secret)| (id.clone(), secret.expose().to_owned())),
+        }
+    }
 }
 
 /// Why a KMS key cannot sign CloudFront policies, or a call failed.
@@ -124,6 +188,7 @@ pub struct KmsKey {
     algorithm: SigningAlgorithmSpec,
     public: VerifyingKey,
     public_der: Vec<u8>,
+    metrics: KmsMetrics,
 }
 
 impl KmsKey {
@@ -189,9 +254,10 @@ impl KmsKey {
             algorithm,
             public,
             public_der: der.as_ref().to_vec(),
+            metrics: KmsMetrics::new(),
         };
         let probe = b"edgepass: a test policy signed at start-up";
-        let signature = key.sign(probe).await?;
+        let signature = key.call_sign(probe).await?;
         if !key.public.verify(HashAlgorithm::Sha256, probe, &signature) {
             return Err(unsuitable(
                 "a test signature does not verify with its public key".to_owned(),
@@ -200,8 +266,21 @@ impl KmsKey {
         Ok(key)
     }
 
-    /// Signs `message` (the policy bytes) with SHA-256: DER ECDSA or PKCS#1 v1.5 RSA.
+    /// Signs `message` (the policy bytes) with SHA-256: DER ECDSA or PKCS#1 v1.5 RSA; counted in
+    /// [`KmsKey::metrics`].
     pub async fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KmsError> {
+        let started = Instant::now();
+        let signed = self.call_sign(message).await;
+        self.metrics.record(&signed, started.elapsed().as_secs_f64());
+        signed
+    }
+
+    /// The Sign calls made since start-up (the start-up check not counted).
+    pub fn metrics(&self) -> &KmsMetrics {
+        &self.metrics
+    }
+
+    async fn call_sign(&self, message: &[u8]) -> Result<Vec<u8>, KmsError> {
         let signed = self
             .client
             .sign()
@@ -224,6 +303,11 @@ impl KmsKey {
     /// The public half, which the local edge trusts and CloudFront holds.
     pub fn public_key(&self) -> &VerifyingKey {
         &self.public
+    }
+
+    /// Another copy of the public half, for a key ring or lookup of its own.
+    pub fn verifying_key(&self) -> Result<VerifyingKey, KeyError> {
+        VerifyingKey::from_spki_der(self.public.key_pair_id().clone(), &self.public_der)
     }
 
     /// The public half as a `-----BEGIN PUBLIC KEY-----` PEM, the form CloudFront's CreatePublicKey

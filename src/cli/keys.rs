@@ -17,6 +17,7 @@ use super::time_arg::parse_time;
 use super::{CliError, now, with_causes};
 use crate::aws::cloudfront::api_client;
 use crate::aws::cloudfront::key_groups::{self, KeyGroupError, KeyGroups, NewPublicKey};
+use crate::aws::kms::{KmsError, KmsKey, KmsTarget};
 use crate::config::Config;
 use crate::keys::files::{self, PairError};
 use crate::keys::rotation::{self, RegisterError, SigningFacts};
@@ -57,8 +58,12 @@ pub(crate) struct GenerateArgs {
 #[derive(Debug, Args)]
 pub(crate) struct RegisterArgs {
     /// The public key PEM file (BEGIN PUBLIC KEY), e.g. cdn-public.pem from `keys generate`.
+    #[arg(long, required_unless_present = "kms_key_id", conflicts_with = "kms_key_id")]
+    public_key: Option<PathBuf>,
+    /// Register the public half of this KMS key (id, ARN or alias) instead, fetched with
+    /// GetPublicKey after checking that the key can sign (EDGEPASS_KMS_REGION, EDGEPASS_KMS_ENDPOINT_URL).
     #[arg(long)]
-    public_key: PathBuf,
+    kms_key_id: Option<String>,
     /// The id of the key group to add the key to (the KeyGroupId output of infra/edgepass.yaml).
     #[arg(long)]
     key_group: String,
@@ -188,16 +193,38 @@ fn key_group_failure(kind: &KeyGroupError, error: &(dyn std::error::Error + 'sta
     }
 }
 
-fn register(args: &RegisterArgs, env: BTreeMap<String, String>) -> Result<ExitCode, CliError> {
-    let path = args.public_key.display();
-    let pem = std::fs::read_to_string(&args.public_key)
+/// The public key to register, as PEM, and its kind: read from `--public-key`, or fetched from KMS for
+/// `--kms-key-id`.
+async fn public_key_to_register(args: &RegisterArgs, config: &Config) -> Result<(String, KeyKind), CliError> {
+    // The id CloudFront will give it is not known yet.
+    let placeholder = || KeyPairId::parse("UNREGISTERED").map_err(|e| CliError::failed("", &e));
+    if let Some(key_id) = &args.kms_key_id {
+        // The same checks as at start-up: a key that passes can sign what CloudFront will verify.
+        let key = KmsKey::connect(&KmsTarget::of(config), key_id, placeholder()?)
+            .await
+            .map_err(|e| match e {
+                KmsError::Unsuitable { .. } | KmsError::Refused { .. } => {
+                    CliError::Usage(format!("--kms-key-id: {}", with_causes(&e)))
+                }
+                _ => CliError::Failed(format!("--kms-key-id: {}", with_causes(&e))),
+            })?;
+        return Ok((key.public_pem(), key.public_key().kind()));
+    }
+    let Some(public_key) = &args.public_key else {
+        return Err(CliError::Usage("give --public-key or --kms-key-id".to_owned()));
+    };
+    let path = public_key.display();
+    let pem = std::fs::read_to_string(public_key)
         .map_err(|e| CliError::Usage(format!("cannot read {path}: {e}")))?;
     // Load it as the verifier would: this refuses a private key given by mistake (it must never leave the
     // machine) and keys CloudFront would store but whose signatures edgepass cannot make.
-    let placeholder = KeyPairId::parse("UNREGISTERED").map_err(|e| CliError::failed("", &e))?;
-    let kind = VerifyingKey::from_pem(placeholder, &pem)
+    let kind = VerifyingKey::from_pem(placeholder()?, &pem)
         .map_err(|e| CliError::Usage(format!("--public-key {path}: {e}")))?
         .kind();
+    Ok((pem, kind))
+}
+
+fn register(args: &RegisterArgs, env: BTreeMap<String, String>) -> Result<ExitCode, CliError> {
     let group_id = cloudfront_id("--key-group", &args.key_group)?;
     let started = now();
     let name = public_key_name(args.name.as_deref(), started)?;
@@ -209,6 +236,7 @@ fn register(args: &RegisterArgs, env: BTreeMap<String, String>) -> Result<ExitCo
         suffix.iter().map(|b| format!("{b:02x}")).collect::<String>()
     );
     runtime()?.block_on(async {
+        let (pem, kind) = public_key_to_register(args, &config).await?;
         let groups = key_groups(&config).await;
         let key = NewPublicKey {
             name: &name,
@@ -221,10 +249,15 @@ fn register(args: &RegisterArgs, env: BTreeMap<String, String>) -> Result<ExitCo
             .map_err(|error: RegisterError| key_group_failure(error.key_group_error(), &error))?;
         let key_id = &registered.key_id;
         println!("{key_id}");
+        let settings = match &args.kms_key_id {
+            Some(kms_key_id) => {
+                format!("EDGEPASS_CDN_KMS_KEY_ID={kms_key_id} EDGEPASS_CDN_KEY_PAIR_ID={key_id}")
+            }
+            None => format!("EDGEPASS_CDN_KEY_PAIR_ID={key_id}"),
+        };
         eprintln!(
             "registered public key {key_id} ({name}, {kind}) in key group {group_id}, which now trusts {}. \
-             Sign with it (EDGEPASS_CDN_KEY_PAIR_ID={key_id}) only once the distributions using the group \
-             show Deployed again.",
+             Sign with it ({settings}) only once the distributions using the group show Deployed again.",
             registered.trusted.join(", ")
         );
         Ok(ExitCode::SUCCESS)

@@ -1,5 +1,6 @@
 //! Reaching AWS: static credentials for S3 and CloudFront (`EDGEPASS_AWS_*`), and the CloudFront API
-//! (`EDGEPASS_CDN_DISTRIBUTION_ID`, `EDGEPASS_CLOUDFRONT_ENDPOINT_URL`).
+//! (`EDGEPASS_CDN_DISTRIBUTION_ID`, `EDGEPASS_CLOUDFRONT_ENDPOINT_URL`), and KMS
+//! (`EDGEPASS_KMS_ENDPOINT_URL`).
 
 use super::settings::{ConfigError, Secret, Settings, error};
 
@@ -8,6 +9,8 @@ pub(super) struct Aws {
     pub(super) credentials: Option<(String, Secret)>,
     pub(super) distribution_id: Option<String>,
     pub(super) cloudfront_endpoint_url: Option<String>,
+    pub(super) kms_endpoint_url: Option<String>,
+    pub(super) kms_region: Option<String>,
 }
 
 impl Aws {
@@ -37,6 +40,8 @@ impl Aws {
                 .text("EDGEPASS_CDN_DISTRIBUTION_ID")
                 .map(|d| d.trim().to_owned()),
             cloudfront_endpoint_url: s.origin("EDGEPASS_CLOUDFRONT_ENDPOINT_URL")?,
+            kms_endpoint_url: s.origin("EDGEPASS_KMS_ENDPOINT_URL")?,
+            kms_region: s.text("EDGEPASS_KMS_REGION").map(|r| r.trim().to_owned()),
         })
     }
 }

@@ -35,6 +35,13 @@ pub enum CdnKeySource {
         /// The file.
         path: PathBuf,
     },
+    /// A key held in AWS KMS (`EDGEPASS_CDN_KMS_KEY_ID`): its private half never enters the process.
+    Kms {
+        /// The CloudFront public-key id its public half is registered under.
+        key_pair_id: String,
+        /// The KMS key id, ARN or alias.
+        key_id: String,
+    },
 }
 
 /// CloudFront cookie settings.
@@ -72,6 +79,8 @@ pub struct CdnConfig {
     pub sign_ahead_grants: u64,
     /// The share of one core that signing ahead may use, in percent.
     pub sign_ahead_cpu_percent: u64,
+    /// How many KMS Sign calls one batch of URLs makes at once (`EDGEPASS_KMS_CONCURRENCY`).
+    pub kms_concurrency: u64,
 }
 
 /// A verify-only public key: its CloudFront id and the PEM file holding it.
@@ -121,6 +130,7 @@ impl CdnConfig {
                 .parsed::<u64>("EDGEPASS_CDN_SIGN_AHEAD_GRANTS", "a whole number")?
                 .unwrap_or(10_000),
             sign_ahead_cpu_percent: cpu_percent(s)?,
+            kms_concurrency: s.positive("EDGEPASS_KMS_CONCURRENCY", 16)?,
         })
     }
 }
@@ -137,6 +147,9 @@ fn cpu_percent(s: &Settings) -> Result<u64, ConfigError> {
 }
 
 fn key_source(s: &Settings) -> Result<CdnKeySource, ConfigError> {
+    if let Some(key_id) = s.text("EDGEPASS_CDN_KMS_KEY_ID") {
+        return kms_key_source(s, key_id.trim());
+    }
     match (
         s.text("EDGEPASS_CDN_KEY_PAIR_ID"),
         s.text("EDGEPASS_CDN_PRIVATE_KEY"),
@@ -164,6 +177,33 @@ fn key_source(s: &Settings) -> Result<CdnKeySource, ConfigError> {
             "give either EDGEPASS_CDN_PRIVATE_KEY or EDGEPASS_CDN_PRIVATE_KEY_FILE, not both",
         )),
     }
+}
+
+fn kms_key_source(s: &Settings, key_id: &str) -> Result<CdnKeySource, ConfigError> {
+    if s.text("EDGEPASS_CDN_PRIVATE_KEY").is_some() || s.text("EDGEPASS_CDN_PRIVATE_KEY_FILE").is_some() {
+        return Err(error(
+            "EDGEPASS_CDN_KMS_KEY_ID",
+            "a KMS key replaces the private key: give EDGEPASS_CDN_KMS_KEY_ID or a private key, not both",
+        ));
+    }
+    let key_pair_id = s.text("EDGEPASS_CDN_KEY_PAIR_ID").ok_or_else(|| {
+        error(
+            "EDGEPASS_CDN_KEY_PAIR_ID",
+            "is required with EDGEPASS_CDN_KMS_KEY_ID (the id CloudFront knows the KMS key's public half by)",
+        )
+    })?;
+    // KMS signs with SHA-256 only (ECDSA_SHA_256, RSASSA_PKCS1_V1_5_SHA_256).
+    if algorithm(s)? == Some(CdnAlgorithm::RsaSha1) {
+        return Err(error(
+            "EDGEPASS_CDN_ALGORITHM",
+            "rsa-sha1 cannot be used with a KMS key: KMS has no SHA-1 signing; use rsa-sha256 (or leave it \
+             unset, which follows the key)",
+        ));
+    }
+    Ok(CdnKeySource::Kms {
+        key_pair_id: key_pair_id.trim().to_owned(),
+        key_id: key_id.to_owned(),
+    })
 }
 
 fn algorithm(s: &Settings) -> Result<Option<CdnAlgorithm>, ConfigError> {

@@ -82,6 +82,10 @@ pub struct Config {
     pub distribution_id: Option<String>,
     /// A CloudFront API endpoint instead of AWS's (an emulator in tests).
     pub cloudfront_endpoint_url: Option<String>,
+    /// A KMS API endpoint instead of AWS's (an emulator in tests).
+    pub kms_endpoint_url: Option<String>,
+    /// The KMS key's region; `None` follows the bucket's (`us-east-1` in local mode).
+    pub kms_region: Option<String>,
     /// Static AWS credentials for S3 and CloudFront; `None` uses the AWS default chain.
     pub aws_credentials: Option<(String, Secret)>,
 }
@@ -138,6 +142,8 @@ impl Config {
             sharing,
             distribution_id: aws.distribution_id,
             cloudfront_endpoint_url: aws.cloudfront_endpoint_url,
+            kms_endpoint_url: aws.kms_endpoint_url,
+            kms_region: aws.kms_region,
             aws_credentials: aws.credentials,
         })
     }
@@ -333,5 +339,37 @@ mod tests {
         }
         // The same lifetime is fine where CloudFront signs it.
         assert!(Config::from_env(&env(&[("EDGEPASS_CDN_COOKIE_TTL_SECS", "700000")])).is_ok());
+    }
+
+    #[test]
+    fn a_kms_key_replaces_the_private_key_and_refuses_sha1_with_the_reason() {
+        let kms = [
+            ("EDGEPASS_CDN_KMS_KEY_ID", "alias/edgepass"),
+            ("EDGEPASS_CDN_KEY_PAIR_ID", "K2KMSEXAMPLE01"),
+        ];
+        let config = Config::from_env(&env(&kms)).expect("config");
+        assert_eq!(
+            config.cdn.key,
+            CdnKeySource::Kms {
+                key_pair_id: "K2KMSEXAMPLE01".to_owned(),
+                key_id: "alias/edgepass".to_owned()
+            }
+        );
+        assert_eq!(config.cdn.kms_concurrency, 16);
+        let sha1 = Config::from_env(&env(&[kms[0], kms[1], ("EDGEPASS_CDN_ALGORITHM", "rsa-sha1")]))
+            .expect_err("SHA-1 with KMS");
+        assert_eq!(sha1.variable, "EDGEPASS_CDN_ALGORITHM");
+        assert!(sha1.to_string().contains("KMS has no SHA-1 signing"), "{sha1}");
+        assert!(Config::from_env(&env(&[kms[0], kms[1], ("EDGEPASS_CDN_ALGORITHM", "rsa-sha256")])).is_ok());
+        let both = Config::from_env(&env(&[kms[0], kms[1], ("EDGEPASS_CDN_PRIVATE_KEY", "pem")]));
+        assert_eq!(
+            both.map_err(|e| e.variable),
+            Err("EDGEPASS_CDN_KMS_KEY_ID".to_owned())
+        );
+        let no_id = Config::from_env(&env(&[kms[0]]));
+        assert_eq!(
+            no_id.map_err(|e| e.variable),
+            Err("EDGEPASS_CDN_KEY_PAIR_ID".to_owned())
+        );
     }
 }

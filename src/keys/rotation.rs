@@ -31,9 +31,9 @@ impl SigningFacts {
     pub fn of(config: &Config) -> Self {
         let active = match &config.cdn.key {
             CdnKeySource::Generated => None,
-            CdnKeySource::Pem { key_pair_id, .. } | CdnKeySource::File { key_pair_id, .. } => {
-                Some(key_pair_id.clone())
-            }
+            CdnKeySource::Pem { key_pair_id, .. }
+            | CdnKeySource::File { key_pair_id, .. }
+            | CdnKeySource::Kms { key_pair_id, .. } => Some(key_pair_id.clone()),
         };
         Self {
             active,

@@ -193,10 +193,7 @@ async fn mint_cdn_cookies(
     if state.config.delivery.is_s3() {
         return Ok(None);
     }
-    let minted = state
-        .cdn
-        .mint(user, state.now(), client.addr)
-        .map_err(ServiceError::internal)?;
+    let minted = state.cdn.mint(user, state.now(), client.addr).await?;
     if recorded != Some(minted.expires_at) {
         // The other instances forget the session, so that none keeps its old cookie expiry.
         let txn = state.db.begin().await?;

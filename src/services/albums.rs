@@ -518,7 +518,7 @@ async fn mint_for(
     let minted = state
         .cdn
         .mint_album(album.owner_id, &album.id, now, client.addr)
-        .map_err(ServiceError::internal)?;
+        .await?;
     if !viewer.album_sets {
         note_album_sets(state, viewer).await?;
     }

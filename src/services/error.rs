@@ -3,7 +3,9 @@
 
 use crate::auth::password::HashingError;
 use crate::aws::cloudfront::InvalidationError;
+use crate::aws::kms::KmsError;
 use crate::aws::s3::StorageError;
+use crate::cdn_signer::CdnSignError;
 use crate::domain::InvalidInput;
 use crate::images::lifecycle::LifecycleError;
 
@@ -88,6 +90,18 @@ impl From<sea_orm::DbErr> for ServiceError {
                 Self::Unavailable(Box::new(error))
             }
             other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<CdnSignError> for ServiceError {
+    fn from(error: CdnSignError) -> Self {
+        match error {
+            // KMS throttled past its retries, or could not be reached: try again later.
+            CdnSignError::Kms(KmsError::Throttled { .. } | KmsError::Unavailable { .. }) => {
+                Self::Unavailable(Box::new(error))
+            }
+            _ => Self::Internal(Box::new(error)),
         }
     }
 }

@@ -12,6 +12,8 @@
 
 use std::sync::Arc;
 
+use futures::{StreamExt, TryStreamExt};
+
 use crate::app::AppState;
 use crate::cdn_signer::{CdnSigner, SignedObjectUrl};
 use crate::db::entity::image::{self, Location, Visibility};
@@ -78,7 +80,7 @@ pub(crate) async fn image_url(
         (Need::Signed(key), None) => Ok(state
             .cdn
             .sign_object(&key.cdn_path(), now, ttl_secs)
-            .map_err(ServiceError::internal)?
+            .await?
             .into()),
         (Need::Public(key), Some(s3)) => public_in_s3(s3, &key, now).await,
         (Need::Signed(key), Some(s3)) => presigned(s3, &key, now, ttl_secs).await,
@@ -145,13 +147,38 @@ pub(crate) async fn image_urls(
         };
         urls.push(url);
     }
-    for (index, signed) in sign_all(&state.cdn, to_sign, now, ttl_secs).await? {
+    let signed = if state.cdn.signs_remotely() {
+        sign_through_kms(state, to_sign, now, ttl_secs).await?
+    } else {
+        sign_all(&state.cdn, to_sign, now, ttl_secs).await?
+    };
+    for (index, signed) in signed {
         urls[index] = signed.into();
     }
     Ok(urls)
 }
 
-/// Signs every `(index, path)`, in place when there are few, otherwise in one blocking task per core.
+/// Signs every `(index, path)` through the KMS key, at most `EDGEPASS_KMS_CONCURRENCY` calls at once.
+async fn sign_through_kms(
+    state: &AppState,
+    paths: Vec<(usize, String)>,
+    now: u64,
+    ttl_secs: u64,
+) -> ServiceResult<Vec<(usize, SignedObjectUrl)>> {
+    let concurrency = usize::try_from(state.config.cdn.kms_concurrency).unwrap_or(1);
+    let cdn = &state.cdn;
+    futures::stream::iter(paths)
+        .map(|(index, path)| async move {
+            let signed = cdn.sign_object(&path, now, ttl_secs).await?;
+            Ok::<_, ServiceError>((index, signed))
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await
+}
+
+/// Signs every `(index, path)` with the in-process key, in place when there are few, otherwise in one
+/// blocking task per core.
 async fn sign_all(
     cdn: &Arc<CdnSigner>,
     paths: Vec<(usize, String)>,
@@ -161,14 +188,18 @@ async fn sign_all(
     let sign_chunk = move |cdn: &CdnSigner, chunk: Vec<(usize, String)>| {
         chunk
             .into_iter()
-            .map(|(index, path)| {
-                cdn.sign_object(&path, now, ttl_secs)
+            .map(|(index, path)| match cdn.sign_object_here(&path, now, ttl_secs) {
+                Some(signed) => signed
                     .map(|signed| (index, signed))
+                    .map_err(ServiceError::internal),
+                None => Err(ServiceError::internal(std::io::Error::other(
+                    "no signing key in the process",
+                ))),
             })
             .collect::<Result<Vec<_>, _>>()
     };
     if paths.len() < SIGN_IN_PLACE_BELOW {
-        return sign_chunk(cdn, paths).map_err(ServiceError::internal);
+        return sign_chunk(cdn, paths);
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let per_task = paths.len().div_ceil(cores);
@@ -181,10 +212,7 @@ async fn sign_all(
     }
     let mut signed = Vec::new();
     for task in tasks {
-        let chunk = task
-            .await
-            .map_err(ServiceError::internal)?
-            .map_err(ServiceError::internal)?;
+        let chunk = task.await.map_err(ServiceError::internal)??;
         signed.extend(chunk);
     }
     Ok(signed)

@@ -31,6 +31,9 @@ pub enum KeyError {
     /// Key-pair ids are CloudFront public-key ids such as `K2JCJMDEHXQW5F`.
     #[error("invalid key-pair id {0:?}: expected 1 to 128 ASCII letters and digits")]
     InvalidKeyPairId(String),
+    /// The key is held in KMS: there is no private half in the process to load.
+    #[error("the key is held in KMS; its private half never enters the process")]
+    NotInProcess,
 }
 
 /// Why a policy, URL or cookie set could not be built.

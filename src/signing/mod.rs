@@ -31,7 +31,7 @@ pub use key::{KeyKind, KeyPairId, SigningKey, VerifyingKey};
 pub use keyring::{KeyLookup, KeyRing, KeyRingError};
 pub use memo::{ExpiryWindow, MemoStats, SignatureMemo};
 pub use policy::{Policy, SourceIp};
-pub use signer::Signer;
+pub use signer::{RemoteSigner, Signer};
 pub use url::RESERVED_QUERY_PARAMETERS;
 pub use verify::{Denial, Grant, SignatureSource, ViewerRequest, verify};
 pub use wildcard::resource_matches;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::cookies::{PolicyCookie, SignedCookies};
 use super::error::SignError;
-use super::key::SigningKey;
+use super::key::{KeyPairId, SigningKey};
 use super::memo::SignatureMemo;
 use super::policy::Policy;
 use super::url::{append_query, check_url};
@@ -106,26 +106,8 @@ impl<'a> Signer<'a> {
             .map(|signature| self.signed_url(url, policy, &json, &signature)))
     }
 
-    /// `url` with the signing parameters for `policy` (whose JSON is `json`) and `signature`.
     fn signed_url(&self, url: &str, policy: &Policy, json: &str, signature: &str) -> String {
-        let expires;
-        let encoded_policy;
-        let first = if policy.can_be_canned() && policy.resource() == url {
-            expires = policy.date_less_than().to_string();
-            ("Expires", expires.as_str())
-        } else {
-            encoded_policy = encoding::encode(json.as_bytes());
-            ("Policy", encoded_policy.as_str())
-        };
-        let mut params = vec![
-            first,
-            ("Signature", signature),
-            ("Key-Pair-Id", self.key.key_pair_id().as_str()),
-        ];
-        if self.hash == HashAlgorithm::Sha256 {
-            params.push(("Hash-Algorithm", self.hash.as_str()));
-        }
-        append_query(url, &params)
+        assemble_url(self.key.key_pair_id(), self.hash, url, policy, json, signature)
     }
 
     /// Signs a cookie set for `policy`: canned (`CloudFront-Expires`) when the policy can be canned,
@@ -133,16 +115,124 @@ impl<'a> Signer<'a> {
     pub fn sign_cookies(&self, policy: &Policy) -> Result<SignedCookies, SignError> {
         let json = policy.to_json();
         let signature = self.signature(&json)?;
-        let policy_cookie = if policy.can_be_canned() {
-            PolicyCookie::Expires(policy.date_less_than())
-        } else {
-            PolicyCookie::Policy(encoding::encode(json.as_bytes()))
-        };
-        Ok(SignedCookies {
-            policy: policy_cookie,
+        Ok(assemble_cookies(
+            self.key.key_pair_id(),
+            self.hash,
+            policy,
+            &json,
             signature,
-            key_pair_id: self.key.key_pair_id().as_str().to_owned(),
-            hash: self.hash,
-        })
+        ))
+    }
+}
+
+/// Signed URLs and cookie sets whose signatures are made elsewhere, by a key that never enters the
+/// process (one held in AWS KMS): the caller signs the policy JSON itself when
+/// [`RemoteSigner::memoized`] has no signature, and hands the raw signature to
+/// [`RemoteSigner::store`]. The URLs and cookies are the same as [`Signer`] gives.
+#[derive(Clone, Copy, Debug)]
+pub struct RemoteSigner<'a> {
+    key_pair_id: &'a KeyPairId,
+    hash: HashAlgorithm,
+    memo: &'a SignatureMemo,
+}
+
+impl<'a> RemoteSigner<'a> {
+    /// Signatures by the key `key_pair_id` over `hash`, kept in `memo`.
+    pub fn new(key_pair_id: &'a KeyPairId, hash: HashAlgorithm, memo: &'a SignatureMemo) -> Self {
+        Self {
+            key_pair_id,
+            hash,
+            memo,
+        }
+    }
+
+    /// The memo's signature of `policy_json` (counted as a hit), if it has one.
+    pub fn memoized(&self, policy_json: &str) -> Option<Arc<str>> {
+        self.memo
+            .get(self.key_pair_id.as_str(), self.hash, policy_json.as_bytes())
+    }
+
+    /// Stores the raw signature `raw` of `policy_json`, made by the remote key (counted as a miss),
+    /// and returns it CloudFront-base64 encoded.
+    pub fn store(&self, policy_json: &str, raw: &[u8]) -> Arc<str> {
+        let signature: Arc<str> = Arc::from(encoding::encode(raw));
+        let stored = self.memo.get_or_sign(
+            self.key_pair_id.as_str(),
+            self.hash,
+            policy_json.as_bytes(),
+            || Ok::<_, SignError>(Arc::clone(&signature)),
+        );
+        stored.unwrap_or(signature)
+    }
+
+    /// `url` signed under `policy` (whose JSON is `json`) with `signature`, as [`Signer::sign_url`]
+    /// gives it.
+    pub fn url(&self, url: &str, policy: &Policy, json: &str, signature: &str) -> Result<String, SignError> {
+        check_url(url)?;
+        Ok(assemble_url(
+            self.key_pair_id,
+            self.hash,
+            url,
+            policy,
+            json,
+            signature,
+        ))
+    }
+
+    /// The cookie set for `policy` (whose JSON is `json`) with `signature`, as
+    /// [`Signer::sign_cookies`] gives it.
+    pub fn cookies(&self, policy: &Policy, json: &str, signature: Arc<str>) -> SignedCookies {
+        assemble_cookies(self.key_pair_id, self.hash, policy, json, signature)
+    }
+}
+
+/// `url` with the signing parameters for `policy` (whose JSON is `json`) and `signature`.
+fn assemble_url(
+    key_pair_id: &KeyPairId,
+    hash: HashAlgorithm,
+    url: &str,
+    policy: &Policy,
+    json: &str,
+    signature: &str,
+) -> String {
+    let expires;
+    let encoded_policy;
+    let first = if policy.can_be_canned() && policy.resource() == url {
+        expires = policy.date_less_than().to_string();
+        ("Expires", expires.as_str())
+    } else {
+        encoded_policy = encoding::encode(json.as_bytes());
+        ("Policy", encoded_policy.as_str())
+    };
+    let mut params = vec![
+        first,
+        ("Signature", signature),
+        ("Key-Pair-Id", key_pair_id.as_str()),
+    ];
+    if hash == HashAlgorithm::Sha256 {
+        params.push(("Hash-Algorithm", hash.as_str()));
+    }
+    append_query(url, &params)
+}
+
+/// The cookie set for `policy` (whose JSON is `json`) with `signature`: canned (`CloudFront-Expires`)
+/// when the policy can be canned, custom (`CloudFront-Policy`) otherwise.
+fn assemble_cookies(
+    key_pair_id: &KeyPairId,
+    hash: HashAlgorithm,
+    policy: &Policy,
+    json: &str,
+    signature: Arc<str>,
+) -> SignedCookies {
+    let policy_cookie = if policy.can_be_canned() {
+        PolicyCookie::Expires(policy.date_less_than())
+    } else {
+        PolicyCookie::Policy(encoding::encode(json.as_bytes()))
+    };
+    SignedCookies {
+        policy: policy_cookie,
+        signature,
+        key_pair_id: key_pair_id.as_str().to_owned(),
+        hash,
     }
 }

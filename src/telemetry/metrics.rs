@@ -169,6 +169,18 @@ impl Metrics {
             "Signed-in requests, by where their session came from",
             session_lookups.clone(),
         );
+        if let Some(kms) = cdn.kms_metrics() {
+            registry.register(
+                "edgepass_kms_sign_calls",
+                "KMS Sign calls for CloudFront signatures, by outcome after retries (signed, throttled, unavailable, refused)",
+                kms.calls.clone(),
+            );
+            registry.register(
+                "edgepass_kms_sign_duration_seconds",
+                "KMS Sign call latency, retries included",
+                kms.latency.clone(),
+            );
+        }
         registry.register_collector(Box::new(MemoCollector(cdn, presigned)));
         Self {
             registry,

@@ -456,7 +456,7 @@ async fn local_mode_generates_an_ecdsa_key_in_the_data_folder_and_keeps_it_acros
     let id_file = first.data_dir.join("cdn-key-pair-id");
     assert!(key_file.is_file(), "{key_file:?}");
     let key_pair_id = std::fs::read_to_string(&id_file).expect("key-pair id file");
-    let active = first.state.cdn.keys().active();
+    let active = first.state.cdn.local_key().expect("an in-process key");
     assert_eq!(active.kind(), KeyKind::EcdsaP256);
     assert_eq!(active.key_pair_id().as_str(), key_pair_id.trim());
     assert_eq!(first.state.cdn.hash(), HashAlgorithm::Sha256);
@@ -470,7 +470,13 @@ async fn local_mode_generates_an_ecdsa_key_in_the_data_folder_and_keeps_it_acros
     let data_dir = first.data_dir.to_str().expect("utf-8 path").to_owned();
     let second = TestApp::spawn_with(&[("EDGEPASS_DATA_DIR", data_dir.as_str())]).await;
     assert_eq!(
-        second.state.cdn.keys().active().key_pair_id().as_str(),
+        second
+            .state
+            .cdn
+            .local_key()
+            .expect("an in-process key")
+            .key_pair_id()
+            .as_str(),
         key_pair_id.trim()
     );
     let url = image(&first, id, "a.jpg");
@@ -534,7 +540,10 @@ async fn assert_rsa_cookies_verify(algorithm: &str, hash: &str) {
         ("EDGEPASS_CDN_ALGORITHM", algorithm),
     ])
     .await;
-    assert_eq!(app.state.cdn.keys().active().kind(), KeyKind::Rsa2048);
+    assert_eq!(
+        app.state.cdn.local_key().expect("an in-process key").kind(),
+        KeyKind::Rsa2048
+    );
     assert!(
         !app.data_dir.join("cdn-signing-key.pem").exists(),
         "no key is generated when one is configured"

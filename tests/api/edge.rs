@@ -386,14 +386,17 @@ async fn paths_outside_users_and_public_are_refused_even_with_a_signature() {
     // A signature for everything on the edge: the default behavior's key group accepts it, and its
     // function still refuses.
     let policy = Policy::new(&app.edge_url("/*"), app.now() + 600).expect("policy");
-    let everything = Signer::new(app.state.cdn.keys().active(), app.state.cdn.hash())
-        .sign_cookies(&policy)
-        .expect("cookies")
-        .pairs()
-        .into_iter()
-        .map(|(name, value)| format!("{name}={value}"))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let everything = Signer::new(
+        app.state.cdn.local_key().expect("an in-process key"),
+        app.state.cdn.hash(),
+    )
+    .sign_cookies(&policy)
+    .expect("cookies")
+    .pairs()
+    .into_iter()
+    .map(|(name, value)| format!("{name}={value}"))
+    .collect::<Vec<_>>()
+    .join("; ");
     let other = format!("/other/{user}/{file}");
     for path in [
         "/",
@@ -574,7 +577,7 @@ async fn ip_address_conditions_are_checked_against_the_tcp_peer() {
     let app = spawn_with(&[]).await;
     let (user, image) = owner_with_image(&app, "alice@example.com").await;
     let url = url_of(&image);
-    let keys = app.state.cdn.keys();
+    let key = app.state.cdn.local_key().expect("an in-process key");
     let cookies_for = |block: &str| {
         let policy = Policy::new(
             &format!("{}/users/{user}/*", app.state.bound.cdn_base_url),
@@ -582,7 +585,7 @@ async fn ip_address_conditions_are_checked_against_the_tcp_peer() {
         )
         .expect("policy")
         .source_ip(SourceIp::parse(block).expect("block"));
-        Signer::new(keys.active(), app.state.cdn.hash())
+        Signer::new(key, app.state.cdn.hash())
             .sign_cookies(&policy)
             .expect("cookies")
             .pairs()
@@ -638,7 +641,7 @@ async fn an_edge_fed_a_ring_of_several_keys_trusts_each_of_them() {
     let pem = std::fs::read_to_string(rsa_key_file()).expect("key fixture");
     let new_key = SigningKey::from_pem(KeyPairId::parse(RSA_KEY_PAIR_ID).expect("id"), &pem).expect("key");
     let mut ring = KeyRing::new(new_key).expect("ring");
-    let current = app.state.cdn.keys().active();
+    let current = app.state.cdn.local_key().expect("an in-process key");
     ring.add_verifying_key(current.verifying_key().expect("public half"))
         .expect("a second key");
     let (acceptor, address) = bind("127.0.0.1:0".parse().expect("addr")).await.expect("bind");

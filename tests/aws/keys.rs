@@ -206,6 +206,80 @@ async fn register_adds_the_public_key_to_the_key_group_and_prints_its_id() {
 }
 
 #[tokio::test]
+async fn register_with_a_kms_key_id_registers_the_kms_keys_public_half() {
+    use aws_sdk_kms::types::{KeySpec, KeyUsageType};
+    use base64::Engine;
+
+    let moto = Moto::start_with_key_groups().await;
+    let client = client(&moto).await;
+    let old = create_public_key(&client, "old", &example_text(RSA_PUBLIC)).await;
+    let group = create_key_group(&client, &[&old]).await;
+    let kms_key = crate::kms::create_key(&moto, KeySpec::EccNistP256, KeyUsageType::SignVerify).await;
+    let kms_env = [("EDGEPASS_KMS_ENDPOINT_URL", moto.endpoint().to_owned())];
+
+    let run = edgepass(
+        &moto,
+        &kms_env,
+        &["register", "--kms-key-id", &kms_key, "--key-group", &group],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let new = run.stdout.trim().to_owned();
+    assert!(
+        run.stderr.contains(&format!(
+            "EDGEPASS_CDN_KMS_KEY_ID={kms_key} EDGEPASS_CDN_KEY_PAIR_ID={new}"
+        )),
+        "{run:?}"
+    );
+    assert_eq!(group_items(&client, &group).await, [old, new.clone()]);
+    let stored = client
+        .get_public_key()
+        .id(&new)
+        .send()
+        .await
+        .expect("GetPublicKey");
+    let pem = stored
+        .public_key()
+        .and_then(|k| k.public_key_config())
+        .expect("config")
+        .encoded_key()
+        .to_owned();
+    let body: String = pem.lines().filter(|line| !line.starts_with("-----")).collect();
+    let registered = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .expect("base64");
+    let shared = edgepass::aws::sdk_config("us-east-1", Some(("testing", "testing"))).await;
+    let kms = aws_sdk_kms::Client::from_conf(
+        aws_sdk_kms::config::Builder::from(&shared)
+            .endpoint_url(moto.endpoint())
+            .build(),
+    );
+    let public = kms
+        .get_public_key()
+        .key_id(&kms_key)
+        .send()
+        .await
+        .expect("KMS GetPublicKey");
+    assert_eq!(
+        registered,
+        public.public_key().expect("DER").as_ref(),
+        "the KMS key's public half"
+    );
+
+    // A key meant for encryption is refused before anything is registered.
+    let encryption =
+        crate::kms::create_key(&moto, KeySpec::SymmetricDefault, KeyUsageType::EncryptDecrypt).await;
+    let refused = edgepass(
+        &moto,
+        &kms_env,
+        &["register", "--kms-key-id", &encryption, "--key-group", &group],
+    )
+    .await;
+    assert_one_line_refusal(&refused, "SIGN_VERIFY");
+    assert_eq!(group_items(&client, &group).await.len(), 2);
+}
+
+#[tokio::test]
 async fn register_refuses_a_private_key_and_an_unknown_group_without_creating_a_key() {
     let moto = Moto::start_with_key_groups().await;
     let client = client(&moto).await;

@@ -1,6 +1,7 @@
 //! CloudFront signing keys held in KMS, against moto's KMS (which signs with real keys): a suitable key
-//! connects, and cookie sets signed through it verify with edgepass's verifier and with Python's
-//! `cryptography`; an unsuitable or missing key is refused with a message that says why.
+//! connects, and cookie sets signed through it verify with edgepass's verifier (and, in
+//! `kms_service`, the service's cookies and URLs with Python's `cryptography` too); an unsuitable or
+//! missing key is refused with a message that says why.
 
 use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 use edgepass::aws::kms::{KmsError, KmsKey, KmsTarget};
@@ -20,7 +21,7 @@ fn target(moto: &Moto) -> KmsTarget {
 }
 
 /// Creates a key in moto's KMS and returns its id.
-async fn create_key(moto: &Moto, spec: KeySpec, usage: KeyUsageType) -> String {
+pub(crate) async fn create_key(moto: &Moto, spec: KeySpec, usage: KeyUsageType) -> String {
     let shared = edgepass::aws::sdk_config("us-east-1", Some(("testing", "testing"))).await;
     let config = aws_sdk_kms::config::Builder::from(&shared)
         .endpoint_url(moto.endpoint())

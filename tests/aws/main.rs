@@ -10,5 +10,6 @@
 mod cdn;
 mod keys;
 mod kms;
+mod kms_service;
 mod moto;
 mod storage;

@@ -163,14 +163,17 @@ async fn the_upload_url_names_a_staging_key_that_no_put_and_no_signature_makes_s
     assert_eq!(put_upload(&ticket, "image/png", PNG).await, StatusCode::OK);
     // A signature for everything on the edge, as if the key leaked into a policy for `/*`.
     let policy = Policy::new(&app.edge_url("/*"), app.now() + 600).expect("policy");
-    let everything = Signer::new(app.state.cdn.keys().active(), app.state.cdn.hash())
-        .sign_cookies(&policy)
-        .expect("cookies")
-        .pairs()
-        .into_iter()
-        .map(|(name, value)| format!("{name}={value}"))
-        .collect::<Vec<_>>()
-        .join("; ");
+    let everything = Signer::new(
+        app.state.cdn.local_key().expect("an in-process key"),
+        app.state.cdn.hash(),
+    )
+    .sign_cookies(&policy)
+    .expect("cookies")
+    .pairs()
+    .into_iter()
+    .map(|(name, value)| format!("{name}={value}"))
+    .collect::<Vec<_>>()
+    .join("; ");
 
     for target in [path.clone(), format!("/staging/{alice}/"), "/staging/".to_owned()] {
         let reply = send(app.client.get(app.edge_url(&target))).await;
