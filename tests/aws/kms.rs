@@ -110,8 +110,8 @@ async fn keys_cloudfront_cannot_use_are_refused_with_the_reason() {
     assert!(refused.to_string().contains("GetPublicKey"), "{refused}");
 }
 
-/// A KMS endpoint that answers every call with `ThrottlingException`, counting the calls.
-async fn throttling_endpoint() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+/// A KMS endpoint that answers every call with the error `kind`, counting the calls.
+async fn failing_endpoint(kind: &'static str) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let endpoint = format!("http://{}", listener.local_addr().expect("address"));
@@ -125,7 +125,7 @@ async fn throttling_endpoint() -> (String, std::sync::Arc<std::sync::atomic::Ato
                 let mut request = [0u8; 8192];
                 let _ = stream.read(&mut request).await;
                 counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                let body = r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#;
+                let body = format!(r#"{{"__type":"{kind}","message":"refused by the test endpoint"}}"#);
                 let reply = format!(
                     "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.1\r\n\
                      content-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -140,7 +140,7 @@ async fn throttling_endpoint() -> (String, std::sync::Arc<std::sync::atomic::Ato
 
 #[tokio::test]
 async fn a_throttled_kms_is_tried_a_bounded_number_of_times_and_then_fails() {
-    let (endpoint, calls) = throttling_endpoint().await;
+    let (endpoint, calls) = failing_endpoint("ThrottlingException").await;
     let target = KmsTarget {
         region: "us-east-1".to_owned(),
         endpoint_url: Some(endpoint),
@@ -159,5 +159,30 @@ async fn a_throttled_kms_is_tried_a_bounded_number_of_times_and_then_fails() {
         started.elapsed() < std::time::Duration::from_secs(10),
         "{:?}",
         started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_key_the_service_may_not_use_is_refused_at_once_with_kms_s_reason() {
+    let (endpoint, calls) = failing_endpoint("AccessDeniedException").await;
+    let target = KmsTarget {
+        region: "us-east-1".to_owned(),
+        endpoint_url: Some(endpoint),
+        credentials: Some(("testing".to_owned(), "testing".to_owned())),
+    };
+    let refused = KmsKey::connect(&target, "alias/edgepass", key_pair_id())
+        .await
+        .expect_err("access denied");
+    assert!(matches!(refused, KmsError::Refused { .. }), "{refused:?}");
+    assert!(
+        refused
+            .to_string()
+            .contains("GetPublicKey: AccessDeniedException"),
+        "{refused}"
+    );
+    assert_eq!(
+        calls.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "a refusal is not retried"
     );
 }
