@@ -18,7 +18,6 @@
 //! the benchmark still works. `EDGEPASS_BENCH_REQUESTS=N` sets the timed requests (default 300).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,6 +29,10 @@ use reqwest::cookie::{CookieStore, Jar};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+#[path = "common/algorithms.rs"]
+mod algorithms;
+use algorithms::{Algorithm, algorithms};
+
 const IMAGES: usize = 100;
 /// A valid 1×1 PNG (what the upload check sniffs is its signature and header).
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89";
@@ -37,30 +40,6 @@ const PASSWORD: &str = "benchmark password 1";
 const GOAL_P50: Duration = Duration::from_millis(5);
 /// CloudFront's limit on the request line and headers together.
 const CLOUDFRONT_HEADER_LIMIT: usize = 20_480;
-
-struct Algorithm {
-    label: &'static str,
-    settings: Vec<(&'static str, String)>,
-}
-
-fn algorithms() -> Vec<Algorithm> {
-    let rsa_key =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vectors/rsa2048_private_pkcs1.pem");
-    vec![
-        Algorithm {
-            label: "RSA-SHA1 (default)",
-            settings: vec![
-                ("EDGEPASS_CDN_KEY_PAIR_ID", "K2JCJMDEHXQW5F".to_owned()),
-                ("EDGEPASS_CDN_PRIVATE_KEY_FILE", rsa_key.display().to_string()),
-            ],
-        },
-        Algorithm {
-            label: "ECDSA-SHA256",
-            // Local mode's generated P-256 key.
-            settings: vec![],
-        },
-    ]
-}
 
 fn browser() -> (reqwest::Client, Arc<Jar>) {
     let jar = Arc::new(Jar::default());

@@ -20,7 +20,6 @@
 //! 20,000).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,36 +29,16 @@ use edgepass::config::Config;
 use edgepass::images::ImageKey;
 use edgepass::presigned_gets::PresignedGets;
 
+#[path = "common/algorithms.rs"]
+mod algorithms;
+use algorithms::{Algorithm, algorithms};
+
 /// The default expiry window (`EDGEPASS_CDN_EXPIRY_WINDOW_SECS`).
 const WINDOW_SECS: u64 = 300;
 /// The shared-URL lifetime asked for (`EDGEPASS_SHARED_URL_TTL_SECS`' default).
 const TTL_SECS: u64 = 300;
 /// Images on the steady gallery's page.
 const PAGE: usize = 100;
-
-struct Algorithm {
-    label: &'static str,
-    settings: Vec<(&'static str, String)>,
-}
-
-fn algorithms() -> Vec<Algorithm> {
-    let rsa_key =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vectors/rsa2048_private_pkcs1.pem");
-    vec![
-        Algorithm {
-            label: "RSA-SHA1 (default)",
-            settings: vec![
-                ("EDGEPASS_CDN_KEY_PAIR_ID", "K2JCJMDEHXQW5F".to_owned()),
-                ("EDGEPASS_CDN_PRIVATE_KEY_FILE", rsa_key.display().to_string()),
-            ],
-        },
-        Algorithm {
-            label: "ECDSA-SHA256",
-            // Local mode's generated P-256 key.
-            settings: vec![],
-        },
-    ]
-}
 
 /// edgepass in S3 delivery, its state and clock; dropped with the folder.
 struct Running {

@@ -22,7 +22,6 @@
 //! `EDGEPASS_BENCH_REQUESTS=N` sets the number of timed requests per case (default 300).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,6 +33,10 @@ use reqwest::StatusCode;
 use reqwest::cookie::Jar;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
+
+#[path = "common/algorithms.rs"]
+mod algorithms;
+use algorithms::{Algorithm, algorithms};
 
 /// Images on the page.
 const IMAGES: usize = 100;
@@ -48,31 +51,6 @@ const STEADY_STEP_SECS: u64 = 1;
 const STEADY_PAUSE: Duration = Duration::from_millis(10);
 const GOAL_P50: Duration = Duration::from_millis(10);
 const GOAL_P99: Duration = Duration::from_millis(25);
-
-/// One signing configuration to measure.
-struct Algorithm {
-    label: &'static str,
-    settings: Vec<(&'static str, String)>,
-}
-
-fn algorithms() -> Vec<Algorithm> {
-    let rsa_key =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vectors/rsa2048_private_pkcs1.pem");
-    vec![
-        Algorithm {
-            label: "RSA-SHA1 (default)",
-            settings: vec![
-                ("EDGEPASS_CDN_KEY_PAIR_ID", "K2JCJMDEHXQW5F".to_owned()),
-                ("EDGEPASS_CDN_PRIVATE_KEY_FILE", rsa_key.display().to_string()),
-            ],
-        },
-        Algorithm {
-            label: "ECDSA-SHA256",
-            // Local mode's generated P-256 key.
-            settings: vec![],
-        },
-    ]
-}
 
 /// An edgepass running in this process, with an owner who shared [`IMAGES`] images with a viewer.
 struct Gallery {

@@ -96,21 +96,7 @@ impl CdnConfig {
     pub(super) fn from_settings(s: &Settings) -> Result<Self, ConfigError> {
         let key = key_source(s)?;
         let algorithm = algorithm(s)?;
-        let base_url = s
-            .text("EDGEPASS_CDN_BASE_URL")
-            .map(|url| {
-                let trimmed = url.trim().trim_end_matches('/');
-                if !(trimmed.starts_with("https://") || trimmed.starts_with("http://"))
-                    || trimmed.contains(['?', '#', '*'])
-                {
-                    return Err(error(
-                        "EDGEPASS_CDN_BASE_URL",
-                        format!("{url:?} is not an http(s) URL without query"),
-                    ));
-                }
-                Ok(trimmed.to_owned())
-            })
-            .transpose()?;
+        let base_url = s.base_url("EDGEPASS_CDN_BASE_URL")?;
         let cookie_max_age_secs = s
             .parsed::<u64>("EDGEPASS_CDN_COOKIE_MAX_AGE_SECS", "a whole number of seconds")?
             .map(|v| i64::try_from(v).unwrap_or(i64::MAX));

@@ -58,19 +58,8 @@ impl Delivery {
 
 impl PublicImages {
     fn from_settings(s: &Settings) -> Result<Self, ConfigError> {
-        if let Some(url) = s.text("EDGEPASS_S3_PUBLIC_BASE_URL") {
-            let trimmed = url.trim().trim_end_matches('/');
-            if !(trimmed.starts_with("https://") || trimmed.starts_with("http://"))
-                || trimmed.contains(['?', '#', ' '])
-            {
-                return Err(error(
-                    "EDGEPASS_S3_PUBLIC_BASE_URL",
-                    format!("{url:?} is not an http(s) URL without query"),
-                ));
-            }
-            return Ok(Self::Anonymous {
-                base_url: trimmed.to_owned(),
-            });
+        if let Some(base_url) = s.base_url("EDGEPASS_S3_PUBLIC_BASE_URL")? {
+            return Ok(Self::Anonymous { base_url });
         }
         Ok(Self::Presigned {
             ttl_secs: s.positive("EDGEPASS_S3_PUBLIC_URL_TTL_SECS", 24 * 3600)?,

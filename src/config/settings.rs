@@ -102,6 +102,25 @@ impl Settings {
         Ok(value)
     }
 
+    /// The value of `name` as an http(s) URL without query, fragment or `*`, without a trailing slash
+    /// (a base URL that object keys are appended to).
+    pub(super) fn base_url(&self, name: &str) -> Result<Option<String>, ConfigError> {
+        self.text(name)
+            .map(|url| {
+                let trimmed = url.trim().trim_end_matches('/');
+                if !(trimmed.starts_with("https://") || trimmed.starts_with("http://"))
+                    || trimmed.contains(['?', '#', '*', ' '])
+                {
+                    return Err(error(
+                        name,
+                        format!("{url:?} is not an http(s) URL without query"),
+                    ));
+                }
+                Ok(trimmed.to_owned())
+            })
+            .transpose()
+    }
+
     /// The value of `name` as an origin (see [`origin_of`]).
     pub(super) fn origin(&self, name: &str) -> Result<Option<String>, ConfigError> {
         self.text(name).map(|url| origin_of(url, name)).transpose()

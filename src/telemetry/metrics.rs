@@ -68,51 +68,63 @@ struct MemoCollector(Arc<CdnSigner>, Option<Arc<PresignedGets>>);
 impl Collector for MemoCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let stats = self.0.memo_stats();
-        for (name, help, value) in [
-            (
-                "edgepass_signatures_computed",
-                "CloudFront signatures computed (memo misses)",
-                stats.misses,
-            ),
-            (
-                "edgepass_signature_memo_hits",
-                "CloudFront signatures served from the memo",
-                stats.hits,
-            ),
-            (
-                "edgepass_signatures_signed_ahead",
-                "CloudFront signatures made ahead of the window change that needs them",
-                stats.ahead,
-            ),
-            (
-                "edgepass_signatures_signed_ahead_used",
-                "Signatures made ahead that a request has used since",
-                stats.ahead_used,
-            ),
-        ] {
-            let counter = ConstCounter::new(value);
-            counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;
-        }
-        if let Some(presigned) = &self.1 {
-            let stats = presigned.stats();
-            for (name, help, value) in [
+        encode_counters(
+            &mut encoder,
+            &[
                 (
-                    "edgepass_presigned_gets_computed",
-                    "S3 presigned GET URLs computed (memo misses)",
+                    "edgepass_signatures_computed",
+                    "CloudFront signatures computed (memo misses)",
                     stats.misses,
                 ),
                 (
-                    "edgepass_presigned_get_memo_hits",
-                    "S3 presigned GET URLs served from the memo",
+                    "edgepass_signature_memo_hits",
+                    "CloudFront signatures served from the memo",
                     stats.hits,
                 ),
-            ] {
-                let counter = ConstCounter::new(value);
-                counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;
-            }
+                (
+                    "edgepass_signatures_signed_ahead",
+                    "CloudFront signatures made ahead of the window change that needs them",
+                    stats.ahead,
+                ),
+                (
+                    "edgepass_signatures_signed_ahead_used",
+                    "Signatures made ahead that a request has used since",
+                    stats.ahead_used,
+                ),
+            ],
+        )?;
+        if let Some(presigned) = &self.1 {
+            let stats = presigned.stats();
+            encode_counters(
+                &mut encoder,
+                &[
+                    (
+                        "edgepass_presigned_gets_computed",
+                        "S3 presigned GET URLs computed (memo misses)",
+                        stats.misses,
+                    ),
+                    (
+                        "edgepass_presigned_get_memo_hits",
+                        "S3 presigned GET URLs served from the memo",
+                        stats.hits,
+                    ),
+                ],
+            )?;
         }
         Ok(())
     }
+}
+
+/// Encodes (name, help, value) counters read at scrape time.
+fn encode_counters(
+    encoder: &mut DescriptorEncoder,
+    counters: &[(&str, &str, u64)],
+) -> Result<(), std::fmt::Error> {
+    for &(name, help, value) in counters {
+        let counter = ConstCounter::new(value);
+        counter.encode(encoder.encode_descriptor(name, help, None, counter.metric_type())?)?;
+    }
+    Ok(())
 }
 
 /// The service's metrics.

@@ -248,12 +248,7 @@ async fn register_with_a_kms_key_id_registers_the_kms_keys_public_half() {
     let registered = base64::engine::general_purpose::STANDARD
         .decode(body)
         .expect("base64");
-    let shared = edgepass::aws::sdk_config("us-east-1", Some(("testing", "testing"))).await;
-    let kms = aws_sdk_kms::Client::from_conf(
-        aws_sdk_kms::config::Builder::from(&shared)
-            .endpoint_url(moto.endpoint())
-            .build(),
-    );
+    let kms = crate::kms::kms_client(&moto).await;
     let public = kms
         .get_public_key()
         .key_id(&kms_key)

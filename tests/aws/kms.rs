@@ -20,13 +20,20 @@ fn target(moto: &Moto) -> KmsTarget {
     }
 }
 
+/// A KMS client for moto.
+pub(crate) async fn kms_client(moto: &Moto) -> aws_sdk_kms::Client {
+    let shared = edgepass::aws::sdk_config("us-east-1", Some(("testing", "testing"))).await;
+    aws_sdk_kms::Client::from_conf(
+        aws_sdk_kms::config::Builder::from(&shared)
+            .endpoint_url(moto.endpoint())
+            .build(),
+    )
+}
+
 /// Creates a key in moto's KMS and returns its id.
 pub(crate) async fn create_key(moto: &Moto, spec: KeySpec, usage: KeyUsageType) -> String {
-    let shared = edgepass::aws::sdk_config("us-east-1", Some(("testing", "testing"))).await;
-    let config = aws_sdk_kms::config::Builder::from(&shared)
-        .endpoint_url(moto.endpoint())
-        .build();
-    let created = aws_sdk_kms::Client::from_conf(config)
+    let created = kms_client(moto)
+        .await
         .create_key()
         .key_spec(spec)
         .key_usage(usage)

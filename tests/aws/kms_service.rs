@@ -128,6 +128,23 @@ impl Service {
         (client, reply)
     }
 
+    /// Alice uploads `images` images and shares each with Bob: Bob's browser and the ids.
+    async fn shared_with_bob(&self, images: usize) -> (reqwest::Client, Vec<String>) {
+        let (alice, _) = self.register("alice@example.com").await;
+        let (bob, _) = self.register("bob@example.com").await;
+        let mut ids = Vec::with_capacity(images);
+        for _ in 0..images {
+            let id = self.upload(&alice).await["id"].as_str().expect("id").to_owned();
+            json_of(
+                alice.put(format!("{}/api/images/{id}/shares/bob@example.com", self.base)),
+                StatusCode::OK,
+            )
+            .await;
+            ids.push(id);
+        }
+        (bob, ids)
+    }
+
     async fn upload(&self, client: &reqwest::Client) -> Value {
         let ticket = json_of(
             client.post(format!("{}/api/images", self.base)).json(&json!({
@@ -307,12 +324,7 @@ async fn cookies_and_urls_signed_through_kms_open_images_at_the_local_edge_with_
 async fn python_verifies(moto: &Moto, key_id: &str, items: &[(&str, &str, &str)]) -> Vec<(String, bool)> {
     use base64::Engine;
 
-    let shared = edgepass::aws::sdk_config("us-east-1", Some(("testing", "testing"))).await;
-    let kms = aws_sdk_kms::Client::from_conf(
-        aws_sdk_kms::config::Builder::from(&shared)
-            .endpoint_url(moto.endpoint())
-            .build(),
-    );
+    let kms = crate::kms::kms_client(moto).await;
     let public = kms
         .get_public_key()
         .key_id(key_id)
@@ -365,21 +377,7 @@ async fn a_page_of_urls_across_a_window_change_calls_kms_once_per_url_and_not_ag
     let moto = Moto::start().await;
     let key_id = create_key(&moto, KeySpec::EccNistP256, KeyUsageType::SignVerify).await;
     let service = build(moto.endpoint(), &key_id).await.expect("starts");
-    let (alice, _) = service.register("alice@example.com").await;
-    let (bob, _) = service.register("bob@example.com").await;
-    let mut ids = Vec::new();
-    for _ in 0..12 {
-        let id = service.upload(&alice).await["id"]
-            .as_str()
-            .expect("id")
-            .to_owned();
-        json_of(
-            alice.put(format!("{}/api/images/{id}/shares/bob@example.com", service.base)),
-            StatusCode::OK,
-        )
-        .await;
-        ids.push(id);
-    }
+    let (bob, ids) = service.shared_with_bob(12).await;
     let batch = || async {
         json_of(
             bob.post(format!("{}/api/urls", service.base))
@@ -592,21 +590,7 @@ async fn kms_cost() {
             service.kms_calls("signed")
         );
 
-        let (alice, _) = service.register("alice@example.com").await;
-        let (bob, _) = service.register("bob@example.com").await;
-        let mut ids = Vec::new();
-        for _ in 0..100 {
-            let id = service.upload(&alice).await["id"]
-                .as_str()
-                .expect("id")
-                .to_owned();
-            json_of(
-                alice.put(format!("{}/api/images/{id}/shares/bob@example.com", service.base)),
-                StatusCode::OK,
-            )
-            .await;
-            ids.push(id);
-        }
+        let (bob, ids) = service.shared_with_bob(100).await;
         for (case, advance) in [("first", 0), ("same window", 1), ("next window", 300)] {
             service.clock.advance(advance);
             let before = service.kms_calls("signed");
