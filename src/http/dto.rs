@@ -179,7 +179,8 @@ pub(crate) struct ImageView {
     /// Whether the upload has been checked.
     pub status: ImageStatus,
     /// The image on the CDN (`{cdn}/users/{user}/{id}.{ext}`, loaded with the CloudFront cookies, or
-    /// `{cdn}/public/{id}.{ext}`); absent until the upload is complete.
+    /// `{cdn}/public/{id}.{ext}`); with `EDGEPASS_DELIVERY=s3` a presigned GET straight from the bucket
+    /// (see `url_expires_at`). Absent until the upload is complete.
     #[oai(skip_serializing_if_is_none)]
     pub url: Option<String>,
     /// When `url` stops working (epoch seconds): set only with `EDGEPASS_DELIVERY=s3`, where it is a
