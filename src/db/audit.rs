@@ -44,6 +44,10 @@ pub enum Action {
     AlbumDeleted,
     /// An image's object moved into an album, out of one, or between two (subject: the image id).
     ImageMoved,
+    /// The account's password was changed (subject: the user id).
+    PasswordChanged,
+    /// The holder ended sessions of their account (subject: how many).
+    SessionsEnded,
 }
 
 impl Action {
@@ -66,6 +70,8 @@ impl Action {
             Self::AlbumCreated => "album_created",
             Self::AlbumDeleted => "album_deleted",
             Self::ImageMoved => "image_moved",
+            Self::PasswordChanged => "password_changed",
+            Self::SessionsEnded => "sessions_ended",
         }
     }
 }

@@ -1,19 +1,21 @@
 //! Queries on `sessions`.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set,
+    sea_query::Expr,
 };
 
 use super::entity::{session, user};
 use crate::domain::UserId;
 
-/// Stores a new session.
+/// Stores a new session, signed in from `client` (a label for its holder).
 pub async fn create(
     db: &impl ConnectionTrait,
     user_id: UserId,
     token_hash: &[u8],
     now: u64,
     ttl_secs: u64,
+    client: Option<&str>,
 ) -> Result<(), DbErr> {
     session::ActiveModel {
         user_id: Set(user_id),
@@ -23,6 +25,7 @@ pub async fn create(
         last_seen_at: Set(now as i64),
         cdn_expires_at: Set(None),
         album_sets: Set(false),
+        client: Set(client.map(str::to_owned)),
         ..Default::default()
     }
     .insert(db)
@@ -114,4 +117,55 @@ pub async fn delete_expired(db: &impl ConnectionTrait, now: u64) -> Result<u64, 
         .exec(db)
         .await?;
     Ok(result.rows_affected)
+}
+
+/// The unexpired sessions of `user`, most recently seen first.
+pub async fn list_active(
+    db: &impl ConnectionTrait,
+    user: UserId,
+    now: u64,
+) -> Result<Vec<session::Model>, DbErr> {
+    session::Entity::find()
+        .filter(session::Column::UserId.eq(user))
+        .filter(session::Column::ExpiresAt.gt(now as i64))
+        .order_by_desc(session::Column::LastSeenAt)
+        .order_by_desc(session::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Deletes `user`'s sessions (all of them, or one by id), except the one with `keep` as token hash;
+/// returns the token hashes deleted, for the other instances to forget.
+pub async fn delete_of_user(
+    db: &impl ConnectionTrait,
+    user: UserId,
+    only: Option<i64>,
+    keep: Option<&[u8]>,
+) -> Result<Vec<Vec<u8>>, DbErr> {
+    let mut query = session::Entity::find().filter(session::Column::UserId.eq(user));
+    if let Some(id) = only {
+        query = query.filter(session::Column::Id.eq(id));
+    }
+    if let Some(keep) = keep {
+        query = query.filter(session::Column::TokenHash.ne(keep.to_vec()));
+    }
+    let doomed: Vec<session::Model> = query.all(db).await?;
+    if doomed.is_empty() {
+        return Ok(Vec::new());
+    }
+    session::Entity::delete_many()
+        .filter(session::Column::Id.is_in(doomed.iter().map(|s| s.id)))
+        .exec(db)
+        .await?;
+    Ok(doomed.into_iter().map(|s| s.token_hash).collect())
+}
+
+/// Gives the session with token hash `old` the token hash `new` (a fresh token after a password change).
+pub async fn replace_token(db: &impl ConnectionTrait, old: &[u8], new: &[u8]) -> Result<(), DbErr> {
+    session::Entity::update_many()
+        .col_expr(session::Column::TokenHash, Expr::value(new.to_vec()))
+        .filter(session::Column::TokenHash.eq(old.to_vec()))
+        .exec(db)
+        .await
+        .map(|_| ())
 }

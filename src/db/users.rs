@@ -68,3 +68,20 @@ pub async fn emails_of(
         .await?;
     Ok(rows.into_iter().map(|user| (user.id, user.email)).collect())
 }
+
+/// Stores a new password hash for `id`.
+pub async fn set_password_hash(
+    db: &impl ConnectionTrait,
+    id: UserId,
+    password_hash: String,
+) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::PasswordHash,
+            sea_orm::sea_query::Expr::value(password_hash),
+        )
+        .filter(user::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map(|_| ())
+}

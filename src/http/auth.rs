@@ -54,13 +54,21 @@ fn set_cookies(jar: &CookieJar, headers: &[String]) -> AppResult<()> {
     Ok(())
 }
 
-fn session_cookie(state: &AppState, value: &str) -> Cookie {
+/// The session cookie carrying `value`.
+pub(super) fn session_cookie(state: &AppState, value: &str) -> Cookie {
     let mut cookie = Cookie::new_with_str(session::COOKIE_NAME, value);
     cookie.set_http_only(true);
     cookie.set_secure(state.config.session.cookie_secure);
     cookie.set_same_site(SameSite::Lax);
     cookie.set_path("/");
     cookie
+}
+
+/// The session cookie, expired.
+pub(super) fn expire_session_cookie(state: &AppState) -> Cookie {
+    let mut expired = session_cookie(state, "");
+    expired.set_max_age(std::time::Duration::ZERO);
+    expired
 }
 
 /// Sets the CloudFront cookies and describes them.
@@ -148,9 +156,7 @@ impl AuthApi {
                     .flat_map(|prefix| state.cdn.expire_prefix(prefix)),
             );
         }
-        let mut expired = session_cookie(&state, "");
-        expired.set_max_age(std::time::Duration::ZERO);
-        jar.add(expired);
+        jar.add(expire_session_cookie(&state));
         Ok(LoggedOut::Done)
     }
 

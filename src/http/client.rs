@@ -28,6 +28,7 @@ pub(crate) fn client_addr(req: &Request, trust_forwarded_for: bool) -> Option<Ip
 pub(crate) fn client(state: &AppState, req: &Request) -> Client {
     Client {
         addr: client_addr(req, state.config.trust_forwarded_for),
+        agent: req.header("user-agent").and_then(Client::agent_label),
     }
 }
 

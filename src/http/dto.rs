@@ -449,3 +449,44 @@ pub(crate) struct AlbumDeletion {
     /// Always false here: repeat the `DELETE` (or leave it to the sweep) to finish.
     pub finished: bool,
 }
+
+/// `POST /api/account/password`.
+#[derive(Debug, Object)]
+pub(crate) struct PasswordChange {
+    /// The password now.
+    pub current_password: String,
+    /// The new one: at least 10 characters, at most 256 bytes.
+    pub new_password: String,
+}
+
+/// One session of the caller's account.
+#[derive(Debug, Object)]
+pub(crate) struct AccountSessionView {
+    /// The session's id (for `DELETE /api/account/sessions/{id}`).
+    pub id: i64,
+    /// When it signed in (epoch seconds).
+    pub created_at: u64,
+    /// When it was last renewed by use (epoch seconds).
+    pub last_seen_at: u64,
+    /// When it ends unless used again (epoch seconds).
+    pub expires_at: u64,
+    /// The browser it signed in from, as its `User-Agent` named it (cut short), if it said.
+    #[oai(skip_serializing_if_is_none)]
+    pub client: Option<String>,
+    /// Whether it is the session of this request.
+    pub current: bool,
+}
+
+/// `GET /api/account/sessions`.
+#[derive(Debug, Object)]
+pub(crate) struct AccountSessions {
+    /// Most recently seen first.
+    pub sessions: Vec<AccountSessionView>,
+}
+
+/// `DELETE /api/account/sessions`.
+#[derive(Debug, Object)]
+pub(crate) struct EndedSessions {
+    /// How many sessions ended.
+    pub ended: usize,
+}

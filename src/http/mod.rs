@@ -2,6 +2,7 @@
 //! gallery page at `/`, share links (`/s/{token}`, outside `/api` so they stay short and need no
 //! session), health, and the middleware order; and the metrics listener's one route.
 
+mod account;
 mod albums;
 mod auth;
 mod client;
@@ -29,6 +30,7 @@ use error::{json_error, panic_response};
 /// Every API operation.
 type Apis = (
     auth::AuthApi,
+    account::AccountApi,
     auth::CdnApi,
     images::ImagesApi,
     shares::SharesApi,
@@ -41,6 +43,7 @@ fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             auth::AuthApi,
+            account::AccountApi,
             auth::CdnApi,
             images::ImagesApi,
             shares::SharesApi,

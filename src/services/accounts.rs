@@ -38,16 +38,34 @@ pub struct SignedIn {
 }
 
 /// Where a request comes from: the client's address (for throttles and the audit log) and, for the
-/// CloudFront cookies, the viewer address they may be bound to.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// CloudFront cookies, the viewer address they may be bound to; and the browser, as its `User-Agent`
+/// names it, which a new session records so its holder can tell their sessions apart.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Client {
     /// The client's address, when known.
     pub addr: Option<IpAddr>,
+    /// The `User-Agent`, cut to [`CLIENT_LABEL_MAX`] characters without control characters.
+    pub agent: Option<String>,
 }
 
+/// The longest client label a session keeps.
+pub const CLIENT_LABEL_MAX: usize = 200;
+
 impl Client {
-    fn label(self) -> Option<String> {
+    fn label(&self) -> Option<String> {
         self.addr.map(|addr| addr.to_string())
+    }
+
+    /// `user_agent` as a session's client label: printable characters only, at most
+    /// [`CLIENT_LABEL_MAX`] of them; `None` when nothing is left.
+    pub fn agent_label(user_agent: &str) -> Option<String> {
+        let label: String = user_agent
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(CLIENT_LABEL_MAX)
+            .collect();
+        let label = label.trim();
+        (!label.is_empty()).then(|| label.to_owned())
     }
 }
 
@@ -160,7 +178,15 @@ async fn sign_in(
 ) -> ServiceResult<SignedIn> {
     let now = state.now();
     let token = session::new_token().map_err(ServiceError::internal)?;
-    db::sessions::create(&txn, user, &token.hash, now, state.config.session.ttl_secs).await?;
+    db::sessions::create(
+        &txn,
+        user,
+        &token.hash,
+        now,
+        state.config.session.ttl_secs,
+        client.agent.as_deref(),
+    )
+    .await?;
     audit::record(
         &txn,
         Some(user),

@@ -3,6 +3,7 @@
 //! these functions take typed inputs, return typed results, and know nothing of requests, cookies or
 //! status codes. Below them: `db`, the AWS clients, `signing` and the domain types.
 
+pub mod account;
 pub mod accounts;
 pub mod albums;
 pub mod cursor;

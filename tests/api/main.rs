@@ -4,6 +4,7 @@
 //! SQLite by default; with `EDGEPASS_TEST_DATABASE_URL=postgres://…` every test gets a PostgreSQL database
 //! of its own, created through that URL and dropped afterwards.
 
+mod account;
 mod albums;
 mod auth;
 mod cdn;

@@ -26,6 +26,8 @@ pub struct Model {
     pub cdn_expires_at: Option<i64>,
     /// Whether an album cookie set was ever minted for this session.
     pub album_sets: bool,
+    /// The client it signed in from (its `User-Agent`, cut short), for the account holder's list.
+    pub client: Option<String>,
 }
 
 /// Relations of `sessions`.

@@ -1,0 +1,118 @@
+//! The signed-in holder's own account: change the password, list the sessions signed in to it, end
+//! one or all the others.
+
+use poem::Request;
+use poem::web::Data;
+use poem::web::cookie::CookieJar;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi, Tags};
+
+use super::auth::{expire_session_cookie, session_cookie};
+use super::client::{SessionAuth, client};
+use super::dto::{AccountSessionView, AccountSessions, EndedSessions, PasswordChange};
+use super::error::{AppError, AppResult};
+use crate::app::AppState;
+use crate::domain::Password;
+use crate::services::ServiceError;
+use crate::services::account::{self, SessionEntry};
+
+#[derive(Tags)]
+enum ApiTags {
+    /// The signed-in holder's own account.
+    Account,
+}
+
+/// `POST /api/account/password` and `DELETE /api/account/sessions/{id}` answers.
+#[derive(ApiResponse)]
+enum Done {
+    /// Done.
+    #[oai(status = 204)]
+    Done,
+}
+
+/// The account endpoints.
+pub(crate) struct AccountApi;
+
+fn session_view(entry: SessionEntry) -> AccountSessionView {
+    let SessionEntry { session, current } = entry;
+    AccountSessionView {
+        id: session.id,
+        created_at: u64::try_from(session.created_at).unwrap_or(0),
+        last_seen_at: u64::try_from(session.last_seen_at).unwrap_or(0),
+        expires_at: u64::try_from(session.expires_at).unwrap_or(0),
+        client: session.client,
+        current,
+    }
+}
+
+#[OpenApi(prefix_path = "/api/account", tag = "ApiTags::Account")]
+impl AccountApi {
+    /// Change the password: `current_password` must be right (401 `invalid_credentials` otherwise,
+    /// counted like a failed login, and throttled alike with 429). Every other session of the account
+    /// ends; this one goes on with a new session cookie set in the answer. 422 for a new password
+    /// shorter than 10 characters or longer than 256 bytes.
+    #[oai(path = "/password", method = "post")]
+    async fn change_password(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        jar: &CookieJar,
+        auth: SessionAuth,
+        body: Json<PasswordChange>,
+    ) -> AppResult<Done> {
+        let PasswordChange {
+            current_password,
+            new_password,
+        } = body.0;
+        let new = Password::parse(new_password)?;
+        let token =
+            account::change_password(&state, &auth.0, &current_password, new, client(&state, req)).await?;
+        jar.add(session_cookie(&state, &token));
+        Ok(Done::Done)
+    }
+
+    /// The sessions signed in to the account and not expired, most recently seen first: when each was
+    /// created and last seen, the client it signed in from, and which one is this.
+    #[oai(path = "/sessions", method = "get")]
+    async fn sessions(&self, state: Data<&AppState>, auth: SessionAuth) -> AppResult<Json<AccountSessions>> {
+        let sessions = account::sessions(&state, &auth.0).await?;
+        Ok(Json(AccountSessions {
+            sessions: sessions.into_iter().map(session_view).collect(),
+        }))
+    }
+
+    /// End every session of the account but this one.
+    #[oai(path = "/sessions", method = "delete")]
+    async fn end_other_sessions(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        auth: SessionAuth,
+    ) -> AppResult<Json<EndedSessions>> {
+        let ended = account::end_other_sessions(&state, &auth.0, client(&state, req)).await?;
+        Ok(Json(EndedSessions { ended }))
+    }
+
+    /// End one session of the account (this one too, which then also expires the session cookie);
+    /// another account's session, like an unknown id, is 404.
+    #[oai(path = "/sessions/:id", method = "delete")]
+    async fn end_session(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        jar: &CookieJar,
+        auth: SessionAuth,
+        id: Path<String>,
+    ) -> AppResult<Done> {
+        let id: i64 =
+            id.0.trim()
+                .parse()
+                .map_err(|_| AppError::Service(ServiceError::NotFound))?;
+        account::end_session(&state, &auth.0, id, client(&state, req)).await?;
+        if id == auth.0.session_id {
+            jar.add(expire_session_cookie(&state));
+        }
+        Ok(Done::Done)
+    }
+}

@@ -1,0 +1,158 @@
+//! The signed-in holder's own account: changing the password, and the sessions signed in to it (list,
+//! end one, end all others).
+//!
+//! A session that is ended is announced to every instance in the transaction that deletes it, as a
+//! logout is, so no instance keeps answering for it from its cache.
+
+use sea_orm::{DatabaseTransaction, TransactionTrait};
+
+use crate::app::AppState;
+use crate::auth::{AuthUser, session, throttle};
+use crate::db;
+use crate::db::audit::{self, Action};
+use crate::db::entity::session as session_row;
+use crate::domain::Password;
+
+use super::accounts::Client;
+use super::error::{ServiceError, ServiceResult};
+
+/// One session of the account, as its holder sees it.
+#[derive(Clone, Debug)]
+pub struct SessionEntry {
+    /// The row.
+    pub session: session_row::Model,
+    /// Whether it is the session making the request.
+    pub current: bool,
+}
+
+/// Changes the password of `holder`'s account after checking `current` under the login rules (a
+/// wrong password counts as a failed login, and repeated failures are throttled alike). Every other
+/// session of the account ends; the current one gets a new token, returned for its cookie.
+pub async fn change_password(
+    state: &AppState,
+    holder: &AuthUser,
+    current: &str,
+    new: Password,
+    client: Client,
+) -> ServiceResult<String> {
+    let now = state.now();
+    let client_label = client.addr.map(|addr| addr.to_string());
+    let attempt = match throttle::begin(
+        &state.db,
+        &state.config.limits,
+        holder.email.as_str(),
+        client_label.as_deref(),
+        now,
+    )
+    .await?
+    {
+        Ok(attempt) => attempt,
+        Err(throttle::Throttled { retry_after_secs }) => {
+            return Err(ServiceError::Throttled { retry_after_secs });
+        }
+    };
+    let account = db::users::find(&state.db, holder.id).await?;
+    let stored = account.as_ref().map(|a| a.password_hash.clone());
+    if !state.passwords.verify(current, stored).await? {
+        attempt.failed();
+        return Err(ServiceError::InvalidCredentials);
+    }
+    let hash = state.passwords.hash(&new).await?;
+    let token = session::new_token().map_err(ServiceError::internal)?;
+    let txn = state.db.begin().await?;
+    attempt.succeeded(&txn).await?;
+    db::users::set_password_hash(&txn, holder.id, hash).await?;
+    let mut ended = db::sessions::delete_of_user(&txn, holder.id, None, Some(&holder.session_hash)).await?;
+    db::sessions::replace_token(&txn, &holder.session_hash, &token.hash).await?;
+    ended.push(holder.session_hash.to_vec());
+    audit::record(
+        &txn,
+        Some(holder.id),
+        Action::PasswordChanged,
+        &holder.id.0.to_string(),
+        client_label.as_deref(),
+        now,
+    )
+    .await?;
+    announce_ended(state, txn, &ended).await?;
+    Ok(token.cookie_value)
+}
+
+/// The unexpired sessions of `holder`'s account, most recently seen first.
+pub async fn sessions(state: &AppState, holder: &AuthUser) -> ServiceResult<Vec<SessionEntry>> {
+    let rows = db::sessions::list_active(&state.db, holder.id, state.now()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|session| SessionEntry {
+            current: session.id == holder.session_id,
+            session,
+        })
+        .collect())
+}
+
+/// Ends the session `id` of `holder`'s account (which may be the current one); another account's
+/// session, like one that does not exist, is not found.
+pub async fn end_session(state: &AppState, holder: &AuthUser, id: i64, client: Client) -> ServiceResult<()> {
+    let txn = state.db.begin().await?;
+    let ended = db::sessions::delete_of_user(&txn, holder.id, Some(id), None).await?;
+    if ended.is_empty() {
+        txn.rollback().await?;
+        return Err(ServiceError::NotFound);
+    }
+    record_ended(state, &txn, holder, ended.len(), &client).await?;
+    announce_ended(state, txn, &ended).await
+}
+
+/// Ends every session of `holder`'s account but the current one; returns how many ended.
+pub async fn end_other_sessions(state: &AppState, holder: &AuthUser, client: Client) -> ServiceResult<usize> {
+    let txn = state.db.begin().await?;
+    let ended = db::sessions::delete_of_user(&txn, holder.id, None, Some(&holder.session_hash)).await?;
+    if !ended.is_empty() {
+        record_ended(state, &txn, holder, ended.len(), &client).await?;
+    }
+    let count = ended.len();
+    announce_ended(state, txn, &ended).await?;
+    Ok(count)
+}
+
+async fn record_ended(
+    state: &AppState,
+    txn: &DatabaseTransaction,
+    holder: &AuthUser,
+    count: usize,
+    client: &Client,
+) -> ServiceResult<()> {
+    let client_label = client.addr.map(|addr| addr.to_string());
+    audit::record(
+        txn,
+        Some(holder.id),
+        Action::SessionsEnded,
+        &count.to_string(),
+        client_label.as_deref(),
+        state.now(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Announces the end of the sessions `ended` (token hashes) to every instance in `txn`, commits, and
+/// forgets them here.
+async fn announce_ended(state: &AppState, txn: DatabaseTransaction, ended: &[Vec<u8>]) -> ServiceResult<()> {
+    let mut echoes = Vec::with_capacity(ended.len());
+    let mut hashes = Vec::with_capacity(ended.len());
+    for hash in ended {
+        let Ok(hash) = <[u8; 32]>::try_from(hash.as_slice()) else {
+            continue;
+        };
+        echoes.push(state.session_events.announce_in(&txn, &hash).await?);
+        hashes.push(hash);
+    }
+    txn.commit().await?;
+    for hash in &hashes {
+        state.sessions.forget(hash);
+    }
+    for echo in echoes {
+        state.session_events.heard(echo).await;
+    }
+    Ok(())
+}
