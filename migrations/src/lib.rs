@@ -13,6 +13,7 @@ mod m20261128_000003_shares;
 mod m20261128_000004_share_links;
 mod m20261130_000005_albums;
 mod m20261201_000006_session_clients;
+mod m20261201_000007_account_deletion;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_share_links::Migration),
             Box::new(m20261130_000005_albums::Migration),
             Box::new(m20261201_000006_session_clients::Migration),
+            Box::new(m20261201_000007_account_deletion::Migration),
         ]
     }
 

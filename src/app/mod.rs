@@ -17,8 +17,8 @@ use crate::cdn_signer::{AlgorithmMismatch, CdnSigner, KmsSigning};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{BoundAddresses, CdnKeySource, Config, ConfigError, Delivery, StorageConfig};
 use crate::db::session_events::{Heard, SessionEvents};
-use crate::images::album_emptying;
 use crate::images::lifecycle::{self, Swept};
+use crate::images::{account_deletion, album_emptying};
 use crate::local::data_dir;
 use crate::local::edge::{self, Edge};
 use crate::local::key::{self as local_key, LocalKeyError};
@@ -592,6 +592,14 @@ async fn sweep_images(state: AppState) {
                 tracing::info!(albums, "finished deleting albums");
             }
             Err(error) => tracing::warn!(error = %Causes(&error), "could not sweep deleted albums"),
+        }
+        match account_deletion::sweep_accounts(lifecycle_services(&state), state.now()).await {
+            Ok(0) => {}
+            Ok(accounts) => {
+                state.metrics.images_swept("accounts", accounts);
+                tracing::info!(accounts, "finished deleting accounts");
+            }
+            Err(error) => tracing::warn!(error = %Causes(&error), "could not sweep deleted accounts"),
         }
     }
 }

@@ -312,3 +312,53 @@ pub async fn forget_cookie_set(
         .await
         .map(|_| ())
 }
+
+/// Ends every album grant `grantee` received.
+pub async fn revoke_received(db: &impl ConnectionTrait, grantee: UserId) -> Result<(), DbErr> {
+    album_share::Entity::delete_many()
+        .filter(album_share::Column::GranteeId.eq(grantee))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Removes every album of `owner` (with their grants), once none holds an image.
+pub async fn delete_owned(db: &impl ConnectionTrait, owner: UserId) -> Result<(), DbErr> {
+    let owned: Vec<AlbumId> = album::Entity::find()
+        .filter(album::Column::OwnerId.eq(owner))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|album| album.id)
+        .collect();
+    if owned.is_empty() {
+        return Ok(());
+    }
+    album_share::Entity::delete_many()
+        .filter(album_share::Column::AlbumId.is_in(owned.clone()))
+        .exec(db)
+        .await?;
+    album::Entity::delete_many()
+        .filter(album::Column::Id.is_in(owned))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Ends every grant of an album of `owner`.
+pub async fn revoke_given(db: &impl ConnectionTrait, owner: UserId) -> Result<(), DbErr> {
+    use sea_orm::sea_query::Query;
+    album_share::Entity::delete_many()
+        .filter(
+            album_share::Column::AlbumId.in_subquery(
+                Query::select()
+                    .column(album::Column::Id)
+                    .from(album::Entity)
+                    .and_where(album::Column::OwnerId.eq(owner))
+                    .to_owned(),
+            ),
+        )
+        .exec(db)
+        .await
+        .map(|_| ())
+}

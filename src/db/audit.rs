@@ -48,6 +48,8 @@ pub enum Action {
     PasswordChanged,
     /// The holder ended sessions of their account (subject: how many).
     SessionsEnded,
+    /// The holder deleted their account (subject: `user:{id}`).
+    AccountDeleted,
 }
 
 impl Action {
@@ -72,6 +74,7 @@ impl Action {
             Self::ImageMoved => "image_moved",
             Self::PasswordChanged => "password_changed",
             Self::SessionsEnded => "sessions_ended",
+            Self::AccountDeleted => "account_deleted",
         }
     }
 }
@@ -188,4 +191,19 @@ async fn count_and_oldest(
         count,
         oldest_at: oldest_at.map(|t| t as u64),
     })
+}
+
+/// Replaces `email` wherever it is an event's subject (sign-ins, sign-outs, failed logins,
+/// registrations) with `user:{id}`, so the log keeps the events of a deleted account but not its
+/// address.
+pub async fn forget_email(db: &impl ConnectionTrait, user: UserId, email: &str) -> Result<(), DbErr> {
+    audit_event::Entity::update_many()
+        .col_expr(
+            audit_event::Column::Subject,
+            sea_orm::sea_query::Expr::value(format!("user:{}", user.0)),
+        )
+        .filter(audit_event::Column::Subject.eq(email))
+        .exec(db)
+        .await
+        .map(|_| ())
 }

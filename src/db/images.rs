@@ -438,3 +438,17 @@ pub async fn unfinished(db: &impl ConnectionTrait, now: u64, limit: u64) -> Resu
         .all(db)
         .await
 }
+
+/// Up to `limit` images of `owner`, whatever their state.
+pub async fn all_of_owner(
+    db: &impl ConnectionTrait,
+    owner: UserId,
+    limit: u64,
+) -> Result<Vec<image::Model>, DbErr> {
+    image::Entity::find()
+        .filter(image::Column::OwnerId.eq(owner))
+        .order_by_asc(image::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}

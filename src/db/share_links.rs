@@ -6,6 +6,7 @@ use sea_orm::{
 };
 
 use super::entity::{image, share_link};
+use crate::domain::UserId;
 use crate::images::ImageId;
 
 /// Stores a link to `image` whose token hashes to `token_hash`; returns its id.
@@ -81,6 +82,24 @@ pub async fn revoke(db: &impl ConnectionTrait, id: i64, now: u64) -> Result<bool
 pub async fn delete_for_image(db: &impl ConnectionTrait, image: &ImageId) -> Result<(), DbErr> {
     share_link::Entity::delete_many()
         .filter(share_link::Column::ImageId.eq(image))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Removes every link to an image of `owner`.
+pub async fn delete_of_owner(db: &impl ConnectionTrait, owner: UserId) -> Result<(), DbErr> {
+    use sea_orm::sea_query::Query;
+    share_link::Entity::delete_many()
+        .filter(
+            share_link::Column::ImageId.in_subquery(
+                Query::select()
+                    .column(image::Column::Id)
+                    .from(image::Entity)
+                    .and_where(image::Column::OwnerId.eq(owner))
+                    .to_owned(),
+            ),
+        )
         .exec(db)
         .await
         .map(|_| ())

@@ -160,3 +160,30 @@ pub async fn visible_to(
         .all(db)
         .await
 }
+
+/// Ends every grant `grantee` received.
+pub async fn revoke_received(db: &impl ConnectionTrait, grantee: UserId) -> Result<(), DbErr> {
+    share::Entity::delete_many()
+        .filter(share::Column::GranteeId.eq(grantee))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Ends every grant of an image of `owner`.
+pub async fn revoke_given(db: &impl ConnectionTrait, owner: UserId) -> Result<(), DbErr> {
+    use sea_orm::sea_query::Query;
+    share::Entity::delete_many()
+        .filter(
+            share::Column::ImageId.in_subquery(
+                Query::select()
+                    .column(crate::db::entity::image::Column::Id)
+                    .from(crate::db::entity::image::Entity)
+                    .and_where(crate::db::entity::image::Column::OwnerId.eq(owner))
+                    .to_owned(),
+            ),
+        )
+        .exec(db)
+        .await
+        .map(|_| ())
+}

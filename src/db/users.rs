@@ -85,3 +85,41 @@ pub async fn set_password_hash(
         .await
         .map(|_| ())
 }
+
+/// Begins deleting account `id`: records when, and replaces the email with a tombstone that is no
+/// address, so the email is gone from the row and can be registered again at once.
+pub async fn start_delete(db: &impl ConnectionTrait, id: UserId, now: u64) -> Result<(), DbErr> {
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::DeletingSince,
+            sea_orm::sea_query::Expr::value(now as i64),
+        )
+        .col_expr(
+            user::Column::Email,
+            sea_orm::sea_query::Expr::value(format!("deleted:{}", id.0)),
+        )
+        .filter(user::Column::Id.eq(id))
+        .filter(user::Column::DeletingSince.is_null())
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Up to `limit` accounts whose deletion began and is unfinished.
+pub async fn deleting(db: &impl ConnectionTrait, limit: u64) -> Result<Vec<UserId>, DbErr> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::DeletingSince.is_not_null())
+        .order_by_asc(user::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await
+}
+
+/// Removes the account row (its sessions and received grants go with it).
+pub async fn delete(db: &impl ConnectionTrait, id: UserId) -> Result<(), DbErr> {
+    user::Entity::delete_by_id(id).exec(db).await.map(|_| ())
+}

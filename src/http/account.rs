@@ -1,5 +1,5 @@
 //! The signed-in holder's own account: change the password, list the sessions signed in to it, end
-//! one or all the others.
+//! one or all the others, delete the account.
 
 use poem::Request;
 use poem::web::Data;
@@ -8,14 +8,16 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 
-use super::auth::{expire_session_cookie, session_cookie};
+use super::auth::{expire_session_cookie, session_cookie, set_cookies};
 use super::client::{SessionAuth, client};
-use super::dto::{AccountSessionView, AccountSessions, EndedSessions, PasswordChange};
+use super::dto::{
+    AccountSessionView, AccountSessions, DeletionStatus, EndedSessions, PasswordChange, PasswordCheck,
+};
 use super::error::{AppError, AppResult};
 use crate::app::AppState;
 use crate::domain::Password;
 use crate::services::ServiceError;
-use crate::services::account::{self, SessionEntry};
+use crate::services::account::{self, Deletion, SessionEntry};
 
 #[derive(Tags)]
 enum ApiTags {
@@ -29,6 +31,18 @@ enum Done {
     /// Done.
     #[oai(status = 204)]
     Done,
+}
+
+/// `DELETE /api/account` answers.
+#[derive(ApiResponse)]
+enum AccountDeleted {
+    /// Nothing of the account is left.
+    #[oai(status = 204)]
+    Done,
+    /// The account is gone for everyone; some of its objects are still being deleted (the store
+    /// failed, or a change held an image), which the service's sweep finishes.
+    #[oai(status = 202)]
+    Continuing(Json<DeletionStatus>),
 }
 
 /// The account endpoints.
@@ -46,13 +60,13 @@ fn session_view(entry: SessionEntry) -> AccountSessionView {
     }
 }
 
-#[OpenApi(prefix_path = "/api/account", tag = "ApiTags::Account")]
+#[OpenApi(prefix_path = "/api", tag = "ApiTags::Account")]
 impl AccountApi {
     /// Change the password: `current_password` must be right (401 `invalid_credentials` otherwise,
     /// counted like a failed login, and throttled alike with 429). Every other session of the account
     /// ends; this one goes on with a new session cookie set in the answer. 422 for a new password
     /// shorter than 10 characters or longer than 256 bytes.
-    #[oai(path = "/password", method = "post")]
+    #[oai(path = "/account/password", method = "post")]
     async fn change_password(
         &self,
         state: Data<&AppState>,
@@ -74,7 +88,7 @@ impl AccountApi {
 
     /// The sessions signed in to the account and not expired, most recently seen first: when each was
     /// created and last seen, the client it signed in from, and which one is this.
-    #[oai(path = "/sessions", method = "get")]
+    #[oai(path = "/account/sessions", method = "get")]
     async fn sessions(&self, state: Data<&AppState>, auth: SessionAuth) -> AppResult<Json<AccountSessions>> {
         let sessions = account::sessions(&state, &auth.0).await?;
         Ok(Json(AccountSessions {
@@ -83,7 +97,7 @@ impl AccountApi {
     }
 
     /// End every session of the account but this one.
-    #[oai(path = "/sessions", method = "delete")]
+    #[oai(path = "/account/sessions", method = "delete")]
     async fn end_other_sessions(
         &self,
         state: Data<&AppState>,
@@ -94,9 +108,37 @@ impl AccountApi {
         Ok(Json(EndedSessions { ended }))
     }
 
+    /// Delete the account: `password` must be right (401 `invalid_credentials` otherwise, counted like
+    /// a failed login and throttled alike with 429; nothing changes). Every image and its objects
+    /// (private, public, staging, album copies; public copies are invalidated), the albums, the
+    /// grants given and received, the links and every session go; the audit log keeps its events
+    /// under the user id but not the email, which may be registered again as a new account. 204 when
+    /// all is gone; 202 while the service's sweep still has objects to delete. Both expire this
+    /// browser's cookies.
+    #[oai(path = "/account", method = "delete")]
+    async fn delete_account(
+        &self,
+        state: Data<&AppState>,
+        req: &Request,
+        jar: &CookieJar,
+        auth: SessionAuth,
+        body: Json<PasswordCheck>,
+    ) -> AppResult<AccountDeleted> {
+        let deletion =
+            account::delete_account(&state, &auth.0, &body.0.password, client(&state, req)).await?;
+        jar.add(expire_session_cookie(&state));
+        set_cookies(jar, &state.cdn.expire(auth.0.id))?;
+        Ok(match deletion {
+            Deletion::Done => AccountDeleted::Done,
+            Deletion::Continuing => AccountDeleted::Continuing(Json(DeletionStatus {
+                status: "deleting".to_owned(),
+            })),
+        })
+    }
+
     /// End one session of the account (this one too, which then also expires the session cookie);
     /// another account's session, like an unknown id, is 404.
-    #[oai(path = "/sessions/:id", method = "delete")]
+    #[oai(path = "/account/sessions/:id", method = "delete")]
     async fn end_session(
         &self,
         state: Data<&AppState>,

@@ -47,7 +47,7 @@ enum LoggedOut {
 pub(crate) struct AuthApi;
 
 /// Adds `Set-Cookie` values rendered by the signer to the response.
-fn set_cookies(jar: &CookieJar, headers: &[String]) -> AppResult<()> {
+pub(super) fn set_cookies(jar: &CookieJar, headers: &[String]) -> AppResult<()> {
     for header in headers {
         jar.add(Cookie::parse(header).map_err(AppError::internal)?);
     }

@@ -490,3 +490,17 @@ pub(crate) struct EndedSessions {
     /// How many sessions ended.
     pub ended: usize,
 }
+
+/// `DELETE /api/account`.
+#[derive(Debug, Object)]
+pub(crate) struct PasswordCheck {
+    /// The account's password.
+    pub password: String,
+}
+
+/// `DELETE /api/account` while objects are still being deleted.
+#[derive(Debug, Object)]
+pub(crate) struct DeletionStatus {
+    /// `deleting`.
+    pub status: String,
+}

@@ -1,6 +1,7 @@
 //! Images: their ids, accepted types, names and object keys, and the steps of their life (upload
 //! check, moves between private and public, deletion, sweeping).
 
+pub mod account_deletion;
 pub mod album_emptying;
 mod content_type;
 mod key;

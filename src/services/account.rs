@@ -1,5 +1,5 @@
-//! The signed-in holder's own account: changing the password, and the sessions signed in to it (list,
-//! end one, end all others).
+//! The signed-in holder's own account: changing the password, the sessions signed in to it (list, end
+//! one, end all others), and deleting the account.
 //!
 //! A session that is ended is announced to every instance in the transaction that deletes it, as a
 //! logout is, so no instance keeps answering for it from its cache.
@@ -15,6 +15,9 @@ use crate::domain::Password;
 
 use super::accounts::Client;
 use super::error::{ServiceError, ServiceResult};
+use super::images::lifecycle_services;
+use crate::images::account_deletion;
+use crate::telemetry::Causes;
 
 /// One session of the account, as its holder sees it.
 #[derive(Clone, Debug)]
@@ -37,26 +40,7 @@ pub async fn change_password(
 ) -> ServiceResult<String> {
     let now = state.now();
     let client_label = client.addr.map(|addr| addr.to_string());
-    let attempt = match throttle::begin(
-        &state.db,
-        &state.config.limits,
-        holder.email.as_str(),
-        client_label.as_deref(),
-        now,
-    )
-    .await?
-    {
-        Ok(attempt) => attempt,
-        Err(throttle::Throttled { retry_after_secs }) => {
-            return Err(ServiceError::Throttled { retry_after_secs });
-        }
-    };
-    let account = db::users::find(&state.db, holder.id).await?;
-    let stored = account.as_ref().map(|a| a.password_hash.clone());
-    if !state.passwords.verify(current, stored).await? {
-        attempt.failed();
-        return Err(ServiceError::InvalidCredentials);
-    }
+    let attempt = check_password(state, holder, current, client_label.as_deref()).await?;
     let hash = state.passwords.hash(&new).await?;
     let token = session::new_token().map_err(ServiceError::internal)?;
     let txn = state.db.begin().await?;
@@ -76,6 +60,97 @@ pub async fn change_password(
     .await?;
     announce_ended(state, txn, &ended).await?;
     Ok(token.cookie_value)
+}
+
+/// Checks `password` against `holder`'s under the login rules: a wrong one counts as a failed login
+/// (401), and repeated failures are throttled alike (429). The attempt returned is still a failure
+/// until the caller records it as a success in the transaction of the change.
+async fn check_password(
+    state: &AppState,
+    holder: &AuthUser,
+    password: &str,
+    client_label: Option<&str>,
+) -> ServiceResult<throttle::Attempt> {
+    let attempt = match throttle::begin(
+        &state.db,
+        &state.config.limits,
+        holder.email.as_str(),
+        client_label,
+        state.now(),
+    )
+    .await?
+    {
+        Ok(attempt) => attempt,
+        Err(throttle::Throttled { retry_after_secs }) => {
+            return Err(ServiceError::Throttled { retry_after_secs });
+        }
+    };
+    let account = db::users::find(&state.db, holder.id).await?;
+    let stored = account.as_ref().map(|a| a.password_hash.clone());
+    if !state.passwords.verify(password, stored).await? {
+        attempt.failed();
+        return Err(ServiceError::InvalidCredentials);
+    }
+    Ok(attempt)
+}
+
+/// How far a deletion got in the request that asked for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deletion {
+    /// Nothing of the account is left.
+    Done,
+    /// The account is gone for everyone; some objects are still to be deleted, which the sweep
+    /// finishes.
+    Continuing,
+}
+
+/// Deletes `holder`'s account after checking `password` as [`change_password`] does. At once, in one
+/// transaction: the email becomes a tombstone (so it can be registered again, as a new account) and
+/// leaves the audit log, which keeps the events under the user id; every session ends; the grants
+/// given and received, and the links to the account's images, end. Then every object and row of the account goes,
+/// each image under its lease, public copies invalidated ([`account_deletion`]); what a failing store
+/// leaves, the sweep finishes.
+pub async fn delete_account(
+    state: &AppState,
+    holder: &AuthUser,
+    password: &str,
+    client: Client,
+) -> ServiceResult<Deletion> {
+    let now = state.now();
+    let client_label = client.addr.map(|addr| addr.to_string());
+    let attempt = check_password(state, holder, password, client_label.as_deref()).await?;
+    let txn = state.db.begin().await?;
+    attempt.succeeded(&txn).await?;
+    db::users::start_delete(&txn, holder.id, now).await?;
+    audit::forget_email(&txn, holder.id, holder.email.as_str()).await?;
+    let ended = db::sessions::delete_of_user(&txn, holder.id, None, None).await?;
+    db::shares::revoke_received(&txn, holder.id).await?;
+    db::shares::revoke_given(&txn, holder.id).await?;
+    db::albums::revoke_received(&txn, holder.id).await?;
+    db::albums::revoke_given(&txn, holder.id).await?;
+    db::share_links::delete_of_owner(&txn, holder.id).await?;
+    audit::record(
+        &txn,
+        Some(holder.id),
+        Action::AccountDeleted,
+        &format!("user:{}", holder.id.0),
+        client_label.as_deref(),
+        now,
+    )
+    .await?;
+    announce_ended(state, txn, &ended).await?;
+    match account_deletion::finish(lifecycle_services(state), holder.id, now).await {
+        Ok(true) => Ok(Deletion::Done),
+        Ok(false) => Ok(Deletion::Continuing),
+        Err(error) => {
+            tracing::warn!(
+                user = holder.id.0,
+                error = %Causes(&error),
+                "an account deletion stopped short; the sweep finishes it"
+            );
+            Ok(Deletion::Continuing)
+        }
+    }
 }
 
 /// The unexpired sessions of `holder`'s account, most recently seen first.

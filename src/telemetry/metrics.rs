@@ -44,8 +44,9 @@ pub struct EdgeLabels {
 /// Labels of what the image sweeper did.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SweepLabels {
-    /// `uploads` (abandoned uploads removed), `moves` and `deletions` (interrupted changes finished) or
-    /// `failures` (steps that failed again; the next sweep retries them).
+    /// `uploads` (abandoned uploads removed), `moves` and `deletions` (interrupted changes finished),
+    /// `albums` and `accounts` (deletions finished) or `failures` (steps that failed again; the next
+    /// sweep retries them).
     pub outcome: &'static str,
 }
 

@@ -5,6 +5,7 @@
 //! of its own, created through that URL and dropped afterwards.
 
 mod account;
+mod account_deletion;
 mod albums;
 mod auth;
 mod cdn;
@@ -15,7 +16,7 @@ mod gallery;
 mod health;
 mod helpers;
 mod hostile;
-mod images;
+pub(crate) mod images;
 mod links;
 mod migrations;
 mod postgres;

@@ -18,6 +18,8 @@ pub struct Model {
     pub password_hash: String,
     /// Epoch seconds.
     pub created_at: i64,
+    /// When the account's deletion began (epoch seconds); the email is a tombstone from then on.
+    pub deleting_since: Option<i64>,
 }
 
 /// Relations of `users`.

@@ -140,7 +140,7 @@ fn closed_port() -> u16 {
 }
 
 /// A bucket on a store that cannot be reached.
-async fn unreachable_storage() -> Storage {
+pub(crate) async fn unreachable_storage() -> Storage {
     Storage::connect(&StorageTarget {
         bucket: "edgepass".to_owned(),
         region: "us-east-1".to_owned(),
@@ -152,7 +152,7 @@ async fn unreachable_storage() -> Storage {
 }
 
 /// The app's services, with `storage` as their store.
-fn services_on<'a>(app: &'a TestApp, storage: &'a Storage) -> Services<'a> {
+pub(crate) fn services_on<'a>(app: &'a TestApp, storage: &'a Storage) -> Services<'a> {
     Services {
         storage,
         ..app.services()
