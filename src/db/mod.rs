@@ -1,5 +1,6 @@
 //! The database: connection, migrations, and named queries per table.
 
+pub mod account_data;
 pub mod albums;
 pub mod audit;
 pub mod entity;

@@ -1,5 +1,5 @@
 //! The signed-in holder's own account: change the password, list the sessions signed in to it, end
-//! one or all the others, delete the account.
+//! one or all the others, export everything stored about it, delete it.
 
 use poem::Request;
 use poem::web::Data;
@@ -8,10 +8,12 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 
+use super::account_export::{export_view, secs};
 use super::auth::{expire_session_cookie, session_cookie, set_cookies};
 use super::client::{SessionAuth, client};
 use super::dto::{
-    AccountSessionView, AccountSessions, DeletionStatus, EndedSessions, PasswordChange, PasswordCheck,
+    AccountExport, AccountSessionView, AccountSessions, DeletionStatus, EndedSessions, PasswordChange,
+    PasswordCheck,
 };
 use super::error::{AppError, AppResult};
 use crate::app::AppState;
@@ -48,13 +50,13 @@ enum AccountDeleted {
 /// The account endpoints.
 pub(crate) struct AccountApi;
 
-fn session_view(entry: SessionEntry) -> AccountSessionView {
+pub(super) fn session_view(entry: SessionEntry) -> AccountSessionView {
     let SessionEntry { session, current } = entry;
     AccountSessionView {
         id: session.id,
-        created_at: u64::try_from(session.created_at).unwrap_or(0),
-        last_seen_at: u64::try_from(session.last_seen_at).unwrap_or(0),
-        expires_at: u64::try_from(session.expires_at).unwrap_or(0),
+        created_at: secs(session.created_at),
+        last_seen_at: secs(session.last_seen_at),
+        expires_at: secs(session.expires_at),
         client: session.client,
         current,
     }
@@ -106,6 +108,15 @@ impl AccountApi {
     ) -> AppResult<Json<EndedSessions>> {
         let ended = account::end_other_sessions(&state, &auth.0, client(&state, req)).await?;
         Ok(Json(EndedSessions { ended }))
+    }
+
+    /// Everything stored about the account, as one JSON document (the holder's right of access):
+    /// the account, every image with its metadata, the albums, grants given and received, share
+    /// links without their tokens, and the sessions.
+    #[oai(path = "/account/export", method = "get")]
+    async fn export(&self, state: Data<&AppState>, auth: SessionAuth) -> AppResult<Json<AccountExport>> {
+        let export = account::export(&state, &auth.0).await?;
+        Ok(Json(export_view(&export, state.now())))
     }
 
     /// Delete the account: `password` must be right (401 `invalid_credentials` otherwise, counted like

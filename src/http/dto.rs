@@ -504,3 +504,105 @@ pub(crate) struct DeletionStatus {
     /// `deleting`.
     pub status: String,
 }
+
+/// `GET /api/account/export`: everything stored about the caller's account. Share-link tokens are
+/// not stored (only their hashes) and are not in it; nor are password hashes.
+#[derive(Debug, Object)]
+pub(crate) struct AccountExport {
+    /// When the export was made (epoch seconds).
+    pub exported_at: u64,
+    /// The account.
+    pub account: ExportedAccount,
+    /// Every image, whatever its state, oldest first.
+    pub images: Vec<ExportedImage>,
+    /// The albums.
+    pub albums: Vec<ExportedAlbum>,
+    /// Grants of the account's images and albums to others.
+    pub grants_given: Vec<ExportedGrant>,
+    /// Grants of others' images and albums to the account.
+    pub grants_received: Vec<ExportedGrant>,
+    /// Share links to the account's images (without tokens).
+    pub links: Vec<ExportedLink>,
+    /// Sessions, expired ones not yet swept included.
+    pub sessions: Vec<AccountSessionView>,
+}
+
+/// The account itself.
+#[derive(Debug, Object)]
+pub(crate) struct ExportedAccount {
+    /// The user id.
+    pub id: i64,
+    /// The email address.
+    pub email: String,
+    /// When it was created (epoch seconds).
+    pub created_at: u64,
+}
+
+/// One image with its metadata.
+#[derive(Debug, Object)]
+pub(crate) struct ExportedImage {
+    /// The image id.
+    pub id: String,
+    /// The file name given at upload.
+    pub name: String,
+    /// The MIME type.
+    pub content_type: String,
+    /// The size in bytes.
+    pub byte_size: u64,
+    /// `private` or `public`.
+    pub visibility: VisibilityName,
+    /// `pending`, `ready`, `rejected` or `deleting`.
+    pub status: String,
+    /// The object key in the bucket.
+    pub object_key: String,
+    /// The album it is in.
+    #[oai(skip_serializing_if_is_none)]
+    pub album_id: Option<String>,
+    /// When the upload was started (epoch seconds).
+    pub created_at: u64,
+}
+
+/// One album.
+#[derive(Debug, Object)]
+pub(crate) struct ExportedAlbum {
+    /// The album id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// When it was created (epoch seconds).
+    pub created_at: u64,
+}
+
+/// One grant of an image or an album.
+#[derive(Debug, Object)]
+pub(crate) struct ExportedGrant {
+    /// The image granted, for an image grant.
+    #[oai(skip_serializing_if_is_none)]
+    pub image_id: Option<String>,
+    /// The album granted, for an album grant.
+    #[oai(skip_serializing_if_is_none)]
+    pub album_id: Option<String>,
+    /// The other account: the grantee of a grant given, the owner of a grant received.
+    pub other_email: String,
+    /// When it was made (epoch seconds).
+    pub created_at: u64,
+    /// When it ends (epoch seconds), if it does.
+    #[oai(skip_serializing_if_is_none)]
+    pub expires_at: Option<u64>,
+}
+
+/// One share link, without its token.
+#[derive(Debug, Object)]
+pub(crate) struct ExportedLink {
+    /// The link id.
+    pub id: i64,
+    /// The image it opens.
+    pub image_id: String,
+    /// When it was made (epoch seconds).
+    pub created_at: u64,
+    /// When it ends (epoch seconds).
+    pub expires_at: u64,
+    /// When it was revoked (epoch seconds), if it was.
+    #[oai(skip_serializing_if_is_none)]
+    pub revoked_at: Option<u64>,
+}

@@ -3,6 +3,7 @@
 //! session), health, and the middleware order; and the metrics listener's one route.
 
 mod account;
+mod account_export;
 mod albums;
 mod auth;
 mod client;

@@ -1,17 +1,20 @@
 //! The signed-in holder's own account: changing the password, the sessions signed in to it (list, end
-//! one, end all others), and deleting the account.
+//! one, end all others), an export of everything stored about it, and deleting the account.
 //!
 //! A session that is ended is announced to every instance in the transaction that deletes it, as a
 //! logout is, so no instance keeps answering for it from its cache.
+
+use std::collections::BTreeMap;
 
 use sea_orm::{DatabaseTransaction, TransactionTrait};
 
 use crate::app::AppState;
 use crate::auth::{AuthUser, session, throttle};
 use crate::db;
+use crate::db::account_data::AccountData;
 use crate::db::audit::{self, Action};
 use crate::db::entity::session as session_row;
-use crate::domain::Password;
+use crate::domain::{Password, UserId};
 
 use super::accounts::Client;
 use super::error::{ServiceError, ServiceResult};
@@ -151,6 +154,36 @@ pub async fn delete_account(
             Ok(Deletion::Continuing)
         }
     }
+}
+
+/// Everything stored about an account, with the addresses of the other accounts it names.
+#[derive(Clone, Debug)]
+pub struct Export {
+    /// The rows.
+    pub data: AccountData,
+    /// The email of each other account the rows name (grantees, owners of what was shared with it).
+    pub emails: BTreeMap<UserId, String>,
+    /// The session making the request.
+    pub current_session: i64,
+}
+
+/// Everything stored about `holder`'s account, for its holder (their right of access).
+pub async fn export(state: &AppState, holder: &AuthUser) -> ServiceResult<Export> {
+    let data = db::account_data::read(&state.db, holder.id)
+        .await?
+        .ok_or(ServiceError::Unauthorized)?;
+    let others = data
+        .shares_given
+        .iter()
+        .map(|s| s.grantee_id)
+        .chain(data.album_shares_given.iter().map(|s| s.grantee_id))
+        .chain(data.owners.iter().map(|(_, owner)| *owner));
+    let emails = db::users::emails_of(&state.db, others).await?;
+    Ok(Export {
+        data,
+        emails,
+        current_session: holder.session_id,
+    })
 }
 
 /// The unexpired sessions of `holder`'s account, most recently seen first.

@@ -257,3 +257,68 @@ async fn another_account_s_sessions_are_neither_listed_nor_ended() {
         assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED, "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_export_holds_the_accounts_data_and_nothing_of_anyone_elses() {
+    let app = TestApp::spawn_at(crate::helpers::real_now(), &[]).await;
+    let (alice, _bob, images, bobs) = crate::account_deletion::alice_with_everything(&app).await;
+    let mallory = crate::albums::Browser::sign_up(&app, "mallory@example.com").await;
+
+    let reply = alice.get(&app, "/api/account/export").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let export = reply.json();
+    assert_eq!(export["account"]["email"], "alice@example.com");
+    assert_eq!(export["account"]["id"], alice.id);
+    let ids: Vec<&str> = export["images"]
+        .as_array()
+        .expect("images")
+        .iter()
+        .filter_map(|i| i["id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 4, "{export}");
+    assert!(images.iter().all(|id| ids.contains(&id.as_str())));
+    let statuses: Vec<&str> = export["images"]
+        .as_array()
+        .expect("images")
+        .iter()
+        .filter_map(|i| i["status"].as_str())
+        .collect();
+    assert!(
+        statuses.contains(&"pending") && statuses.contains(&"ready"),
+        "{statuses:?}"
+    );
+    assert_eq!(export["albums"].as_array().map(Vec::len), Some(1));
+    let given = export["grants_given"].as_array().expect("given");
+    assert_eq!(given.len(), 2, "an image grant and an album grant: {given:?}");
+    assert!(given.iter().all(|g| g["other_email"] == "bob@example.com"));
+    assert_eq!(
+        export["grants_received"],
+        json!([{ "image_id": bobs, "other_email": "bob@example.com",
+                 "created_at": export["grants_received"][0]["created_at"] }])
+    );
+    assert_eq!(export["links"].as_array().map(Vec::len), Some(1));
+    assert!(
+        export["sessions"]
+            .as_array()
+            .expect("sessions")
+            .iter()
+            .any(|s| s["current"] == true)
+    );
+    let text = export.to_string();
+    for secret in ["token", "password", "hash", "edgepass_session"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+
+    let theirs = mallory.get(&app, "/api/account/export").await.json();
+    assert_eq!(theirs["account"]["email"], "mallory@example.com");
+    for list in ["images", "albums", "grants_given", "grants_received", "links"] {
+        assert_eq!(theirs[list], json!([]), "{list}");
+    }
+    assert!(!theirs.to_string().contains("alice@example.com"));
+    let anonymous = reqwest::Client::new()
+        .get(app.url("/api/account/export"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}

@@ -41,7 +41,7 @@ fn stored_files(dir: &Path, fragment: &str) -> Vec<String> {
 /// Alice with everything an account can hold: a private image shared with Bob and linked, a public
 /// one, an album shared with Bob with an image in it, a staged upload never completed, and a grant
 /// from Bob. Returns (alice, bob, her image ids, Bob's image id).
-async fn alice_with_everything(app: &TestApp) -> (Browser, Browser, Vec<String>, String) {
+pub(crate) async fn alice_with_everything(app: &TestApp) -> (Browser, Browser, Vec<String>, String) {
     let alice = Browser::sign_up(app, "alice@example.com").await;
     let bob = Browser::sign_up(app, "bob@example.com").await;
     let private = id_of(&alice.upload(app, None).await);
