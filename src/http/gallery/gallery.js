@@ -64,6 +64,13 @@
     sharedCard: $('shared-card'),
     albumCard: $('album-card'),
     sharedAlbumItem: $('shared-album-item'),
+    accountPanel: $('account-panel'),
+    passwordForm: $('password-form'),
+    sessions: $('sessions'),
+    sessionsReload: $('sessions-reload'),
+    sessionsEndOthers: $('sessions-end-others'),
+    exportButton: $('export'),
+    deleteAccountForm: $('delete-account-form'),
   };
 
   const state = {
@@ -860,6 +867,70 @@
     await reloadOpenAlbum([albumId]);
   }
 
+  // ---- the account: password, sessions, export, deletion ----
+
+  async function loadSessions() {
+    const listed = await api('GET', '/api/account/sessions');
+    el.sessions.replaceChildren(...listed.sessions.map((session) => {
+      const text = `${session.client || 'Unknown browser'} · signed in ${formatTime(session.created_at)}`
+        + ` · last seen ${formatTime(session.last_seen_at)}${session.current ? ' (this browser)' : ''}`;
+      if (session.current) return item(text);
+      return item(text, 'Sign out', async () => {
+        await api('DELETE', `/api/account/sessions/${enc(session.id)}`);
+        say('That session was signed out.');
+        await loadSessions();
+      });
+    }));
+  }
+
+  el.accountPanel.addEventListener('toggle', () => {
+    if (el.accountPanel.open) act(null, loadSessions);
+  });
+  el.sessionsReload.addEventListener('click', () => act(el.sessionsReload, loadSessions));
+  el.sessionsEndOthers.addEventListener('click', () => act(el.sessionsEndOthers, async () => {
+    const ended = await api('DELETE', '/api/account/sessions');
+    say(ended.ended === 1 ? 'One other session was signed out.' : `${ended.ended} other sessions were signed out.`);
+    await loadSessions();
+  }));
+
+  el.passwordForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const submit = el.passwordForm.querySelector('button');
+    act(submit, async () => {
+      await api('POST', '/api/account/password', {
+        current_password: el.passwordForm.elements.current.value,
+        new_password: el.passwordForm.elements.new.value,
+      });
+      el.passwordForm.reset();
+      say('Your password was changed; every other session was signed out.');
+      if (el.accountPanel.open) await loadSessions();
+    });
+  });
+
+  // The export is fetched like any API answer and handed to the browser as a file.
+  el.exportButton.addEventListener('click', () => act(el.exportButton, async () => {
+    const data = await api('GET', '/api/account/export');
+    const file = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
+    const link = document.createElement('a');
+    link.href = URL.createObjectURL(file);
+    link.download = `edgepass-account-${data.account.id}.json`;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+    say('Your data was downloaded.');
+  }));
+
+  el.deleteAccountForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const submit = el.deleteAccountForm.querySelector('button');
+    act(submit, async () => {
+      await api('DELETE', '/api/account', { password: el.deleteAccountForm.elements.password.value });
+      el.deleteAccountForm.reset();
+      signedOut('Your account was deleted.');
+    });
+  });
+
   // ---- signing in and out ----
 
   // Shows the signed-in view; when the CloudFront cookies are missing or about to end, fresh ones come
@@ -897,6 +968,8 @@
     state.sharedAlbums = [];
     el.albums.replaceChildren();
     el.sharedAlbums.replaceChildren();
+    el.sessions.replaceChildren();
+    el.accountPanel.open = false;
     fillAlbumSelects();
     say(message || '');
   }
