@@ -237,18 +237,20 @@ export class Visitor {
   }
 
   async register(email) {
-    const page = this.page;
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel(/^Password/).fill(PASSWORD);
-    await page.getByRole("button", { name: "Register" }).click();
-    await this.expectSignedIn(email);
+    await this.submitSignIn(email, "Register");
   }
 
   async logIn(email) {
-    const page = this.page;
-    await page.getByLabel("Email").fill(email);
-    await page.getByLabel(/^Password/).fill(PASSWORD);
-    await page.getByRole("button", { name: "Log in" }).click();
+    await this.submitSignIn(email, "Log in");
+  }
+
+  // Fills the sign-in form with `email` and PASSWORD and presses `button` ("Register" or "Log in").
+  // Its fields are looked up inside #auth-form: the My account panel has a Password field too.
+  async submitSignIn(email, button) {
+    const form = this.page.locator("#auth-form");
+    await form.getByLabel("Email").fill(email);
+    await form.getByLabel(/^Password/).fill(PASSWORD);
+    await form.getByRole("button", { name: button }).click();
     await this.expectSignedIn(email);
   }
 
