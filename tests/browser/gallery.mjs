@@ -29,6 +29,7 @@ import {
   shots,
   step,
   visitors,
+  widthInPage,
 } from "./harness.mjs";
 import { writePng } from "./png.mjs";
 
@@ -100,8 +101,7 @@ async function scenario(server, browser) {
   await step("carol-registers-and-uploads-with-the-http-cache-on", carol, async () => {
     await carol.openGallerySignedOut(server.base);
     await carol.register("carol@example.com");
-    await carol.page.getByLabel(/^Image file/).setInputFiles(png);
-    await carol.page.getByRole("button", { name: "Upload" }).click();
+    await carol.submitUpload(png);
     carolCard = carol.page.locator("#mine li[data-image-id]").first();
     await expectLoaded(carolCard.locator("img"), "Carol's own image");
     carolPrivateUrl = await carolCard.locator("img").getAttribute("src");
@@ -133,8 +133,7 @@ async function scenario(server, browser) {
   });
 
   await step("carol-copies-her-cloudfront-cookies-and-logs-out", carol, async () => {
-    await carol.openGallery(server.base);
-    await carol.expectSignedIn("carol@example.com");
+    await carol.openGallerySignedIn(server.base, "carol@example.com");
     const grant = await carol.page.evaluate(async () => {
       const reply = await fetch("/api/cdn/cookies", { method: "POST", credentials: "same-origin" });
       return reply.json();
@@ -143,8 +142,7 @@ async function scenario(server, browser) {
     const cdnCookies = (await carol.context.cookies()).filter((c) => c.name.startsWith("CloudFront-"));
     copiedCookies = cdnCookies.map((c) => `${c.name}=${c.value}`).join("; ");
     if (cdnCookies.length < 3) fail(`Carol holds only ${copiedCookies || "no CloudFront cookies"}`);
-    await carol.page.getByRole("button", { name: "Log out" }).click();
-    await carol.page.getByRole("heading", { name: "Sign in or create an account" }).waitFor();
+    await carol.logOut();
     const left = (await carol.context.cookies()).filter((c) => c.name.startsWith("CloudFront-"));
     if (left.length) fail(`logout left Carol's browser ${left.map((c) => c.name).join(", ")}`);
   });
@@ -176,11 +174,7 @@ async function scenario(server, browser) {
   });
 
   await step("alice-uploads-an-image", alice, async () => {
-    await alice.page.getByLabel(/^Image file/).setInputFiles(png);
-    await alice.page.getByRole("button", { name: "Upload" }).click();
-    card = alice.page.locator("#mine li[data-image-id]").first();
-    await card.waitFor();
-    await alice.expectNoError();
+    card = await alice.uploadImage(png);
     imageId = await card.getAttribute("data-image-id");
     privateUrl = await card.locator("img").getAttribute("src");
     const expected = new RegExp(`^${server.edge}/users/\\d+/${imageId}\\.png$`);
@@ -191,9 +185,7 @@ async function scenario(server, browser) {
   });
 
   await step("bob-registers", bob, async () => {
-    await bob.openGallery(server.base);
-    await bob.register(bobEmail);
-    await bob.page.getByText("Nothing has been shared with you.").waitFor();
+    await bob.openGalleryAndRegister(server.base, bobEmail);
   });
 
   await step("bob-is-refused-alices-image", bob, async () => {
@@ -203,9 +195,7 @@ async function scenario(server, browser) {
   });
 
   await step("alice-makes-it-public", alice, async () => {
-    await card.getByRole("button", { name: "Make public" }).click();
-    await alice.page.locator(`#mine li[data-image-id="${imageId}"][data-visibility="public"]`).waitFor();
-    await alice.expectNoError();
+    await alice.setVisibility(card, imageId, "public");
     publicUrl = await card.locator("img").getAttribute("src");
     if (publicUrl !== `${server.edge}/public/${imageId}.png`) {
       fail(`the public image's URL is ${publicUrl}, expected ${server.edge}/public/${imageId}.png`);
@@ -222,9 +212,7 @@ async function scenario(server, browser) {
   });
 
   await step("alice-makes-it-private-again", alice, async () => {
-    await card.getByRole("button", { name: "Make private" }).click();
-    await alice.page.locator(`#mine li[data-image-id="${imageId}"][data-visibility="private"]`).waitFor();
-    await alice.expectNoError();
+    await alice.setVisibility(card, imageId, "private");
     const src = await card.locator("img").getAttribute("src");
     if (src !== privateUrl) fail(`after going private the page shows ${src}, expected ${privateUrl}`);
     await expectLoaded(card.locator("img"), "Alice's private image after the round trip");
@@ -235,12 +223,7 @@ async function scenario(server, browser) {
   });
 
   await step("alice-shares-with-bob", alice, async () => {
-    await card.locator("summary", { hasText: "Sharing" }).click();
-    await card.getByText("Nobody yet.").waitFor();
-    await card.getByLabel(/^Share with/).fill(bobEmail);
-    await card.getByRole("button", { name: "Share", exact: true }).click();
-    await card.getByRole("button", { name: `Revoke ${bobEmail}` }).waitFor();
-    await alice.expectNoError();
+    await alice.shareImage(card, bobEmail);
   });
 
   let sharedUrl;
@@ -258,40 +241,16 @@ async function scenario(server, browser) {
   });
 
   await step("alice-revokes-bobs-share", alice, async () => {
-    await card.getByRole("button", { name: `Revoke ${bobEmail}` }).click();
-    await card.getByText("Nobody yet.").waitFor();
-    await alice.expectNoError();
+    await alice.revokeShare(card, bobEmail);
   });
 
   await step("bob-gets-no-new-url", bob, async () => {
-    await bob.page.getByRole("button", { name: "Refresh" }).click();
-    await bob.page.getByText("Nothing has been shared with you.").waitFor();
-    await bob.page.locator(`#shared li[data-image-id="${imageId}"]`).waitFor({ state: "detached" });
-    const batch = await bob.page.evaluate(async (id) => {
-      const reply = await fetch("/api/urls", {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ ids: [id] }),
-      });
-      return { status: reply.status, body: await reply.json() };
-    }, imageId);
-    if (batch.status !== 200) fail(`POST /api/urls from Bob's page answered ${batch.status}: ${JSON.stringify(batch.body)}`);
-    if (!batch.body.not_found.includes(imageId) || batch.body.urls[imageId]) {
-      fail(`after revocation the API still gives Bob a URL: ${JSON.stringify(batch.body)}`);
-    }
+    await bob.expectNoLongerShared(imageId);
   });
 
   let linkUrl;
   await step("alice-creates-a-share-link", alice, async () => {
-    await card.getByLabel(/^Share link valid for/).selectOption({ label: "1 hour" });
-    await card.getByRole("button", { name: "Create share link" }).click();
-    const input = card.getByLabel(/^New link/);
-    await input.waitFor();
-    linkUrl = await input.inputValue();
-    if (!linkUrl.startsWith(`${server.base}/s/`)) fail(`the share link is ${linkUrl}, expected ${server.base}/s/…`);
-    await card.getByRole("button", { name: /^Revoke link / }).waitFor();
-    await alice.expectNoError();
+    linkUrl = await alice.createShareLink(card, server.base);
   });
 
   await step("the-link-opens-the-image-without-cookies", anonymous, async () => {
@@ -327,22 +286,13 @@ async function scenario(server, browser) {
     // Past the first cookies' expiry, only renewed ones can open the image.
     const wait = first.expiresAt * 1000 + 1000 - Date.now();
     if (wait > 0) await alice.page.waitForTimeout(wait);
-    const width = await alice.page.evaluate(
-      (url) => new Promise((resolve) => {
-        const img = new Image();
-        img.onload = () => resolve(img.naturalWidth);
-        img.onerror = () => resolve(0);
-        img.src = url;
-      }),
-      privateUrl,
-    );
+    const width = await widthInPage(alice, privateUrl);
     if (!(width > 0)) fail(`after the first CloudFront cookies expired, ${privateUrl} no longer loads in Alice's page`);
     await alice.expectNoError();
   });
 
   await step("alice-logs-out", alice, async () => {
-    await alice.page.getByRole("button", { name: "Log out" }).click();
-    await alice.page.getByRole("heading", { name: "Sign in or create an account" }).waitFor();
+    await alice.logOut();
   });
 
   await step("alices-own-link-is-refused-after-logout", alice, async () => {
@@ -374,12 +324,11 @@ async function scenario(server, browser) {
   });
 
   await step("an-api-error-is-shown", alice, async () => {
-    await alice.page.getByLabel(/^Image file/).setInputFiles({
+    await alice.submitUpload({
       name: "notes.txt",
       mimeType: "text/plain",
       buffer: Buffer.from("not an image"),
     });
-    await alice.page.getByRole("button", { name: "Upload" }).click();
     const error = alice.page.getByRole("alert");
     await error.waitFor();
     const text = await error.innerText();
@@ -405,29 +354,6 @@ async function scenario(server, browser) {
   let rootUrl;
   let holidayCard;
 
-  // Uploads `file` from Alice's page into the album named `albumName` ("No album": the root) and
-  // returns the new image's card once its image has loaded.
-  async function aliceUploads(file, albumName) {
-    const before = await alice.page.locator("#mine li[data-image-id]").count();
-    await alice.page.locator("#upload-album").selectOption({ label: albumName });
-    await alice.page.getByLabel(/^Image file/).setInputFiles(file);
-    await alice.page.getByRole("button", { name: "Upload" }).click();
-    await alice.page.locator("#mine li[data-image-id]").nth(before).waitFor();
-    await alice.expectNoError();
-    const newCard = alice.page.locator("#mine li[data-image-id]").first();
-    await expectLoaded(newCard.locator("img"), `Alice's upload ${path.basename(file)}`);
-    return newCard;
-  }
-
-  async function aliceCreatesAlbum(name) {
-    await alice.page.getByLabel("New album name").fill(name);
-    await alice.page.getByRole("button", { name: "Create album" }).click();
-    const albumCard = alice.page.locator("#albums li[data-album-id]", { hasText: name });
-    await albumCard.waitFor();
-    await alice.expectNoError();
-    return albumCard;
-  }
-
   // The album image URL of Alice's: a plain link under the album's Path.
   function expectAlbumUrl(url, albumId, imageId) {
     const expected = `${server.edge}/users/${aliceId}/albums/${albumId}/${imageId}.png`;
@@ -435,13 +361,12 @@ async function scenario(server, browser) {
   }
 
   await step("alice-creates-an-album-and-uploads-into-it", alice, async () => {
-    await alice.openGallery(server.base);
-    await alice.expectSignedIn(aliceEmail);
-    holidayCard = await aliceCreatesAlbum("Holiday");
+    await alice.openGallerySignedIn(server.base, aliceEmail);
+    holidayCard = await alice.createAlbum("Holiday");
     holidayId = await holidayCard.getAttribute("data-album-id");
     holidayPath = `/users/${aliceId}/albums/${holidayId}/`;
     for (const file of holidayPngs.slice(0, 2)) {
-      const imageCard = await aliceUploads(file, "Holiday");
+      const imageCard = await alice.uploadInto(file, "Holiday");
       if ((await imageCard.getAttribute("data-album-id")) !== holidayId) fail(`${file} did not land in the album`);
       if ((await imageCard.getByLabel("Album").inputValue()) !== holidayId) fail("the card's album select does not show Holiday");
       expectAlbumUrl(await imageCard.locator("img").getAttribute("src"), holidayId, await imageCard.getAttribute("data-image-id"));
@@ -449,7 +374,7 @@ async function scenario(server, browser) {
   });
 
   await step("alice-moves-a-third-image-into-the-album", alice, async () => {
-    const imageCard = await aliceUploads(holidayPngs[2], "No album");
+    const imageCard = await alice.uploadInto(holidayPngs[2], "No album");
     const imageId = await imageCard.getAttribute("data-image-id");
     const before = await imageCard.locator("img").getAttribute("src");
     if (before !== `${server.edge}/users/${aliceId}/${imageId}.png`) fail(`a root image shows ${before}`);
@@ -461,12 +386,12 @@ async function scenario(server, browser) {
   });
 
   await step("alice-keeps-another-album-and-a-root-image", alice, async () => {
-    const notesCard = await aliceCreatesAlbum("Private notes");
+    const notesCard = await alice.createAlbum("Private notes");
     notesId = await notesCard.getAttribute("data-album-id");
-    const notesImage = await aliceUploads(writePng(path.join(shots, "notes.png"), 90, 60), "Private notes");
+    const notesImage = await alice.uploadInto(writePng(path.join(shots, "notes.png"), 90, 60), "Private notes");
     notesUrl = await notesImage.locator("img").getAttribute("src");
     expectAlbumUrl(notesUrl, notesId, await notesImage.getAttribute("data-image-id"));
-    const rootImage = await aliceUploads(writePng(path.join(shots, "root.png"), 64, 64), "No album");
+    const rootImage = await alice.uploadInto(writePng(path.join(shots, "root.png"), 64, 64), "No album");
     rootUrl = await rootImage.locator("img").getAttribute("src");
     // Alice's own album, shown from the album list, through her own cookies.
     await holidayCard.getByRole("button", { name: "Show images" }).click();
@@ -479,12 +404,7 @@ async function scenario(server, browser) {
   });
 
   await step("alice-shares-the-album-with-bob", alice, async () => {
-    await holidayCard.locator("summary", { hasText: "Sharing" }).click();
-    await holidayCard.getByText("Nobody yet.").waitFor();
-    await holidayCard.getByLabel(/^Share with/).fill(bobEmail);
-    await holidayCard.getByRole("button", { name: "Share album" }).click();
-    await holidayCard.getByRole("button", { name: `Revoke ${bobEmail}` }).waitFor();
-    await alice.expectNoError();
+    await alice.shareAlbum(holidayCard, bobEmail);
   });
 
   // Opens the album `albumId` from the Shared albums list of `visitor`'s gallery; returns the API's
@@ -503,8 +423,7 @@ async function scenario(server, browser) {
 
   let bobsAlbumCookies;
   await step("bob-opens-the-shared-album-with-plain-links", bob, async () => {
-    await bob.openGallery(server.base);
-    await bob.expectSignedIn(bobEmail);
+    await bob.openGallerySignedIn(server.base, bobEmail);
     const listed = bob.page.locator(`#shared-albums li[data-album-id="${holidayId}"]`);
     await listed.waitFor();
     if (!(await listed.innerText()).includes(aliceEmail)) fail(`the shared album does not name its owner: ${await listed.innerText()}`);
@@ -575,8 +494,7 @@ async function scenario(server, browser) {
   await step("carol-is-refused-the-album-image-and-logs-out", carol, async () => {
     await carol.expectDenied(holidayUrls[0], 403, "Carol opening an image of Alice's album");
     await carol.openGallery(server.base);
-    await carol.page.getByRole("button", { name: "Log out" }).click();
-    await carol.page.getByRole("heading", { name: "Sign in or create an account" }).waitFor();
+    await carol.logOut();
   });
 
   await step("alice-revokes-bobs-album-share", alice, async () => {
@@ -585,9 +503,7 @@ async function scenario(server, browser) {
     await openSharedAlbum(bob, holidayId);
     await expectLoaded(bob.page.locator("#album-images li img").first(), "the album before revocation");
     bob.expiredAlbumSets.length = 0;
-    await holidayCard.getByRole("button", { name: `Revoke ${bobEmail}` }).click();
-    await holidayCard.getByText("Nobody yet.").waitFor();
-    await alice.expectNoError();
+    await alice.revokeShare(holidayCard, bobEmail);
   });
 
   await step("bobs-next-refresh-expires-the-album-set", bob, async () => {
@@ -695,15 +611,7 @@ async function scenario(server, browser) {
     // Past the first set's expiry, only the new one can open the album's image.
     const wait = reopenedSet.expires_at * 1000 + 1000 - Date.now();
     if (wait > 0) await bob.page.waitForTimeout(wait);
-    const width = await bob.page.evaluate(
-      (url) => new Promise((resolve) => {
-        const img = new Image();
-        img.onload = () => resolve(img.naturalWidth);
-        img.onerror = () => resolve(0);
-        img.src = url;
-      }),
-      firstAlbumImage.url,
-    );
+    const width = await widthInPage(bob, firstAlbumImage.url);
     if (!(width > 0)) fail(`after the first album set expired, ${firstAlbumImage.url} no longer loads in Bob's page`);
     await bob.expectNoError();
   });

@@ -254,6 +254,24 @@ export class Visitor {
     await this.expectSignedIn(email);
   }
 
+  // Opens the gallery of a signed-in session and checks it is `email`'s.
+  async openGallerySignedIn(base, email) {
+    await this.openGallery(base);
+    await this.expectSignedIn(email);
+  }
+
+  // Opens the gallery and registers `email` through its form: a new account, with nothing shared yet.
+  async openGalleryAndRegister(base, email) {
+    await this.openGallery(base);
+    await this.register(email);
+    await this.page.getByText("Nothing has been shared with you.").waitFor();
+  }
+
+  async logOut() {
+    await this.page.getByRole("button", { name: "Log out" }).click();
+    await this.page.getByRole("heading", { name: "Sign in or create an account" }).waitFor();
+  }
+
   async expectSignedIn(email) {
     await this.page.locator("#account-email", { hasText: email }).waitFor();
     await this.expectNoError();
@@ -262,6 +280,108 @@ export class Visitor {
   async expectNoError() {
     const error = this.page.locator("#error");
     if (await error.isVisible()) fail(`${this.name}'s page shows an error: ${await error.innerText()}`);
+  }
+
+  // ---- the gallery's forms and cards ----
+
+  // Chooses `files` (a path, or {name, mimeType, buffer}) in the upload form and presses Upload.
+  async submitUpload(files) {
+    await this.page.getByLabel(/^Image file/).setInputFiles(files);
+    await this.page.getByRole("button", { name: "Upload" }).click();
+  }
+
+  // Uploads `file` through the form; returns the newest card once it is shown, without an error.
+  async uploadImage(file) {
+    await this.submitUpload(file);
+    const card = this.page.locator("#mine li[data-image-id]").first();
+    await card.waitFor();
+    await this.expectNoError();
+    return card;
+  }
+
+  // Uploads `file` into the album named `albumName` ("No album": the root) and returns the new image's
+  // card once its image has loaded.
+  async uploadInto(file, albumName) {
+    const before = await this.page.locator("#mine li[data-image-id]").count();
+    await this.page.locator("#upload-album").selectOption({ label: albumName });
+    await this.submitUpload(file);
+    await this.page.locator("#mine li[data-image-id]").nth(before).waitFor();
+    await this.expectNoError();
+    const newCard = this.page.locator("#mine li[data-image-id]").first();
+    await expectLoaded(newCard.locator("img"), `${this.name}'s upload ${path.basename(file)}`);
+    return newCard;
+  }
+
+  // Creates the album `name` through the form; returns its card in the album list.
+  async createAlbum(name) {
+    await this.page.getByLabel("New album name").fill(name);
+    await this.page.getByRole("button", { name: "Create album" }).click();
+    const albumCard = this.page.locator("#albums li[data-album-id]", { hasText: name });
+    await albumCard.waitFor();
+    await this.expectNoError();
+    return albumCard;
+  }
+
+  // Presses "Make public" or "Make private" (`visibility`: "public" or "private") on the card of image
+  // `imageId` and waits until the card shows it.
+  async setVisibility(card, imageId, visibility) {
+    await card.getByRole("button", { name: `Make ${visibility}` }).click();
+    await this.page.locator(`#mine li[data-image-id="${imageId}"][data-visibility="${visibility}"]`).waitFor();
+    await this.expectNoError();
+  }
+
+  // Shares the image of `card` with `email` through its Sharing panel.
+  async shareImage(card, email) {
+    await this.shareThrough(card, email, { name: "Share", exact: true });
+  }
+
+  // Shares the album of `albumCard` with `email` through its Sharing panel.
+  async shareAlbum(albumCard, email) {
+    await this.shareThrough(albumCard, email, { name: "Share album" });
+  }
+
+  // Opens the Sharing panel of `card` (an image's or an album's), which lists nobody yet, enters
+  // `email` and presses the button `button` names; waits for the grant's Revoke button.
+  async shareThrough(card, email, button) {
+    await card.locator("summary", { hasText: "Sharing" }).click();
+    await card.getByText("Nobody yet.").waitFor();
+    await card.getByLabel(/^Share with/).fill(email);
+    await card.getByRole("button", button).click();
+    await card.getByRole("button", { name: `Revoke ${email}` }).waitFor();
+    await this.expectNoError();
+  }
+
+  // Revokes the grant to `email` on `card` (an image's or an album's), its only one.
+  async revokeShare(card, email) {
+    await card.getByRole("button", { name: `Revoke ${email}` }).click();
+    await card.getByText("Nobody yet.").waitFor();
+    await this.expectNoError();
+  }
+
+  // Creates a one-hour share link on `card`; returns its URL, which must be under `base`/s/.
+  async createShareLink(card, base) {
+    await card.getByLabel(/^Share link valid for/).selectOption({ label: "1 hour" });
+    await card.getByRole("button", { name: "Create share link" }).click();
+    const input = card.getByLabel(/^New link/);
+    await input.waitFor();
+    const linkUrl = await input.inputValue();
+    if (!linkUrl.startsWith(`${base}/s/`)) fail(`the share link is ${linkUrl}, expected ${base}/s/…`);
+    await card.getByRole("button", { name: /^Revoke link / }).waitFor();
+    await this.expectNoError();
+    return linkUrl;
+  }
+
+  // After the grant of image `imageId` to this visitor was revoked: Refresh shows nothing shared, and
+  // POST /api/urls from the page gives no URL for it.
+  async expectNoLongerShared(imageId) {
+    await this.page.getByRole("button", { name: "Refresh" }).click();
+    await this.page.getByText("Nothing has been shared with you.").waitFor();
+    await this.page.locator(`#shared li[data-image-id="${imageId}"]`).waitFor({ state: "detached" });
+    const batch = await fromPage(this, "POST", "/api/urls", { ids: [imageId] });
+    if (batch.status !== 200) fail(`POST /api/urls from ${this.name}'s page answered ${batch.status}: ${JSON.stringify(batch.body)}`);
+    if (!batch.body.not_found.includes(imageId) || batch.body.urls[imageId]) {
+      fail(`after revocation the API still gives ${this.name} a URL: ${JSON.stringify(batch.body)}`);
+    }
   }
 
   // Navigates this visitor's tab to `url` (the browser sends whatever cookies it holds for it) and
@@ -318,6 +438,33 @@ export async function expectLoaded(locator, why) {
       ACTION_TIMEOUT_MS,
     );
   if (!loaded) fail(`${why}: the image ${await locator.getAttribute("src")} did not load in the page`);
+}
+
+// Calls the API from `visitor`'s page (its session cookie, its origin); returns {status, body}.
+export async function fromPage(visitor, method, path, body) {
+  return visitor.page.evaluate(async ([method, path, body]) => {
+    const init = { method, credentials: "same-origin", headers: { accept: "application/json" } };
+    if (body !== undefined) {
+      init.headers["content-type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    const reply = await fetch(path, init);
+    const text = await reply.text();
+    return { status: reply.status, body: text ? JSON.parse(text) : null };
+  }, [method, path, body]);
+}
+
+// Loads `url` into a new Image in `visitor`'s page: its natural width, 0 when it did not load.
+export async function widthInPage(visitor, url) {
+  return visitor.page.evaluate(
+    (url) => new Promise((resolve) => {
+      const img = new Image();
+      img.onload = () => resolve(img.naturalWidth);
+      img.onerror = () => resolve(0);
+      img.src = url;
+    }),
+    url,
+  );
 }
 
 // What the origin itself (the edge, or the store) answers for `url` now, asked from outside any

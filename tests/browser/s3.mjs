@@ -23,10 +23,12 @@ import {
   expectLoaded,
   fail,
   fromOrigin,
+  fromPage,
   run,
   shots,
   step,
   visitors,
+  widthInPage,
 } from "./harness.mjs";
 import { writePng } from "./png.mjs";
 
@@ -157,33 +159,6 @@ async function cloudFrontSetCookies(response) {
     .map((h) => h.value);
 }
 
-// Calls the API from `visitor`'s page (its session cookie, its origin); returns {status, body}.
-async function fromPage(visitor, method, path, body) {
-  return visitor.page.evaluate(async ([method, path, body]) => {
-    const init = { method, credentials: "same-origin", headers: { accept: "application/json" } };
-    if (body !== undefined) {
-      init.headers["content-type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    const reply = await fetch(path, init);
-    const text = await reply.text();
-    return { status: reply.status, body: text ? JSON.parse(text) : null };
-  }, [method, path, body]);
-}
-
-// Loads `url` into a new Image in `visitor`'s page: its natural width, 0 when it did not load.
-async function widthInPage(visitor, url) {
-  return visitor.page.evaluate(
-    (url) => new Promise((resolve) => {
-      const img = new Image();
-      img.onload = () => resolve(img.naturalWidth);
-      img.onerror = () => resolve(0);
-      img.src = url;
-    }),
-    url,
-  );
-}
-
 // ---- the scenario ----
 
 async function scenario(server, browser) {
@@ -243,11 +218,7 @@ async function scenario(server, browser) {
   });
 
   await step("alice-uploads-an-image", alice, async () => {
-    await alice.page.getByLabel(/^Image file/).setInputFiles(png);
-    await alice.page.getByRole("button", { name: "Upload" }).click();
-    const first = alice.page.locator("#mine li[data-image-id]").first();
-    await first.waitFor();
-    await alice.expectNoError();
+    const first = await alice.uploadImage(png);
     imageId = await first.getAttribute("data-image-id");
     card = alice.page.locator(`#mine li[data-image-id="${imageId}"]`);
     aliceKey = `users/${aliceId}/${imageId}.png`;
@@ -265,8 +236,7 @@ async function scenario(server, browser) {
 
   let secondId;
   await step("alice-uploads-a-second-image", alice, async () => {
-    await alice.page.getByLabel(/^Image file/).setInputFiles(writePng(path.join(shots, "second.png"), 64, 96));
-    await alice.page.getByRole("button", { name: "Upload" }).click();
+    await alice.submitUpload(writePng(path.join(shots, "second.png"), 64, 96));
     await alice.page.locator("#mine li[data-image-id]").nth(1).waitFor();
     await alice.expectNoError();
     const second = alice.page.locator("#mine li[data-image-id]").first();
@@ -277,15 +247,9 @@ async function scenario(server, browser) {
   });
 
   await step("bob-registers-and-uploads", bob, async () => {
-    await bob.openGallery(server.base);
-    await bob.register(bobEmail);
-    await bob.page.getByText("Nothing has been shared with you.").waitFor();
+    await bob.openGalleryAndRegister(server.base, bobEmail);
     bobId = (await fromPage(bob, "GET", "/api/me")).body.user.id;
-    await bob.page.getByLabel(/^Image file/).setInputFiles(writePng(path.join(shots, "bob.png"), 50, 50));
-    await bob.page.getByRole("button", { name: "Upload" }).click();
-    const own = bob.page.locator("#mine li[data-image-id]").first();
-    await own.waitFor();
-    await bob.expectNoError();
+    const own = await bob.uploadImage(writePng(path.join(shots, "bob.png"), 50, 50));
     const ownId = await own.getAttribute("data-image-id");
     expectPresigned(await own.locator("img").getAttribute("src"), store, `users/${bobId}/${ownId}.png`, "Bob's own image");
     await expectLoaded(own.locator("img"), "Bob's own image");
@@ -322,12 +286,7 @@ async function scenario(server, browser) {
   });
 
   await step("alice-shares-with-bob", alice, async () => {
-    await card.locator("summary", { hasText: "Sharing" }).click();
-    await card.getByText("Nobody yet.").waitFor();
-    await card.getByLabel(/^Share with/).fill(bobEmail);
-    await card.getByRole("button", { name: "Share", exact: true }).click();
-    await card.getByRole("button", { name: `Revoke ${bobEmail}` }).waitFor();
-    await alice.expectNoError();
+    await alice.shareImage(card, bobEmail);
   });
 
   const shared = bob.page.locator(`#shared li[data-image-id="${imageId}"]`);
@@ -351,20 +310,11 @@ async function scenario(server, browser) {
     const image = (await (await listed).json()).images.find((i) => i.id === imageId);
     if (!image) fail("Bob's list no longer has the image before the revocation");
     held = { url: image.url, endsAt: image.url_expires_at };
-    await card.getByRole("button", { name: `Revoke ${bobEmail}` }).click();
-    await card.getByText("Nobody yet.").waitFor();
-    await alice.expectNoError();
+    await alice.revokeShare(card, bobEmail);
   });
 
   await step("bob-gets-no-new-url", bob, async () => {
-    await bob.page.getByRole("button", { name: "Refresh" }).click();
-    await bob.page.getByText("Nothing has been shared with you.").waitFor();
-    await shared.waitFor({ state: "detached" });
-    const batch = await fromPage(bob, "POST", "/api/urls", { ids: [imageId] });
-    if (batch.status !== 200) fail(`POST /api/urls from Bob's page answered ${batch.status}: ${JSON.stringify(batch.body)}`);
-    if (!batch.body.not_found.includes(imageId) || batch.body.urls[imageId]) {
-      fail(`after revocation the API still gives Bob a URL: ${JSON.stringify(batch.body)}`);
-    }
+    await bob.expectNoLongerShared(imageId);
   });
 
   await step("the-url-bob-held-works-until-it-ends", bob, async () => {
@@ -382,9 +332,7 @@ async function scenario(server, browser) {
   await step("alice-makes-it-public", alice, async () => {
     const patched = alice.page.waitForResponse((r) =>
       r.request().method() === "PATCH" && new URL(r.url()).pathname === `/api/images/${imageId}`);
-    await card.getByRole("button", { name: "Make public" }).click();
-    await alice.page.locator(`#mine li[data-image-id="${imageId}"][data-visibility="public"]`).waitFor();
-    await alice.expectNoError();
+    await alice.setVisibility(card, imageId, "public");
     const body = await (await patched).json();
     publicUrl = await card.locator("img").getAttribute("src");
     if (publicUrl !== body.url) fail(`the page shows ${publicUrl}, the API gave ${body.url}`);
@@ -401,9 +349,7 @@ async function scenario(server, browser) {
   });
 
   await step("alice-makes-it-private-again", alice, async () => {
-    await card.getByRole("button", { name: "Make private" }).click();
-    await alice.page.locator(`#mine li[data-image-id="${imageId}"][data-visibility="private"]`).waitFor();
-    await alice.expectNoError();
+    await alice.setVisibility(card, imageId, "private");
     const src = await card.locator("img").getAttribute("src");
     expectPresigned(src, store, aliceKey, "the image made private again");
     await expectLoaded(card.locator("img"), "Alice's private image after the round trip");
@@ -419,14 +365,7 @@ async function scenario(server, browser) {
 
   let linkUrl;
   await step("alice-creates-a-share-link", alice, async () => {
-    await card.getByLabel(/^Share link valid for/).selectOption({ label: "1 hour" });
-    await card.getByRole("button", { name: "Create share link" }).click();
-    const input = card.getByLabel(/^New link/);
-    await input.waitFor();
-    linkUrl = await input.inputValue();
-    if (!linkUrl.startsWith(`${server.base}/s/`)) fail(`the share link is ${linkUrl}, expected ${server.base}/s/…`);
-    await card.getByRole("button", { name: /^Revoke link / }).waitFor();
-    await alice.expectNoError();
+    linkUrl = await alice.createShareLink(card, server.base);
   });
 
   await step("the-link-opens-the-image-without-cookies", anonymous, async () => {
@@ -476,27 +415,11 @@ async function scenario(server, browser) {
   let albumId;
   let albumCard;
 
-  async function aliceUploads(file, albumName) {
-    const before = await alice.page.locator("#mine li[data-image-id]").count();
-    await alice.page.locator("#upload-album").selectOption({ label: albumName });
-    await alice.page.getByLabel(/^Image file/).setInputFiles(file);
-    await alice.page.getByRole("button", { name: "Upload" }).click();
-    await alice.page.locator("#mine li[data-image-id]").nth(before).waitFor();
-    await alice.expectNoError();
-    const newCard = alice.page.locator("#mine li[data-image-id]").first();
-    await expectLoaded(newCard.locator("img"), `Alice's upload ${path.basename(file)}`);
-    return newCard;
-  }
-
   await step("alice-creates-an-album-and-uploads-into-it", alice, async () => {
-    await alice.page.getByLabel("New album name").fill("Holiday");
-    await alice.page.getByRole("button", { name: "Create album" }).click();
-    albumCard = alice.page.locator("#albums li[data-album-id]", { hasText: "Holiday" });
-    await albumCard.waitFor();
-    await alice.expectNoError();
+    albumCard = await alice.createAlbum("Holiday");
     albumId = await albumCard.getAttribute("data-album-id");
     for (const [i, size] of [[1, [120, 80]], [2, [80, 120]]]) {
-      const imageCard = await aliceUploads(writePng(path.join(shots, `holiday-${i}.png`), ...size), "Holiday");
+      const imageCard = await alice.uploadInto(writePng(path.join(shots, `holiday-${i}.png`), ...size), "Holiday");
       if ((await imageCard.getAttribute("data-album-id")) !== albumId) fail(`holiday-${i}.png did not land in the album`);
       const id = await imageCard.getAttribute("data-image-id");
       expectPresigned(await imageCard.locator("img").getAttribute("src"), store,
@@ -505,19 +428,13 @@ async function scenario(server, browser) {
   });
 
   await step("alice-shares-the-album-with-bob", alice, async () => {
-    await albumCard.locator("summary", { hasText: "Sharing" }).click();
-    await albumCard.getByText("Nobody yet.").waitFor();
-    await albumCard.getByLabel(/^Share with/).fill(bobEmail);
-    await albumCard.getByRole("button", { name: "Share album" }).click();
-    await albumCard.getByRole("button", { name: `Revoke ${bobEmail}` }).waitFor();
-    await alice.expectNoError();
+    await alice.shareAlbum(albumCard, bobEmail);
   });
 
   const albumImgs = bob.page.locator("#album-images li img");
   let albumEnds;
   await step("bob-opens-the-shared-album-with-presigned-urls", bob, async () => {
-    await bob.openGallery(server.base);
-    await bob.expectSignedIn(bobEmail);
+    await bob.openGallerySignedIn(server.base, bobEmail);
     const listed = bob.page.locator(`#shared-albums li[data-album-id="${albumId}"]`);
     await listed.waitFor();
     const answer = bob.page.waitForResponse((r) =>
@@ -569,8 +486,7 @@ async function scenario(server, browser) {
 
   await step("alice-logs-out-without-a-cloudfront-cookie", alice, async () => {
     const src = await card.locator("img").getAttribute("src");
-    await alice.page.getByRole("button", { name: "Log out" }).click();
-    await alice.page.getByRole("heading", { name: "Sign in or create an account" }).waitFor();
+    await alice.logOut();
     await expectNoCloudFrontCookies(alice, "after logging out");
     const me = await fromPage(alice, "GET", "/api/me");
     if (me.status !== 401) fail(`GET /api/me after logout answered ${me.status}`);
