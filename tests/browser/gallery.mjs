@@ -659,6 +659,87 @@ async function scenario(server, browser) {
     const copied = await fromEdge(carolPrivateUrl, copiedCookies);
     if (copied.status !== 403) fail(`copied cookies still got ${copied.status} after their expiry ${copiedUntil}`);
   });
+
+  // ---- the account panel: sessions, password, export, deletion ----
+
+  const NEW_PASSWORD = "another passphrase for alice";
+  let otherSession;
+  await step("alice-sees-her-sessions-and-signs-out-another", alice, async () => {
+    otherSession = await ApiUser.login(server.base, aliceEmail, PASSWORD, "edgepass browser test, another device");
+    await alice.page.getByText("Password, sessions, my data").click();
+    const sessions = alice.page.locator("#sessions li");
+    await alice.page.locator("#sessions li", { hasText: "another device" }).waitFor();
+    const texts = await sessions.allInnerTexts();
+    if (texts.filter((t) => t.includes("(this browser)")).length !== 1) fail(`the session list: ${texts.join(" | ")}`);
+    await alice.page
+      .locator("#sessions li", { hasText: "another device" })
+      .getByRole("button", { name: "Sign out" })
+      .click();
+    await alice.page.getByText("That session was signed out.").waitFor();
+    await alice.expectNoError();
+    await otherSession.call("GET", "/api/me", undefined, 401);
+  });
+
+  await step("alice-changes-her-password", alice, async () => {
+    otherSession = await ApiUser.login(server.base, aliceEmail, PASSWORD, "edgepass browser test, a third device");
+    await alice.page.getByLabel("Current password").fill(PASSWORD);
+    await alice.page.getByLabel(/^New password/).fill(NEW_PASSWORD);
+    await alice.page.getByRole("button", { name: "Change password" }).click();
+    await alice.page.getByText("Your password was changed").waitFor();
+    await alice.expectNoError();
+    await otherSession.call("GET", "/api/me", undefined, 401);
+    // This browser goes on, with the new session cookie the answer set.
+    await alice.page.reload();
+    await alice.expectSignedIn(aliceEmail);
+    const old = await fetch(`${server.base}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: aliceEmail, password: PASSWORD }),
+    });
+    if (old.status !== 401) fail(`the old password still signs in: ${old.status}`);
+  });
+
+  let aliceImageUrl;
+  let aliceCookies;
+  await step("alice-downloads-her-data", alice, async () => {
+    aliceImageUrl = await alice.page.locator("#mine li[data-image-id] img").first().getAttribute("src");
+    aliceCookies = (await alice.context.cookies())
+      .filter((c) => c.name.startsWith("CloudFront-") && c.path === `/users/${aliceId}/`)
+      .map((c) => `${c.name}=${c.value}`)
+      .join("; ");
+    // The page was loaded again in the last step: the panel starts closed.
+    await alice.page.getByText("Password, sessions, my data").click();
+    const [download] = await Promise.all([
+      alice.page.waitForEvent("download"),
+      alice.page.getByRole("button", { name: "Download my data (JSON)" }).click(),
+    ]);
+    const file = await download.path();
+    const data = JSON.parse(await import("node:fs").then((fs) => fs.promises.readFile(file, "utf8")));
+    if (data.account.email !== aliceEmail || !Array.isArray(data.images) || data.images.length === 0) {
+      fail(`the export: ${JSON.stringify(data).slice(0, 300)}`);
+    }
+    if (/token|password|hash/.test(JSON.stringify(data))) fail("the export names a token, password or hash");
+    console.log(`    ${data.images.length} images, ${data.albums.length} albums, ${data.grants_given.length} grants given`);
+  });
+
+  await step("alice-deletes-her-account", alice, async () => {
+    const before = await fromEdge(aliceImageUrl, aliceCookies);
+    if (before.status !== 200) fail(`Alice's image answered ${before.status} before the deletion`);
+    await alice.page.getByLabel("Confirm with your password").fill(NEW_PASSWORD);
+    await alice.page.getByRole("button", { name: "Delete my account" }).click();
+    await alice.page.getByText("Your account was deleted.").waitFor();
+    await alice.expectNoError();
+    if (!(await alice.page.locator("#signed-out").isVisible())) fail("the page still shows the signed-in view");
+    const after = await fromEdge(aliceImageUrl, aliceCookies);
+    if (after.status === 200) fail("Alice's image is still served with her cookies after the deletion");
+    const relogin = await fetch(`${server.base}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email: aliceEmail, password: NEW_PASSWORD }),
+    });
+    if (relogin.status !== 401) fail(`the deleted account still signs in: ${relogin.status}`);
+    console.log(`    her image now answers ${after.status}`);
+  });
 }
 
 await run("cloudfront", scenario, { env: ENV });

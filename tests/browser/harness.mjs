@@ -516,6 +516,20 @@ export class ApiUser {
     return new ApiUser(base, email, session, body.user);
   }
 
+  // Signs in as `email` from Node, naming itself `agent`: a second session of the account.
+  static async login(base, email, password, agent) {
+    const reply = await fetch(`${base}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "user-agent": agent },
+      body: JSON.stringify({ email, password }),
+    });
+    const body = await reply.json().catch(() => null);
+    if (reply.status !== 200) fail(`signing in as ${email} answered ${reply.status}: ${JSON.stringify(body)}`);
+    const session = reply.headers.getSetCookie().map((c) => c.split(";")[0]).find((c) => c.startsWith("edgepass_session="));
+    if (!session) fail(`signing in as ${email} set no session cookie`);
+    return new ApiUser(base, email, session, body.user);
+  }
+
   // Calls the API; fails unless the status is `expected`; returns the parsed body (null for none).
   async call(method, path, body, expected) {
     const headers = { cookie: this.cookie, accept: "application/json" };
