@@ -83,6 +83,12 @@ impl SessionCache {
         }
     }
 
+    /// Whether the cache answers: it hears every end of a session (on PostgreSQL, once this instance's
+    /// listener is connected).
+    pub fn is_hearing(&self) -> bool {
+        self.hearing.load(Ordering::Acquire)
+    }
+
     /// The generation to pass to [`SessionCache::keep`]; take it before reading the session.
     pub fn generation(&self) -> Generation {
         Generation(self.generation.load(Ordering::Acquire))

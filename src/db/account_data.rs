@@ -1,6 +1,5 @@
 //! Everything stored about one account, read for its holder's export.
 
-use sea_orm::sea_query::Query;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use super::entity::{album, album_share, image, session, share, share_link, user};
@@ -35,20 +34,6 @@ pub struct AccountData {
 pub async fn read(db: &impl ConnectionTrait, id: UserId) -> Result<Option<AccountData>, DbErr> {
     let Some(user) = user::Entity::find_by_id(id).one(db).await? else {
         return Ok(None);
-    };
-    let owned_images = || {
-        Query::select()
-            .column(image::Column::Id)
-            .from(image::Entity)
-            .and_where(image::Column::OwnerId.eq(id))
-            .to_owned()
-    };
-    let owned_albums = || {
-        Query::select()
-            .column(album::Column::Id)
-            .from(album::Entity)
-            .and_where(album::Column::OwnerId.eq(id))
-            .to_owned()
     };
     let shares_received = share::Entity::find()
         .filter(share::Column::GranteeId.eq(id))
@@ -86,15 +71,15 @@ pub async fn read(db: &impl ConnectionTrait, id: UserId) -> Result<Option<Accoun
             .all(db)
             .await?,
         shares_given: share::Entity::find()
-            .filter(share::Column::ImageId.in_subquery(owned_images()))
+            .filter(share::Column::ImageId.in_subquery(super::images::ids_of_owner(id)))
             .all(db)
             .await?,
         album_shares_given: album_share::Entity::find()
-            .filter(album_share::Column::AlbumId.in_subquery(owned_albums()))
+            .filter(album_share::Column::AlbumId.in_subquery(super::albums::ids_of_owner(id)))
             .all(db)
             .await?,
         links: share_link::Entity::find()
-            .filter(share_link::Column::ImageId.in_subquery(owned_images()))
+            .filter(share_link::Column::ImageId.in_subquery(super::images::ids_of_owner(id)))
             .order_by_asc(share_link::Column::Id)
             .all(db)
             .await?,

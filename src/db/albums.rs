@@ -347,18 +347,18 @@ pub async fn delete_owned(db: &impl ConnectionTrait, owner: UserId) -> Result<()
 
 /// Ends every grant of an album of `owner`.
 pub async fn revoke_given(db: &impl ConnectionTrait, owner: UserId) -> Result<(), DbErr> {
-    use sea_orm::sea_query::Query;
     album_share::Entity::delete_many()
-        .filter(
-            album_share::Column::AlbumId.in_subquery(
-                Query::select()
-                    .column(album::Column::Id)
-                    .from(album::Entity)
-                    .and_where(album::Column::OwnerId.eq(owner))
-                    .to_owned(),
-            ),
-        )
+        .filter(album_share::Column::AlbumId.in_subquery(ids_of_owner(owner)))
         .exec(db)
         .await
         .map(|_| ())
+}
+
+/// The ids of `owner`'s albums, as a subquery.
+pub fn ids_of_owner(owner: UserId) -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column(album::Column::Id)
+        .from(album::Entity)
+        .and_where(album::Column::OwnerId.eq(owner))
+        .to_owned()
 }

@@ -452,3 +452,12 @@ pub async fn all_of_owner(
         .all(db)
         .await
 }
+
+/// The ids of `owner`'s images, as a subquery (`… IN (SELECT id FROM images WHERE owner_id = ?)`).
+pub fn ids_of_owner(owner: UserId) -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column(image::Column::Id)
+        .from(image::Entity)
+        .and_where(image::Column::OwnerId.eq(owner))
+        .to_owned()
+}

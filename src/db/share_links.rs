@@ -89,17 +89,8 @@ pub async fn delete_for_image(db: &impl ConnectionTrait, image: &ImageId) -> Res
 
 /// Removes every link to an image of `owner`.
 pub async fn delete_of_owner(db: &impl ConnectionTrait, owner: UserId) -> Result<(), DbErr> {
-    use sea_orm::sea_query::Query;
     share_link::Entity::delete_many()
-        .filter(
-            share_link::Column::ImageId.in_subquery(
-                Query::select()
-                    .column(image::Column::Id)
-                    .from(image::Entity)
-                    .and_where(image::Column::OwnerId.eq(owner))
-                    .to_owned(),
-            ),
-        )
+        .filter(share_link::Column::ImageId.in_subquery(super::images::ids_of_owner(owner)))
         .exec(db)
         .await
         .map(|_| ())

@@ -172,17 +172,8 @@ pub async fn revoke_received(db: &impl ConnectionTrait, grantee: UserId) -> Resu
 
 /// Ends every grant of an image of `owner`.
 pub async fn revoke_given(db: &impl ConnectionTrait, owner: UserId) -> Result<(), DbErr> {
-    use sea_orm::sea_query::Query;
     share::Entity::delete_many()
-        .filter(
-            share::Column::ImageId.in_subquery(
-                Query::select()
-                    .column(crate::db::entity::image::Column::Id)
-                    .from(crate::db::entity::image::Entity)
-                    .and_where(crate::db::entity::image::Column::OwnerId.eq(owner))
-                    .to_owned(),
-            ),
-        )
+        .filter(share::Column::ImageId.in_subquery(super::images::ids_of_owner(owner)))
         .exec(db)
         .await
         .map(|_| ())

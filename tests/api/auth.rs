@@ -224,6 +224,16 @@ async fn after_logout_the_old_session_cookie_no_longer_works() {
     let app = TestApp::spawn().await;
     app.signed_up("alice@example.com").await;
     let old = app.session_cookie().expect("a session cookie");
+    // On PostgreSQL the cache answers once the instance's listener is connected, which a loaded
+    // machine may take a moment to do.
+    let started = std::time::Instant::now();
+    while !app.state.sessions.is_hearing() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the listener never connected"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     // The second lookup comes from the instance's session cache, which the logout must empty.
     for _ in 0..2 {
         assert_eq!(app.me().await.status, StatusCode::OK);
