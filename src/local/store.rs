@@ -68,6 +68,40 @@ fn allow_origin(headers: &mut hyper::HeaderMap, origin: Option<&HeaderValue>, al
     }
 }
 
+/// The first `x-amz-*` header of a presigned (query-signed) request that its signature does not
+/// cover, if any. S3 refuses such a request ("There were headers present in the request which were not
+/// signed"); s3s does not, which let an upload URL carry `x-amz-copy-source` and turn into a copy of any
+/// object in the bucket into the uploader's staging key.
+fn unsigned_amz_header<B>(req: &Request<B>) -> Option<String> {
+    let query = req.uri().query()?;
+    let params = || query.split('&').filter_map(|pair| pair.split_once('='));
+    params().find(|(name, _)| *name == "X-Amz-Signature")?;
+    let signed = params()
+        .find(|(name, _)| *name == "X-Amz-SignedHeaders")
+        .map(|(_, value)| value.replace("%3B", ";").replace("%3b", ";").to_ascii_lowercase())
+        .unwrap_or_default();
+    req.headers()
+        .keys()
+        .map(|name| name.as_str())
+        .find(|name| name.starts_with("x-amz-") && !signed.split(';').any(|s| s == *name))
+        .map(str::to_owned)
+}
+
+/// S3's answer to a presigned request with a header its signature does not cover.
+fn unsigned_header_refusal(name: &str) -> Response<s3s::Body> {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>There were \
+         headers present in the request which were not signed</Message><HeadersNotSigned>{name}\
+         </HeadersNotSigned></Error>"
+    );
+    let mut response = Response::new(s3s::Body::from(body));
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+    response
+}
+
 async fn handle(
     service: S3Service,
     allowed: Arc<Vec<String>>,
@@ -89,6 +123,11 @@ async fn handle(
         );
         headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
         return Ok(response);
+    }
+    if let Some(name) = unsigned_amz_header(&req) {
+        let (mut parts, body) = unsigned_header_refusal(&name).into_parts();
+        allow_origin(&mut parts.headers, origin.as_ref(), &allowed);
+        return Ok(Response::from_parts(parts, body));
     }
     let response = match service.call(req.map(s3s::Body::from)).await {
         Ok(response) => response,

@@ -177,6 +177,34 @@ async fn put_with(f: &Fixture, key: &ImageKey, body: &[u8], extra: &[(&str, &str
 }
 
 #[tokio::test]
+async fn an_upload_url_cannot_copy_another_object_or_carry_any_header_it_did_not_sign() {
+    let f = fixture().await;
+    let secret = key();
+    let secret_bytes = [PNG, b"alice's secret"].concat();
+    assert_eq!(put_with(&f, &secret, &secret_bytes, &[]).await, 200);
+    let staged = ImageKey::staging(UserId(7), &ImageId::generate().expect("id"));
+    let copy_source = format!("{}/{}", f.storage.bucket(), secret.as_str());
+
+    // An upload URL sent with x-amz-copy-source would be a CopyObject of the secret into the staging key.
+    let copied = put_with(&f, &staged, PNG, &[("x-amz-copy-source", &copy_source)]).await;
+    assert_eq!(copied, 403);
+    assert_eq!(
+        f.storage.describe(staged.as_str()).await.expect("head"),
+        None,
+        "nothing was written"
+    );
+    for (name, value) in [
+        ("x-amz-acl", "public-read"),
+        ("x-amz-website-redirect-location", "https://example.com/"),
+        ("x-amz-meta-note", "hello"),
+    ] {
+        assert_eq!(put_with(&f, &staged, PNG, &[(name, value)]).await, 403, "{name}");
+    }
+    // The same upload with only what it signed is stored.
+    assert_eq!(put_with(&f, &staged, PNG, &[]).await, 200);
+}
+
+#[tokio::test]
 async fn the_store_refuses_a_copy_whose_source_is_no_longer_the_version_checked() {
     let f = fixture().await;
     let staged = ImageKey::staging(UserId(7), &ImageId::generate().expect("id"));
