@@ -14,7 +14,7 @@ use crate::db;
 use crate::db::account_data::AccountData;
 use crate::db::audit::{self, Action};
 use crate::db::entity::session as session_row;
-use crate::domain::{Password, UserId};
+use crate::domain::{InvalidInput, Password, UserId};
 
 use super::accounts::Client;
 use super::error::{ServiceError, ServiceResult};
@@ -74,6 +74,14 @@ async fn check_password(
     password: &str,
     client_label: Option<&str>,
 ) -> ServiceResult<throttle::Attempt> {
+    // As at sign-in: no password longer than any account may have is hashed.
+    if password.len() > Password::MAX_BYTES {
+        return Err(InvalidInput {
+            field: "password",
+            reason: format!("must be at most {} bytes", Password::MAX_BYTES),
+        }
+        .into());
+    }
     let attempt = match throttle::begin(
         &state.db,
         &state.config.limits,

@@ -140,6 +140,10 @@ async fn a_wrong_current_password_changes_nothing_and_repeated_ones_are_throttle
     change(&app, &laptop, PASSWORD, "short")
         .await
         .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
+    // A current password longer than any account's is refused before any hashing, uncounted.
+    change(&app, &laptop, &"a".repeat(5000), NEW_PASSWORD)
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input");
 
     // The login rules: five failures for the account in the window since its last sign-in, then 429
     // even for the right password.
