@@ -473,3 +473,25 @@ async fn a_stored_id_edgepass_could_not_have_written_fails_to_load_rather_than_n
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn an_upload_url_sent_with_a_copy_source_cannot_turn_another_users_image_into_ones_own() {
+    let (app, alice) = alice().await;
+    let (_, image) = completed(&app).await;
+    let id = image["id"].as_str().expect("id");
+    let secret = format!("{}/users/{alice}/{id}.png", app.state.storage.bucket());
+    let mallory = app.signed_up("mallory@example.com").await;
+    assert_ne!(mallory, alice);
+
+    // Mallory's own upload URL, sent with a header that would make the PUT a copy of Alice's object.
+    let (ticket, mine) = ticket(&app).await;
+    let sent = put_with_headers(&ticket, PNG, &[("x-amz-copy-source", &secret)]).await;
+    assert_eq!(
+        sent,
+        StatusCode::FORBIDDEN,
+        "the store refuses a header the URL did not sign"
+    );
+    app.complete_upload(&mine)
+        .await
+        .assert_error(StatusCode::CONFLICT, "not_uploaded");
+}
