@@ -42,7 +42,7 @@ pub async fn change_password(
     client: Client,
 ) -> ServiceResult<String> {
     let now = state.now();
-    let client_label = client.addr.map(|addr| addr.to_string());
+    let client_label = client.label();
     let attempt = check_password(state, holder, current, client_label.as_deref()).await?;
     let hash = state.passwords.hash(&new).await?;
     let token = session::new_token().map_err(ServiceError::internal)?;
@@ -128,7 +128,7 @@ pub async fn delete_account(
     client: Client,
 ) -> ServiceResult<Deletion> {
     let now = state.now();
-    let client_label = client.addr.map(|addr| addr.to_string());
+    let client_label = client.label();
     let attempt = check_password(state, holder, password, client_label.as_deref()).await?;
     let txn = state.db.begin().await?;
     attempt.succeeded(&txn).await?;
@@ -238,7 +238,7 @@ async fn record_ended(
     count: usize,
     client: &Client,
 ) -> ServiceResult<()> {
-    let client_label = client.addr.map(|addr| addr.to_string());
+    let client_label = client.label();
     audit::record(
         txn,
         Some(holder.id),

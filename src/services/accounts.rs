@@ -52,7 +52,8 @@ pub struct Client {
 pub const CLIENT_LABEL_MAX: usize = 200;
 
 impl Client {
-    fn label(&self) -> Option<String> {
+    /// The client's address as the audit log and the throttles record it.
+    pub(crate) fn label(&self) -> Option<String> {
         self.addr.map(|addr| addr.to_string())
     }
 
