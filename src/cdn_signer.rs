@@ -17,9 +17,9 @@ use crate::config::{CdnAlgorithm, CdnConfig, Config};
 use crate::domain::UserId;
 use crate::images::{AlbumId, ObjectPrefix};
 use crate::signing::{
-    CookieAttributes, ExpiryWindow, HashAlgorithm, KeyKind, KeyLookup, KeyPairId, KeyRing, MemoStats, Policy,
-    RemoteSigner, SameSite, SignError, SignatureMemo, SignedCookies, Signer, SigningKey, SourceIp,
-    VerifyingKey,
+    CookieAttributes, ExpiryWindow, HashAlgorithm, KeyError, KeyKind, KeyLookup, KeyPairId, KeyRing,
+    MemoStats, Policy, RemoteSigner, SameSite, SignError, SignatureMemo, SignedCookies, Signer, SigningKey,
+    SourceIp, VerifyingKey,
 };
 
 /// How many signatures the memo keeps: one per (user, window) for cookies and one per (shared object,
@@ -669,6 +669,15 @@ impl CdnSigner {
         match &self.source {
             Source::Local(keys) => Some(keys.active()),
             Source::Kms { .. } => None,
+        }
+    }
+
+    /// The public half of the signing key as DER `SubjectPublicKeyInfo`: what CloudFront must hold
+    /// under [`CdnSigner::key_pair_id`].
+    pub fn public_key_der(&self) -> Result<Vec<u8>, KeyError> {
+        match &self.source {
+            Source::Local(keys) => keys.active().public_key_der(),
+            Source::Kms { key, .. } => Ok(key.public_key_der().to_vec()),
         }
     }
 

@@ -17,6 +17,8 @@ pub mod clock;
 pub mod config;
 /// The database: connection, migrations, entities and queries.
 pub mod db;
+/// `edgepass doctor`: the deployment the configuration describes, checked through the AWS APIs.
+pub mod doctor;
 /// Validated values that enter through the API (user ids, email addresses, passwords).
 pub mod domain;
 /// The HTTP API: routes, handlers, their error answers, middleware and the demo gallery.

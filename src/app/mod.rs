@@ -15,7 +15,7 @@ use crate::aws::kms::{KmsError, KmsKey, KmsTarget};
 use crate::aws::s3::{Storage, StorageError, StorageTarget};
 use crate::cdn_signer::{AlgorithmMismatch, CdnSigner, KmsSigning};
 use crate::clock::{Clock, SystemClock};
-use crate::config::{BoundAddresses, CdnKeySource, Config, ConfigError, Delivery, StorageConfig};
+use crate::config::{BoundAddresses, CdnKeySource, Config, ConfigError, Delivery};
 use crate::db::session_events::{Heard, SessionEvents};
 use crate::images::lifecycle::{self, Swept};
 use crate::images::{account_deletion, album_emptying};
@@ -111,11 +111,11 @@ impl StartupError {
 
 /// The signer of CloudFront cookies and URLs: over a KMS key when one is configured (connected and
 /// checked here, before anything listens), otherwise over the key ring of an in-process key.
-async fn cdn_signer(config: &Config, bound: &BoundAddresses) -> Result<CdnSigner, StartupError> {
+pub(crate) async fn cdn_signer(config: &Config, cdn_base_url: &str) -> Result<CdnSigner, StartupError> {
     let secure = config.session.cookie_secure;
     let CdnKeySource::Kms { key_pair_id, key_id } = &config.cdn.key else {
         let ring = key_ring(config, signing_key(config)?)?;
-        return Ok(CdnSigner::new(&config.cdn, &bound.cdn_base_url, ring, secure)?);
+        return Ok(CdnSigner::new(&config.cdn, cdn_base_url, ring, secure)?);
     };
     let id = KeyPairId::parse(key_pair_id).map_err(|source| StartupError::Key {
         variable: "EDGEPASS_CDN_KEY_PAIR_ID",
@@ -134,7 +134,7 @@ async fn cdn_signer(config: &Config, bound: &BoundAddresses) -> Result<CdnSigner
     );
     Ok(CdnSigner::with_kms(
         &config.cdn,
-        &bound.cdn_base_url,
+        cdn_base_url,
         KmsSigning {
             key: Arc::new(key),
             verifying,
@@ -220,8 +220,8 @@ async fn connect_storage(
     config: &Config,
     allowed_origins: &[String],
 ) -> Result<(Storage, Option<Arc<LocalStore>>), StartupError> {
-    match &config.storage {
-        StorageConfig::Embedded => {
+    match StorageTarget::configured(config) {
+        None => {
             prepare_data_dir(config)?;
             let objects = config.data_dir.join("objects");
             data_dir::prepare(&objects).map_err(|source| StartupError::Io {
@@ -237,20 +237,8 @@ async fn connect_storage(
             );
             Ok((storage, Some(Arc::new(store))))
         }
-        StorageConfig::S3 {
-            bucket,
-            region,
-            endpoint_url,
-            force_path_style,
-        } => {
-            let storage = Storage::connect(&StorageTarget {
-                bucket: bucket.clone(),
-                region: region.clone(),
-                endpoint_url: endpoint_url.clone(),
-                force_path_style: *force_path_style,
-                credentials: static_credentials(config),
-            })
-            .await;
+        Some(target) => {
+            let storage = Storage::connect(&target).await;
             Ok((storage, None))
         }
     }
@@ -334,7 +322,7 @@ impl Application {
             edge.as_ref().map(|(_, address)| *address),
             metrics_listener.as_ref().map(|(_, address)| *address),
         );
-        let cdn = Arc::new(cdn_signer(&config, &bound).await?);
+        let cdn = Arc::new(cdn_signer(&config, &bound.cdn_base_url).await?);
         let (storage, local_store) = connect_storage(&config, &bound.allowed_origins).await?;
         let upload_origin = storage.upload_origin().await?;
         let invalidations = match &config.distribution_id {

@@ -310,6 +310,11 @@ impl KmsKey {
         VerifyingKey::from_spki_der(self.public.key_pair_id().clone(), &self.public_der)
     }
 
+    /// The public half as DER `SubjectPublicKeyInfo`, as KMS gave it.
+    pub fn public_key_der(&self) -> &[u8] {
+        &self.public_der
+    }
+
     /// The public half as a `-----BEGIN PUBLIC KEY-----` PEM, the form CloudFront's CreatePublicKey
     /// takes.
     pub fn public_pem(&self) -> String {

@@ -13,6 +13,7 @@ use aws_sdk_s3::types::MetadataDirective;
 use tokio::io::AsyncRead;
 
 use super::BoxError;
+use crate::config::{Config, StorageConfig};
 use crate::images::{ContentType, ImageKey};
 use crate::signing::ExpiryWindow;
 
@@ -179,26 +180,57 @@ pub struct Storage {
     bucket: String,
 }
 
+impl StorageTarget {
+    /// The store `config` names (`EDGEPASS_S3_*`, `EDGEPASS_AWS_*`); `None` in local mode, whose
+    /// embedded store is started by the service.
+    pub fn configured(config: &Config) -> Option<Self> {
+        let StorageConfig::S3 {
+            bucket,
+            region,
+            endpoint_url,
+            force_path_style,
+        } = &config.storage
+        else {
+            return None;
+        };
+        Some(Self {
+            bucket: bucket.clone(),
+            region: region.clone(),
+            endpoint_url: endpoint_url.clone(),
+            force_path_style: *force_path_style,
+            credentials: config
+                .aws_credentials
+                .as_ref()
+                .map(|(id, secret)| (id.clone(), secret.expose().to_owned())),
+        })
+    }
+}
+
+/// An S3 client for `target`, with short timeouts. Nothing is sent until the first call.
+pub async fn client(target: &StorageTarget) -> Client {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_timeout(Duration::from_secs(30))
+        .build();
+    let credentials = target
+        .credentials
+        .as_ref()
+        .map(|(access_key, secret_key)| (access_key.as_str(), secret_key.as_str()));
+    let shared = super::sdk_config(&target.region, credentials).await;
+    let mut builder = aws_sdk_s3::config::Builder::from(&shared)
+        .timeout_config(timeouts)
+        .force_path_style(target.force_path_style);
+    if let Some(endpoint) = &target.endpoint_url {
+        builder = builder.endpoint_url(endpoint);
+    }
+    Client::from_conf(builder.build())
+}
+
 impl Storage {
     /// Connects to `target`. Nothing is sent until the first call.
     pub async fn connect(target: &StorageTarget) -> Self {
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .operation_timeout(Duration::from_secs(30))
-            .build();
-        let credentials = target
-            .credentials
-            .as_ref()
-            .map(|(access_key, secret_key)| (access_key.as_str(), secret_key.as_str()));
-        let shared = super::sdk_config(&target.region, credentials).await;
-        let mut builder = aws_sdk_s3::config::Builder::from(&shared)
-            .timeout_config(timeouts)
-            .force_path_style(target.force_path_style);
-        if let Some(endpoint) = &target.endpoint_url {
-            builder = builder.endpoint_url(endpoint);
-        }
         Self {
-            client: Client::from_conf(builder.build()),
+            client: client(target).await,
             bucket: target.bucket.clone(),
         }
     }

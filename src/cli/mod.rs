@@ -1,5 +1,6 @@
 //! The `edgepass` command line.
 
+mod doctor;
 mod keys;
 mod serve;
 mod sign;
@@ -41,6 +42,9 @@ enum Command {
     /// Make signing keys, register them in a CloudFront key group, and retire them.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Check the CloudFront deployment the configuration describes, through the AWS APIs: ok, warn or
+    /// fail per check (exit 0, 1 or 2 by the worst).
+    Doctor(doctor::DoctorArgs),
 }
 
 /// Why a command ended early, with its one-line message.
@@ -96,6 +100,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: BTreeMap<String, Strin
         Some(Command::Sign(command)) => sign::run(command),
         Some(Command::Verify(args)) => verify::run(args),
         Some(Command::Keys(command)) => keys::run(command, env),
+        Some(Command::Doctor(args)) => doctor::run(&args, env),
     };
     match outcome {
         Ok(code) => code,

@@ -30,6 +30,7 @@ pub use error::{KeyError, SignError};
 pub use key::{KeyKind, KeyPairId, SigningKey, VerifyingKey};
 pub use keyring::{KeyLookup, KeyRing, KeyRingError};
 pub use memo::{ExpiryWindow, MemoStats, SignatureMemo};
+pub(crate) use pem::first_block as first_pem_block;
 pub use policy::{Policy, SourceIp};
 pub use signer::{RemoteSigner, Signer};
 pub use url::RESERVED_QUERY_PARAMETERS;

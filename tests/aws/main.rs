@@ -8,6 +8,7 @@
 //! checks that against the embedded store of local mode, which does.
 
 mod cdn;
+mod doctor;
 mod keys;
 mod kms;
 mod kms_service;

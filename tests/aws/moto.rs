@@ -38,6 +38,14 @@ impl Moto {
         Self::start_with(&[python, script]).await
     }
 
+    /// Starts moto with the key-group calls above and the origin access control of an origin, which
+    /// moto drops, added by `tests/aws/moto_cloudfront.py`.
+    pub(crate) async fn start_with_cloudfront_additions() -> Self {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/aws/moto_cloudfront.py");
+        let python = moto_server().with_file_name("python");
+        Self::start_with(&[python, script]).await
+    }
+
     /// Starts `command` (a program and its first arguments) with moto_server's arguments.
     async fn start_with(command: &[PathBuf]) -> Self {
         // A free port can be taken by someone else before moto binds it; a fresh one is tried then.
