@@ -582,6 +582,56 @@ async fn a_key_held_in_kms_is_compared_and_signs_the_chain_through_kms() {
 }
 
 #[tokio::test]
+async fn the_distribution_s_own_cloudfront_net_name_is_explained_with_its_cookie_consequence() {
+    let moto = Moto::start_with_cloudfront_additions().await;
+    let mut env = deploy(&moto, Fault::None).await;
+    let own_name = cloudfront(&moto)
+        .await
+        .get_distribution()
+        .id(&env["EDGEPASS_CDN_DISTRIBUTION_ID"])
+        .send()
+        .await
+        .expect("GetDistribution")
+        .distribution()
+        .expect("distribution")
+        .domain_name()
+        .to_owned();
+    assert!(own_name.ends_with(".cloudfront.net"), "{own_name}");
+    env.insert("EDGEPASS_CDN_BASE_URL".to_owned(), format!("https://{own_name}"));
+    env.remove("EDGEPASS_CDN_COOKIE_DOMAIN");
+    let report = doctor(&env, &SystemClock).await;
+    assert_eq!(
+        problems(&report),
+        vec![("distribution", Status::Warn), ("cookies", Status::Fail)],
+        "{report}"
+    );
+    let distribution = report.finding("distribution").expect("distribution");
+    assert!(
+        distribution.message.contains("cloudfront.net is a public suffix"),
+        "{distribution:?}"
+    );
+    let cookies = report.finding("cookies").expect("cookies");
+    assert!(cookies.message.contains("never sent"), "{cookies:?}");
+    assert!(
+        cookies
+            .fix
+            .as_deref()
+            .is_some_and(|fix| fix.contains("alias under your own domain")),
+        "{cookies:?}"
+    );
+
+    // A cookie domain of cloudfront.net itself is refused by the public-suffix list.
+    env.insert(
+        "EDGEPASS_CDN_COOKIE_DOMAIN".to_owned(),
+        "cloudfront.net".to_owned(),
+    );
+    let report = doctor(&env, &SystemClock).await;
+    let cookies = report.finding("cookies").expect("cookies");
+    assert_eq!(cookies.status, Status::Fail);
+    assert!(cookies.message.contains("is a public suffix"), "{cookies:?}");
+}
+
+#[tokio::test]
 async fn a_local_clock_off_by_minutes_fails_the_clock_check_alone() {
     let moto = Moto::start_with_cloudfront_additions().await;
     let env = deploy(&moto, Fault::None).await;

@@ -59,8 +59,17 @@ pub(crate) fn clock(store_clock: &Fact<StoreClock>) -> Finding {
         }
     };
     let skew = store.abs_diff(local);
-    let direction = if local > store { "ahead of" } else { "behind" };
-    let message = format!("the local clock is {skew} s {direction} S3's (Date of its answer)");
+    let message = match local.cmp(&store) {
+        std::cmp::Ordering::Equal => {
+            "the local clock agrees with S3's (the Date of its answer) to the second".to_owned()
+        }
+        std::cmp::Ordering::Greater => {
+            format!("the local clock is {skew} s ahead of S3's (the Date of its answer)")
+        }
+        std::cmp::Ordering::Less => {
+            format!("the local clock is {skew} s behind S3's (the Date of its answer)")
+        }
+    };
     let fix = "synchronise the clock (chrony or systemd-timesyncd with the Amazon Time Sync Service)";
     if skew > CLOCK_FAIL_SECS {
         Finding::fail(
