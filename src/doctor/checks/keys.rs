@@ -19,7 +19,7 @@ pub(crate) fn public_key(
         Err(why) => {
             return Finding::fail(
                 CHECK,
-                format!("{why}"),
+                why.clone(),
                 "check EDGEPASS_CDN_PRIVATE_KEY_FILE (or EDGEPASS_CDN_PRIVATE_KEY, EDGEPASS_CDN_KMS_KEY_ID)",
             );
         }
