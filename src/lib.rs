@@ -21,6 +21,9 @@ pub mod db;
 pub mod doctor;
 /// Validated values that enter through the API (user ids, email addresses, passwords).
 pub mod domain;
+/// Explaining CloudFront's decisions on a browser's requests (`edgepass explain`): HAR files, the
+/// browser's cookie jar, and the reasons for a denial.
+pub mod explain;
 /// The HTTP API: routes, handlers, their error answers, middleware and the demo gallery.
 pub mod http;
 /// Images: ids, object keys, content types, names, and the lifecycle of the stored objects.

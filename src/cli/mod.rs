@@ -1,6 +1,7 @@
 //! The `edgepass` command line.
 
 mod doctor;
+mod explain;
 mod keys;
 mod serve;
 mod sign;
@@ -39,6 +40,9 @@ enum Command {
     Sign(sign::SignCommand),
     /// Decide a request as CloudFront would: prints `allow` (exit 0) or `deny: <reason>` (exit 1).
     Verify(verify::VerifyArgs),
+    /// Explain CloudFront's decisions on a HAR file's requests (or one URL): the cookie sets sent
+    /// and their Paths, the decoded policy, and why a request is denied (exit 1 if any is).
+    Explain(explain::ExplainArgs),
     /// Make signing keys, register them in a CloudFront key group, and retire them.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -99,6 +103,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>, env: BTreeMap<String, Strin
         Some(Command::Migrate(args)) => serve::migrate(env, &args),
         Some(Command::Sign(command)) => sign::run(command),
         Some(Command::Verify(args)) => verify::run(args),
+        Some(Command::Explain(args)) => explain::run(args, env),
         Some(Command::Keys(command)) => keys::run(command, env),
         Some(Command::Doctor(args)) => doctor::run(&args, env),
     };

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::CdnAlgorithm;
 use crate::keys::files;
-use crate::signing::{KeyError, KeyKind, KeyPairId, SigningKey};
+use crate::signing::{KeyError, KeyKind, KeyPairId, SigningKey, VerifyingKey};
 
 /// The key file inside the data folder.
 const KEY_FILE: &str = "cdn-signing-key.pem";
@@ -118,6 +118,31 @@ pub fn load_or_generate(data_dir: &Path, algorithm: Option<CdnAlgorithm>) -> Res
     })
 }
 
+/// The public half of the key kept in `data_dir`, read without making one: `None` when the folder holds
+/// no key yet. For tools that check what the service signed (`edgepass explain`).
+pub fn load_public(data_dir: &Path) -> Result<Option<VerifyingKey>, LocalKeyError> {
+    let id_path = data_dir.join(ID_FILE);
+    let id_text = match std::fs::read_to_string(&id_path) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        other => other.map_err(io(&id_path))?,
+    };
+    let id = KeyPairId::parse(id_text.trim()).map_err(|source| LocalKeyError::Key {
+        path: id_path.clone(),
+        source,
+    })?;
+    // A folder from before the public half was kept beside the key has only the private key.
+    let public_path = data_dir.join(PUBLIC_KEY_FILE);
+    let path = if public_path.exists() {
+        public_path
+    } else {
+        data_dir.join(KEY_FILE)
+    };
+    let pem = std::fs::read_to_string(&path).map_err(io(&path))?;
+    VerifyingKey::from_public_or_private_pem(id, &pem)
+        .map(Some)
+        .map_err(|source| LocalKeyError::Key { path, source })
+}
+
 /// Keeps `path` holding `key`'s public half (SubjectPublicKeyInfo PEM), owner-only like everything in the
 /// data folder. Folders made before this file existed get it, and a key made again gets a new one.
 fn write_public_half(path: &Path, key: &SigningKey) -> Result<(), LocalKeyError> {
@@ -171,6 +196,20 @@ mod tests {
         assert!(verifying.verify(HashAlgorithm::Sha256, b"policy", &signature));
         let wrong = load_or_generate(dir.path(), Some(CdnAlgorithm::RsaSha1));
         assert!(matches!(wrong, Err(LocalKeyError::WrongKind { .. })));
+    }
+
+    #[test]
+    fn the_public_half_is_read_without_making_a_key() {
+        let dir = tempfile::tempdir().expect("dir");
+        assert!(load_public(dir.path()).expect("reads").is_none());
+        assert!(!dir.path().join(KEY_FILE).exists(), "reading made no key");
+        let local = load_or_generate(dir.path(), None).expect("key");
+        let public = load_public(dir.path()).expect("reads").expect("a key");
+        assert_eq!(public.key_pair_id(), local.key.key_pair_id());
+        std::fs::remove_file(&local.public_path).expect("remove");
+        let from_private = load_public(dir.path()).expect("reads").expect("a key");
+        let signature = local.key.sign(HashAlgorithm::Sha256, b"policy").expect("sign");
+        assert!(from_private.verify(HashAlgorithm::Sha256, b"policy", &signature));
     }
 
     #[test]

@@ -34,7 +34,9 @@ pub(crate) use pem::first_block as first_pem_block;
 pub use policy::{Policy, SourceIp};
 pub use signer::{RemoteSigner, Signer};
 pub use url::RESERVED_QUERY_PARAMETERS;
-pub use verify::{Denial, Grant, SignatureSource, ViewerRequest, verify};
+pub use verify::{
+    Denial, Grant, Presented, SignatureSource, ViewerRequest, presented, verify, verify_assuming_hash,
+};
 pub use wildcard::resource_matches;
 
 /// The hash CloudFront applies to the policy before checking the signature.

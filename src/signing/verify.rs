@@ -206,6 +206,87 @@ fn cookie_values<'a>(cookies: &[(&'a str, &'a str)]) -> SigningValues<'a> {
 
 /// Decides `request` against the trusted `keys`.
 pub fn verify<K: KeyLookup + ?Sized>(keys: &K, request: &ViewerRequest<'_>) -> Result<Grant, Denial> {
+    decide(keys, request, None)
+}
+
+/// Decides `request` as [`verify`] does, but checks the signature over `hash` whatever the request's
+/// `Hash-Algorithm` says: a request that verifies this way was signed over the other hash than it
+/// announces, which tells a mislabelled signature from a changed one.
+pub fn verify_assuming_hash<K: KeyLookup + ?Sized>(
+    keys: &K,
+    request: &ViewerRequest<'_>,
+    hash: HashAlgorithm,
+) -> Result<Grant, Denial> {
+    decide(keys, request, Some(hash))
+}
+
+/// The signing values a request presents, as the verifier reads them; for explaining a decision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Presented {
+    /// Signed URL or cookies: the query's parameters when it holds any, otherwise the cookies.
+    pub source: SignatureSource,
+    /// `Policy` / `CloudFront-Policy`, CloudFront base64.
+    pub policy: Option<String>,
+    /// `Expires` / `CloudFront-Expires` (a canned policy).
+    pub expires: Option<String>,
+    /// `Signature` / `CloudFront-Signature`.
+    pub signature: Option<String>,
+    /// `Key-Pair-Id` / `CloudFront-Key-Pair-Id`.
+    pub key_pair_id: Option<String>,
+    /// `Hash-Algorithm` / `CloudFront-Hash-Algorithm`.
+    pub hash: Option<String>,
+    /// The URL a policy is checked against: the request URL without its signing parameters.
+    pub resource_url: String,
+}
+
+impl Presented {
+    /// Whether any signing value was presented at all.
+    pub fn is_empty(&self) -> bool {
+        [
+            &self.policy,
+            &self.expires,
+            &self.signature,
+            &self.key_pair_id,
+            &self.hash,
+        ]
+        .iter()
+        .all(|value| value.is_none())
+    }
+
+    /// The policy document the signature must cover: a custom policy decoded, or the canned policy
+    /// rebuilt from the URL and `Expires`; `None` when neither decodes.
+    pub fn policy_json(&self) -> Option<String> {
+        if let Some(policy) = &self.policy {
+            return encoding::decode(policy).and_then(|bytes| String::from_utf8(bytes).ok());
+        }
+        let expires = self.expires.as_deref()?;
+        if expires.is_empty() || !expires.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(canned_json(&self.resource_url, expires.parse().ok()?))
+    }
+}
+
+/// What `request` presents to the verifier (see [`Presented`]); a repeated signing parameter is the
+/// verifier's refusal.
+pub fn presented(request: &ViewerRequest<'_>) -> Result<Presented, Denial> {
+    let (values, source, resource_url) = select_values(request)?;
+    let owned = |value: Option<&str>| value.map(str::to_owned);
+    Ok(Presented {
+        source,
+        policy: owned(values.policy),
+        expires: owned(values.expires),
+        signature: owned(values.signature),
+        key_pair_id: owned(values.key_pair_id),
+        hash: owned(values.hash),
+        resource_url,
+    })
+}
+
+/// The signing values the verifier reads, where they came from, and the URL a policy must cover.
+fn select_values<'a>(
+    request: &ViewerRequest<'a>,
+) -> Result<(SigningValues<'a>, SignatureSource, String), Denial> {
     let SignedUrl {
         values: url_values,
         stripped,
@@ -220,6 +301,15 @@ pub fn verify<K: KeyLookup + ?Sized>(keys: &K, request: &ViewerRequest<'_>) -> R
             request.url.to_owned(),
         )
     };
+    Ok((values, source, resource_url))
+}
+
+fn decide<K: KeyLookup + ?Sized>(
+    keys: &K,
+    request: &ViewerRequest<'_>,
+    assumed_hash: Option<HashAlgorithm>,
+) -> Result<Grant, Denial> {
+    let (values, source, resource_url) = select_values(request)?;
 
     let key_pair_id = values
         .key_pair_id
@@ -228,9 +318,10 @@ pub fn verify<K: KeyLookup + ?Sized>(keys: &K, request: &ViewerRequest<'_>) -> R
     let key = keys
         .verifying_key(key_pair_id)
         .ok_or_else(|| Denial::UnknownKey(key_pair_id.to_owned()))?;
-    let hash = match values.hash {
-        None => HashAlgorithm::Sha1,
-        Some(text) => text
+    let hash = match (assumed_hash, values.hash) {
+        (Some(hash), _) => hash,
+        (None, None) => HashAlgorithm::Sha1,
+        (None, Some(text)) => text
             .parse()
             .map_err(|_| Denial::UnsupportedHashAlgorithm(text.to_owned()))?,
     };
