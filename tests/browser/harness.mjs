@@ -181,9 +181,10 @@ export class Visitor {
   }
 
   // `httpCache`: keep the browser's HTTP cache on, as a real browser has it; otherwise every check asks
-  // the edge (or, in S3 delivery, the store).
-  static async open(browser, name, viewport, { httpCache = false } = {}) {
-    const context = await browser.newContext({ viewport });
+  // the edge (or, in S3 delivery, the store). `recordHar`: Playwright's HAR recording options (the
+  // file is written when the context closes).
+  static async open(browser, name, viewport, { httpCache = false, recordHar } = {}) {
+    const context = await browser.newContext({ viewport, ...(recordHar ? { recordHar } : {}) });
     context.setDefaultTimeout(ACTION_TIMEOUT_MS);
     // With routing on, Playwright turns the HTTP cache off: every check asks the edge (or the store)
     // again instead of seeing a copy the browser kept.
@@ -575,14 +576,15 @@ async function screenshot(visitor, name) {
   return file;
 }
 
-// Runs one step, then saves `who`'s page as NN-name.png.
+// Runs one step, then saves `who`'s page as NN-name.png (no screenshot when `who` is null: a step
+// whose pages are closed by its end).
 export async function step(name, who, work) {
   stepNumber += 1;
   const label = `${String(stepNumber).padStart(2, "0")}-${name}`;
   const started = Date.now();
   await work();
   for (const visitor of visitors) visitor.checkQuiet();
-  await screenshot(who, `${label}.png`);
+  if (who) await screenshot(who, `${label}.png`);
   steps.push(label);
   console.log(`  ok ${label} (${Date.now() - started} ms)`);
 }
