@@ -553,6 +553,8 @@ async fn each_seeded_fault_fails_exactly_its_own_check() {
     for (fault, check, status, words) in cases {
         let env = deploy(&moto, fault).await;
         let report = doctor(&env, &SystemClock).await;
+        // Seen with --nocapture: the report an operator gets for this fault.
+        println!("--- {fault:?}\n{report}");
         assert_eq!(problems(&report), vec![(check, status)], "{fault:?}:\n{report}");
         let finding = report.finding(check).expect("the check ran");
         assert!(finding.message.contains(words), "{fault:?}: {finding:?}");
