@@ -3,6 +3,7 @@
 
 mod cli;
 mod differential;
+mod explain;
 mod key_files;
 mod keys;
 mod roundtrip;
