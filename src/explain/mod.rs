@@ -422,11 +422,27 @@ fn sent_sets(
         if !name.starts_with(CLOUDFRONT_PREFIX) {
             continue;
         }
+        // Identical values (the key-pair id, the hash) are held at several Paths: browsers send the
+        // longest Path first, so each copy of a name is the longest held one not yet accounted for.
+        let already_placed = |held: &&cookie_jar::StoredCookie| {
+            sets.iter().any(|set| {
+                set.path.as_ref() == Some(&held.path)
+                    && set.domain.as_ref() == Some(&held.domain)
+                    && set.cookies.iter().any(|(n, _)| n == name)
+            })
+        };
+        // A copy that fits the set being read (the previous cookie's) belongs to it.
+        let fills_last = |held: &&cookie_jar::StoredCookie| {
+            sets.last().is_some_and(|set| {
+                set.path.as_ref() == Some(&held.path) && set.domain.as_ref() == Some(&held.domain)
+            })
+        };
         let origin = jar.zip(url).and_then(|(jar, url)| {
             jar.held(request.at)
                 .filter(|held| &held.name == name && &held.value == value)
                 .filter(|held| CookieJar::not_sent(held, url).is_none())
-                .max_by_key(|held| held.path.len())
+                .filter(|held| !already_placed(held))
+                .max_by_key(|held| (fills_last(held), held.path.len()))
         });
         let key = origin.map(|held| (held.path.clone(), held.domain.clone(), held.host_only));
         let position = sets.iter().position(|set| match &key {
@@ -610,4 +626,149 @@ pub fn timestamp(epoch: u64) -> String {
         .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
         .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
         .unwrap_or_else(|| epoch.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signing::{KeyPairId, Policy, Signer, SigningKey, SourceIp};
+
+    const NOW: u64 = 1_800_000_000;
+    const PHOTO: &str = "https://cdn.example/users/1/albums/a/photo.png";
+
+    fn key() -> SigningKey {
+        let pem = include_str!("../../tests/fixtures/vectors/ecdsa_p256_private_pkcs8.pem");
+        SigningKey::from_pem(KeyPairId::parse("K2JCJMDEHXQW5F").expect("id"), pem).expect("key")
+    }
+
+    fn cookies(key: &SigningKey, policy: &Policy) -> Vec<(String, String)> {
+        Signer::new(key, HashAlgorithm::Sha256)
+            .sign_cookies(policy)
+            .expect("signed")
+            .pairs()
+            .into_iter()
+            .map(|(n, v)| (n.to_owned(), v))
+            .collect()
+    }
+
+    fn explained(key: &SigningKey, cookies: &[(String, String)], jar: Option<&CookieJar>) -> Explanation {
+        let keys = [key.verifying_key().expect("public half")];
+        let request = Request {
+            url: PHOTO,
+            cookies,
+            at: NOW,
+        };
+        explain(
+            &request,
+            jar,
+            Judge {
+                keys: &keys,
+                viewer_ip: Some("192.0.2.7".parse().expect("ip")),
+            },
+        )
+    }
+
+    #[test]
+    fn of_two_sets_sent_cloudfront_reads_the_first_and_the_jar_names_their_paths() {
+        let key = key();
+        let album = cookies(
+            &key,
+            &Policy::new("https://cdn.example/users/1/albums/a/*", NOW + 60).expect("policy"),
+        );
+        let own = cookies(
+            &key,
+            &Policy::new("https://cdn.example/users/1/*", NOW - 5).expect("policy"),
+        );
+        let mut jar = CookieJar::new();
+        for (set, path) in [(&own, "/users/1/"), (&album, "/users/1/albums/a/")] {
+            for (name, value) in set.iter() {
+                jar.set(
+                    "https://app.example/api/x",
+                    &format!("{name}={value}; Domain=example; Path={path}"),
+                    NOW - 100,
+                    4,
+                );
+            }
+        }
+        // The longest Path first, as browsers send them.
+        let sent: Vec<(String, String)> = album.iter().chain(own.iter()).cloned().collect();
+        let explanation = explained(&key, &sent, Some(&jar));
+        assert!(explanation.allowed(), "{explanation:?}");
+        assert_eq!(explanation.sent.len(), 2);
+        assert_eq!(explanation.sent[0].path.as_deref(), Some("/users/1/albums/a/"));
+        assert_eq!(explanation.sent[1].path.as_deref(), Some("/users/1/"));
+        assert_eq!(explanation.used, Used::Set(0));
+        // The other order: the expired set is read, and the report says so.
+        let sent: Vec<(String, String)> = own.iter().chain(album.iter()).cloned().collect();
+        let explanation = explained(&key, &sent, Some(&jar));
+        assert_eq!(explanation.used, Used::Set(0));
+        assert_eq!(explanation.sent[0].path.as_deref(), Some("/users/1/"));
+        assert_eq!(
+            explanation.reason,
+            Some(Reason::Expired {
+                at: NOW - 5,
+                seconds_before: 5
+            })
+        );
+    }
+
+    #[test]
+    fn cookies_of_different_sets_read_together_are_a_mix() {
+        let key = key();
+        let first = cookies(
+            &key,
+            &Policy::new("https://cdn.example/users/1/*", NOW + 60).expect("policy"),
+        );
+        let second = cookies(
+            &key,
+            &Policy::new("https://cdn.example/users/1/albums/*", NOW + 90).expect("policy"),
+        );
+        let mut jar = CookieJar::new();
+        for (set, path) in [(&first, "/users/1/"), (&second, "/users/1/albums/")] {
+            for (name, value) in set.iter() {
+                jar.set(
+                    "https://cdn.example/",
+                    &format!("{name}={value}; Path={path}"),
+                    NOW - 100,
+                    2,
+                );
+            }
+        }
+        // The policy of one set, the signature of the other: what a set missing a cookie looks like.
+        let sent = vec![
+            second[0].clone(),
+            first[1].clone(),
+            first[2].clone(),
+            first[3].clone(),
+            first[0].clone(),
+        ];
+        let explanation = explained(&key, &sent, Some(&jar));
+        assert!(matches!(explanation.used, Used::Mixed(_)), "{explanation:?}");
+        assert_eq!(explanation.reason, Some(Reason::BadSignature { canned: false }));
+    }
+
+    #[test]
+    fn a_start_in_the_future_and_an_ip_block_are_explained_with_their_values() {
+        let key = key();
+        let early = Policy::new("https://cdn.example/users/1/*", NOW + 60)
+            .expect("policy")
+            .not_before(NOW + 9)
+            .expect("start");
+        let explanation = explained(&key, &cookies(&key, &early), None);
+        assert_eq!(
+            explanation.reason,
+            Some(Reason::NotYetValid {
+                after: NOW + 9,
+                seconds_early: 10
+            })
+        );
+        let bound = Policy::new("https://cdn.example/users/1/*", NOW + 60)
+            .expect("policy")
+            .source_ip(SourceIp::parse("198.51.100.0/24").expect("block"));
+        let explanation = explained(&key, &cookies(&key, &bound), None);
+        assert_eq!(
+            explanation.reason.map(|r| r.to_string()).as_deref(),
+            Some("viewer IP 192.0.2.7 is outside the policy's IpAddress 198.51.100.0/24")
+        );
+    }
 }
