@@ -352,21 +352,31 @@ pub fn explain_har(
     explanations
 }
 
+/// The (name, value) pairs the verifier takes.
+fn borrowed(cookies: &[(String, String)]) -> Vec<(&str, &str)> {
+    cookies.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect()
+}
+
+/// `request` as the verifier sees it, sending `cookies`.
+fn viewer_request<'a>(
+    request: &'a Request<'_>,
+    cookies: &'a [(&'a str, &'a str)],
+    judge: Judge<'_>,
+) -> ViewerRequest<'a> {
+    ViewerRequest {
+        url: request.url,
+        cookies,
+        viewer_ip: judge.viewer_ip,
+        now: request.at,
+    }
+}
+
 /// Explains one request; `jar` (the browser's cookies, when known) tells where sent cookies came
 /// from and which held sets were not sent.
 pub fn explain(request: &Request<'_>, jar: Option<&CookieJar>, judge: Judge<'_>) -> Explanation {
     let url = UrlParts::parse(request.url);
-    let cookie_pairs: Vec<(&str, &str)> = request
-        .cookies
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    let viewer = ViewerRequest {
-        url: request.url,
-        cookies: &cookie_pairs,
-        viewer_ip: judge.viewer_ip,
-        now: request.at,
-    };
+    let cookie_pairs = borrowed(request.cookies);
+    let viewer = viewer_request(request, &cookie_pairs, judge);
     let decision = verify(judge.keys, &viewer);
     let presented = presented(&viewer).ok();
     let policy = presented.as_ref().and_then(Presented::policy_json);
@@ -510,17 +520,8 @@ fn held_not_sent(
     }
     sets.into_iter()
         .map(|(set, why)| {
-            let pairs: Vec<(&str, &str)> = set
-                .cookies
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .collect();
-            let viewer = ViewerRequest {
-                url: request.url,
-                cookies: &pairs,
-                viewer_ip: judge.viewer_ip,
-                now: request.at,
-            };
+            let pairs = borrowed(&set.cookies);
+            let viewer = viewer_request(request, &pairs, judge);
             let if_sent = verify(judge.keys, &viewer);
             let resource = presented(&viewer)
                 .ok()

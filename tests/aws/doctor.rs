@@ -12,8 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use aws_sdk_cloudfront::types::{
     Aliases, CacheBehavior, CacheBehaviors, DefaultCacheBehavior, DistributionConfig, KeyGroupConfig, Origin,
     OriginAccessControlConfig, OriginAccessControlOriginTypes, OriginAccessControlSigningBehaviors,
-    OriginAccessControlSigningProtocols, Origins, PublicKeyConfig, S3OriginConfig, TrustedKeyGroups,
-    ViewerProtocolPolicy,
+    OriginAccessControlSigningProtocols, Origins, S3OriginConfig, TrustedKeyGroups, ViewerProtocolPolicy,
 };
 use aws_sdk_s3::types::{
     BucketLifecycleConfiguration, CorsConfiguration, CorsRule, ExpirationStatus, LifecycleExpiration,
@@ -25,6 +24,7 @@ use edgepass::doctor::{Report, Status, examine};
 
 use aws_sdk_kms::types::{KeySpec, KeyUsageType};
 
+use crate::keys::create_public_key;
 use crate::kms::{create_key, kms_client};
 use crate::moto::Moto;
 
@@ -78,23 +78,7 @@ async fn s3(moto: &Moto) -> aws_sdk_s3::Client {
 
 async fn register(client: &aws_sdk_cloudfront::Client, name: &str, file: &str) -> String {
     let pem = std::fs::read_to_string(example(file)).expect("example key");
-    register_pem(client, name, &pem).await
-}
-
-async fn register_pem(client: &aws_sdk_cloudfront::Client, name: &str, pem: &str) -> String {
-    let config = PublicKeyConfig::builder()
-        .name(name)
-        .caller_reference(name)
-        .encoded_key(pem)
-        .build()
-        .expect("public key config");
-    let created = client
-        .create_public_key()
-        .public_key_config(config)
-        .send()
-        .await
-        .expect("CreatePublicKey");
-    created.public_key().expect("public key").id().to_owned()
+    create_public_key(client, name, &pem).await
 }
 
 fn trusting(group: &str) -> TrustedKeyGroups {
@@ -169,7 +153,7 @@ async fn deploy_with(moto: &Moto, fault: Fault, held: KeyHeld) -> BTreeMap<Strin
             let pem = edgepass::keys::files::pem("PUBLIC KEY", public.public_key().expect("DER").as_ref());
             key_source.push(("EDGEPASS_CDN_KMS_KEY_ID", kms_key));
             key_source.push(("EDGEPASS_KMS_ENDPOINT_URL", moto.endpoint().to_owned()));
-            register_pem(&cloudfront, &format!("signing-{n}"), &pem).await
+            create_public_key(&cloudfront, &format!("signing-{n}"), &pem).await
         }
     };
     let other_key = register(

@@ -40,7 +40,7 @@ async fn client(moto: &Moto) -> Client {
 }
 
 /// Registers a public key straight through the API, as `infra/` does for the first key.
-async fn create_public_key(client: &Client, name: &str, pem: &str) -> String {
+pub(crate) async fn create_public_key(client: &Client, name: &str, pem: &str) -> String {
     let config = PublicKeyConfig::builder()
         .name(name)
         .caller_reference(name)

@@ -4,11 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Command;
 
 use serde_json::Value;
 
-use super::support::{url_parts, vectors_dir};
+use super::support::{Run, edgepass, url_parts, vectors_dir};
 
 const RSA_ID: &str = "K2JCJMDEHXQW5F";
 const ECDSA_ID: &str = "K3ECDSAP256TEST";
@@ -72,26 +71,6 @@ fn cookie_map(value: &Value) -> BTreeMap<String, String> {
         .iter()
         .map(|(name, value)| (name.clone(), value.as_str().expect("string value").to_owned()))
         .collect()
-}
-
-/// What one run of the binary produced.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn edgepass<S: AsRef<str>>(args: &[S]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_edgepass"))
-        .args(args.iter().map(AsRef::as_ref))
-        .output()
-        .expect("the edgepass binary runs");
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
-    }
 }
 
 /// Runs `edgepass` and returns its standard output, failing unless it exits 0 silently.

@@ -3,16 +3,10 @@
 //! a changed signature byte or a swapped hash algorithm in a recording turns into.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
+use super::support::{Run, edgepass_configured};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/har")
@@ -35,23 +29,6 @@ fn edge() -> String {
     fixture_text("cdn-origin").trim().to_owned()
 }
 
-/// Runs `edgepass` with `args` and `env` on top of nothing but PATH: the configuration is what the
-/// test says.
-fn edgepass(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_edgepass"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env.iter().copied())
-        .output()
-        .expect("the edgepass binary runs");
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
-    }
-}
-
 /// `edgepass explain` on the HAR file `har` with the recording key and edge.
 fn explain(har: &Path, extra: &[&str]) -> Run {
     let key = key_flag();
@@ -59,7 +36,7 @@ fn explain(har: &Path, extra: &[&str]) -> Run {
     let har = har.to_str().expect("UTF-8 path");
     let mut args = vec!["explain", "--har", har, "--public-key", &key, "--cdn", &edge];
     args.extend_from_slice(extra);
-    edgepass(&args, &[])
+    edgepass_configured(&args, &[])
 }
 
 fn explain_fixture(name: &str) -> Run {
@@ -265,7 +242,7 @@ fn without_flags_the_configured_key_is_used_and_cdn_requests_are_recognised() {
     }
     let data_dir = data.path().to_str().expect("UTF-8 path");
     let har = fixtures().join("other-user.har");
-    let run = edgepass(
+    let run = edgepass_configured(
         &["explain", "--har", har.to_str().expect("UTF-8 path")],
         &[("EDGEPASS_DATA_DIR", data_dir)],
     );
@@ -289,7 +266,7 @@ fn an_unknown_key_id_lists_the_trusted_ones() {
     let key = format!("KOTHERKEY1234={}", pem.display());
     let har = fixtures().join("good.har");
     let edge = edge();
-    let run = edgepass(
+    let run = edgepass_configured(
         &[
             "explain",
             "--har",
@@ -318,7 +295,7 @@ fn a_file_that_is_not_a_har_is_a_usage_error_on_one_line() {
     std::fs::write(&path, "<html></html>").expect("write");
     let key = key_flag();
     for har in [path.to_str().expect("UTF-8 path"), "/no/such/file.har"] {
-        let run = edgepass(&["explain", "--har", har, "--public-key", &key], &[]);
+        let run = edgepass_configured(&["explain", "--har", har, "--public-key", &key], &[]);
         assert_eq!(run.code, Some(2), "{run:?}");
         assert_eq!(run.stdout, "", "{run:?}");
         assert_eq!(run.stderr.lines().count(), 1, "{run:?}");

@@ -7,24 +7,7 @@ use std::process::Command;
 
 use edgepass::signing::{HashAlgorithm, KeyKind, KeyPairId, SigningKey, VerifyingKey};
 
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn edgepass(args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_edgepass"))
-        .args(args)
-        .output()
-        .expect("the edgepass binary runs");
-    Run {
-        code: output.status.code(),
-        stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
-        stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
-    }
-}
+use super::support::{Run, edgepass};
 
 fn generate(algorithm: &str, out: &Path) -> Run {
     edgepass(&[

@@ -71,3 +71,43 @@ pub(crate) fn url_parts(url: &str) -> (String, BTreeMap<String, String>) {
     };
     (base, params)
 }
+
+/// What one run of the `edgepass` binary produced.
+#[derive(Debug)]
+pub(crate) struct Run {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    fn of(output: std::process::Output) -> Self {
+        Self {
+            code: output.status.code(),
+            stdout: String::from_utf8(output.stdout).expect("UTF-8 stdout"),
+            stderr: String::from_utf8(output.stderr).expect("UTF-8 stderr"),
+        }
+    }
+}
+
+/// Runs the `edgepass` binary with `args`, in the test's own environment.
+pub(crate) fn edgepass<S: AsRef<str>>(args: &[S]) -> Run {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_edgepass"))
+        .args(args.iter().map(AsRef::as_ref))
+        .output()
+        .expect("the edgepass binary runs");
+    Run::of(output)
+}
+
+/// Runs the `edgepass` binary with `args` and `env` on top of nothing but `PATH`: the configuration is
+/// what the test says.
+pub(crate) fn edgepass_configured(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_edgepass"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .output()
+        .expect("the edgepass binary runs");
+    Run::of(output)
+}
