@@ -15,6 +15,8 @@ pub mod cli;
 pub mod clock;
 /// Typed configuration from `EDGEPASS_*` variables, one part per concern, and the addresses bound at start-up.
 pub mod config;
+/// The browser's rules for a cookie's `Domain`: domain-matching and the public-suffix list.
+pub mod cookie_domains;
 /// The database: connection, migrations, entities and queries.
 pub mod db;
 /// `edgepass doctor`: the deployment the configuration describes, checked through the AWS APIs.

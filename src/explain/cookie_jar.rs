@@ -6,6 +6,8 @@
 
 use cookie::Cookie;
 
+use crate::cookie_domains::{domain_matches, is_public_suffix};
+
 /// The parts of a URL cookies care about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UrlParts {
@@ -130,16 +132,6 @@ impl std::fmt::Display for NotSent {
     }
 }
 
-/// RFC 6265 5.1.3: whether `host` domain-matches `domain`.
-pub fn domain_matches(host: &str, domain: &str) -> bool {
-    if host == domain {
-        return true;
-    }
-    // Only host names have parent domains: 10.0.0.1 is not inside 0.0.1.
-    host.strip_suffix(domain).is_some_and(|head| head.ends_with('.'))
-        && host.parse::<std::net::IpAddr>().is_err()
-}
-
 /// RFC 6265 5.1.4: whether `request_path` path-matches `cookie_path`.
 pub fn path_matches(request_path: &str, cookie_path: &str) -> bool {
     request_path == cookie_path
@@ -225,6 +217,10 @@ impl CookieJar {
             .map(|d| d.trim_start_matches('.').to_ascii_lowercase())
             .filter(|d| !d.is_empty());
         let (domain, host_only) = match domain {
+            // RFC 6265 5.3 step 5: a public suffix as Domain makes a host-only cookie of that very host,
+            // and drops the cookie anywhere else.
+            Some(domain) if is_public_suffix(&domain) && domain == url.host => (domain, true),
+            Some(domain) if is_public_suffix(&domain) => return,
             // RFC 6265 5.3 step 6: a Domain that does not cover the setting host drops the cookie.
             Some(domain) if !domain_matches(&url.host, &domain) => return,
             Some(domain) => (domain, false),
@@ -319,12 +315,31 @@ mod tests {
     }
 
     #[test]
-    fn domains_match_as_rfc_6265_says() {
-        assert!(domain_matches("cdn.example.com", "example.com"));
-        assert!(domain_matches("example.com", "example.com"));
-        assert!(!domain_matches("badexample.com", "example.com"));
-        assert!(!domain_matches("example.com", "cdn.example.com"));
-        assert!(!domain_matches("10.0.0.1", "0.0.1"));
+    fn a_public_suffix_as_domain_is_refused_as_browsers_refuse_it() {
+        let mut jar = CookieJar::new();
+        jar.set(
+            "https://d111111abcdef8.cloudfront.net/",
+            "CloudFront-Policy=p; Domain=cloudfront.net",
+            NOW,
+            0,
+        );
+        jar.set(
+            "https://app.example.co.uk/",
+            "CloudFront-Signature=s; Domain=co.uk",
+            NOW,
+            1,
+        );
+        assert_eq!(jar.held(NOW).count(), 0);
+        // Set by the suffix's own host, it is a host-only cookie of that host.
+        jar.set(
+            "https://cloudfront.net/",
+            "CloudFront-Policy=p; Domain=cloudfront.net",
+            NOW,
+            2,
+        );
+        let held: Vec<_> = jar.held(NOW).collect();
+        assert_eq!(held.len(), 1);
+        assert!(held[0].host_only);
     }
 
     #[test]

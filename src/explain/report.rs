@@ -12,10 +12,11 @@ use crate::signing::SignatureSource;
 pub fn render(explanations: &[Explanation], verbose: bool) -> String {
     let mut out = String::new();
     for explanation in explanations {
-        out.push_str(&summary(explanation));
-        out.push('\n');
+        push_line(&mut out, &summary(explanation));
         if verbose {
-            out.push_str(&detail(explanation));
+            for line in detail(explanation).lines() {
+                push_line(&mut out, line);
+            }
         }
     }
     let denied = explanations.iter().filter(|e| !e.allowed()).count();
@@ -27,6 +28,20 @@ pub fn render(explanations: &[Explanation], verbose: bool) -> String {
         explanations.len() - denied,
     );
     out
+}
+
+/// Adds `line` and a line break, with every control character in it written as an escape: URLs,
+/// cookie Paths and policies come from a HAR file someone else may have made, and must neither move
+/// the terminal's cursor nor start a line that looks like another request's.
+fn push_line(out: &mut String, line: &str) {
+    for c in line.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\n');
 }
 
 /// `ALLOW GET url (...)` or `DENY GET url: reason`.
@@ -242,6 +257,20 @@ fn shorten(signature: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_from_the_har_are_printed_as_escapes() {
+        let mut out = String::new();
+        push_line(
+            &mut out,
+            "GET https://cdn.example/x?\u{1b}[31mred\nALLOW GET forged\r",
+        );
+        assert_eq!(
+            out,
+            "GET https://cdn.example/x?\\u{1b}[31mred\\nALLOW GET forged\\r\n"
+        );
+        assert_eq!(out.lines().count(), 1);
+    }
 
     #[test]
     fn signatures_are_shortened() {
