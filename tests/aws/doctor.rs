@@ -618,6 +618,37 @@ async fn the_distribution_s_own_cloudfront_net_name_is_explained_with_its_cookie
 }
 
 #[tokio::test]
+async fn a_distribution_still_deploying_is_a_warning() {
+    let moto = Moto::start_with_cloudfront_additions().await;
+    // moto's state manager: a distribution reads InProgress until it has been read this many times.
+    let set = reqwest::Client::new()
+        .post(format!(
+            "{}/moto-api/state-manager/set-transition",
+            moto.endpoint()
+        ))
+        .json(&serde_json::json!({
+            "model_name": "cloudfront::distribution",
+            "transition": {"progression": "manual", "times": 1000},
+        }))
+        .send()
+        .await
+        .expect("set-transition");
+    assert!(set.status().is_success(), "{set:?}");
+    let env = deploy(&moto, Fault::None).await;
+    let report = doctor(&env, &SystemClock).await;
+    assert_eq!(
+        problems(&report),
+        vec![("distribution", Status::Warn)],
+        "{report}"
+    );
+    let distribution = report.finding("distribution").expect("distribution");
+    assert!(
+        distribution.message.contains("is InProgress, not Deployed"),
+        "{distribution:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_local_clock_off_by_minutes_fails_the_clock_check_alone() {
     let moto = Moto::start_with_cloudfront_additions().await;
     let env = deploy(&moto, Fault::None).await;
