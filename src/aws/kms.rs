@@ -180,6 +180,89 @@ fn spec_name(described: &aws_sdk_kms::operation::get_public_key::GetPublicKeyOut
         .unwrap_or("unknown")
 }
 
+/// What `GetPublicKey` says of a key that can sign CloudFront policies.
+struct Described {
+    algorithm: SigningAlgorithmSpec,
+    public: VerifyingKey,
+    der: Vec<u8>,
+}
+
+/// A KMS client for `target`, with bounded retries.
+async fn kms_client(target: &KmsTarget) -> Client {
+    let credentials = target.credentials.as_ref().map(|(a, s)| (a.as_str(), s.as_str()));
+    let shared = sdk_config(&target.region, credentials).await;
+    let retries = RetryConfig::standard()
+        .with_max_attempts(ATTEMPTS)
+        .with_initial_backoff(FIRST_BACKOFF)
+        .with_max_backoff(Duration::from_secs(2));
+    let mut config = aws_sdk_kms::config::Builder::from(&shared).retry_config(retries);
+    if let Some(endpoint) = &target.endpoint_url {
+        config = config.endpoint_url(endpoint);
+    }
+    Client::from_conf(config.build())
+}
+
+/// Fetches the public half of `key_id` and checks that it is an `ECC_NIST_P256` or `RSA_2048` key for
+/// signing with the algorithm CloudFront's hash needs.
+async fn describe(client: &Client, key_id: &str, key_pair_id: KeyPairId) -> Result<Described, KmsError> {
+    let unsuitable = |reason: String| KmsError::Unsuitable {
+        key_id: key_id.to_owned(),
+        reason,
+    };
+    let described = client
+        .get_public_key()
+        .key_id(key_id)
+        .send()
+        .await
+        .map_err(|e| KmsError::from_sdk("GetPublicKey", e))?;
+    if described.key_usage() != Some(&KeyUsageType::SignVerify) {
+        return Err(unsuitable(format!(
+            "its usage is {:?}; CloudFront signing needs a SIGN_VERIFY key",
+            described
+                .key_usage()
+                .map(KeyUsageType::as_str)
+                .unwrap_or("unknown")
+        )));
+    }
+    let spec = spec_name(&described);
+    let (kind, algorithm) = match spec {
+        "ECC_NIST_P256" => (KeyKind::EcdsaP256, SigningAlgorithmSpec::EcdsaSha256),
+        "RSA_2048" => (KeyKind::Rsa2048, SigningAlgorithmSpec::RsassaPkcs1V15Sha256),
+        other => {
+            return Err(unsuitable(format!(
+                "its spec is {other}; CloudFront accepts ECC_NIST_P256 or RSA_2048 keys"
+            )));
+        }
+    };
+    if !described.signing_algorithms().contains(&algorithm) {
+        return Err(unsuitable(format!("it cannot sign with {}", algorithm.as_str())));
+    }
+    let der = described
+        .public_key()
+        .ok_or_else(|| unsuitable("KMS returned no public key".to_owned()))?;
+    let public = VerifyingKey::from_spki_der(key_pair_id, der.as_ref())
+        .map_err(|e| unsuitable(format!("its public key is not usable: {e}")))?;
+    if public.kind() != kind {
+        return Err(unsuitable("its public key does not match its spec".to_owned()));
+    }
+    Ok(Described {
+        algorithm,
+        public,
+        der: der.as_ref().to_vec(),
+    })
+}
+
+/// The public half of the KMS key `key_id`, checked as [`KmsKey::connect`] checks it but without a test
+/// signature: for tools that only verify what the service signed (`edgepass explain`).
+pub async fn public_key_of(
+    target: &KmsTarget,
+    key_id: &str,
+    key_pair_id: KeyPairId,
+) -> Result<VerifyingKey, KmsError> {
+    let client = kms_client(target).await;
+    Ok(describe(&client, key_id, key_pair_id).await?.public)
+}
+
 /// A KMS key that signs CloudFront policies, with its public half.
 #[derive(Debug)]
 pub struct KmsKey {
@@ -197,63 +280,22 @@ impl KmsKey {
     /// locally: a key that passes can sign, and its signatures verify with the public key the edge and
     /// CloudFront hold. `key_pair_id` is the CloudFront id its public half is registered under.
     pub async fn connect(target: &KmsTarget, key_id: &str, key_pair_id: KeyPairId) -> Result<Self, KmsError> {
-        let credentials = target.credentials.as_ref().map(|(a, s)| (a.as_str(), s.as_str()));
-        let shared = sdk_config(&target.region, credentials).await;
-        let retries = RetryConfig::standard()
-            .with_max_attempts(ATTEMPTS)
-            .with_initial_backoff(FIRST_BACKOFF)
-            .with_max_backoff(Duration::from_secs(2));
-        let mut config = aws_sdk_kms::config::Builder::from(&shared).retry_config(retries);
-        if let Some(endpoint) = &target.endpoint_url {
-            config = config.endpoint_url(endpoint);
-        }
-        let client = Client::from_conf(config.build());
+        let client = kms_client(target).await;
+        let Described {
+            algorithm,
+            public,
+            der,
+        } = describe(&client, key_id, key_pair_id).await?;
         let unsuitable = |reason: String| KmsError::Unsuitable {
             key_id: key_id.to_owned(),
             reason,
         };
-        let described = client
-            .get_public_key()
-            .key_id(key_id)
-            .send()
-            .await
-            .map_err(|e| KmsError::from_sdk("GetPublicKey", e))?;
-        if described.key_usage() != Some(&KeyUsageType::SignVerify) {
-            return Err(unsuitable(format!(
-                "its usage is {:?}; CloudFront signing needs a SIGN_VERIFY key",
-                described
-                    .key_usage()
-                    .map(KeyUsageType::as_str)
-                    .unwrap_or("unknown")
-            )));
-        }
-        let spec = spec_name(&described);
-        let (kind, algorithm) = match spec {
-            "ECC_NIST_P256" => (KeyKind::EcdsaP256, SigningAlgorithmSpec::EcdsaSha256),
-            "RSA_2048" => (KeyKind::Rsa2048, SigningAlgorithmSpec::RsassaPkcs1V15Sha256),
-            other => {
-                return Err(unsuitable(format!(
-                    "its spec is {other}; CloudFront accepts ECC_NIST_P256 or RSA_2048 keys"
-                )));
-            }
-        };
-        if !described.signing_algorithms().contains(&algorithm) {
-            return Err(unsuitable(format!("it cannot sign with {}", algorithm.as_str())));
-        }
-        let der = described
-            .public_key()
-            .ok_or_else(|| unsuitable("KMS returned no public key".to_owned()))?;
-        let public = VerifyingKey::from_spki_der(key_pair_id, der.as_ref())
-            .map_err(|e| unsuitable(format!("its public key is not usable: {e}")))?;
-        if public.kind() != kind {
-            return Err(unsuitable("its public key does not match its spec".to_owned()));
-        }
         let key = Self {
             client,
             key_id: key_id.to_owned(),
             algorithm,
             public,
-            public_der: der.as_ref().to_vec(),
+            public_der: der,
             metrics: KmsMetrics::new(),
         };
         let probe = b"edgepass: a test policy signed at start-up";

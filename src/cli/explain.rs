@@ -9,6 +9,7 @@ use clap::Args;
 
 use super::time_arg::parse_time;
 use super::{CliError, key_source, now, read_key_text};
+use crate::aws::kms::{KmsError, KmsTarget, public_key_of};
 use crate::config::{CdnKeySource, Config};
 use crate::explain::{self, CdnScope, Judge, Request, har, report};
 use crate::signing::{KeyPairId, SigningKey, VerifyingKey};
@@ -167,12 +168,7 @@ fn configured_keys(config: &Config) -> Result<Vec<VerifyingKey>, CliError> {
             })?;
             signing(key_pair_id, &pem, "EDGEPASS_CDN_PRIVATE_KEY_FILE")?
         }
-        CdnKeySource::Kms { .. } => {
-            return Err(CliError::Usage(
-                "the signing key is held in KMS: give its public key with --public-key KEY_PAIR_ID=FILE"
-                    .to_owned(),
-            ));
-        }
+        CdnKeySource::Kms { key_pair_id, key_id } => kms_public_key(config, key_pair_id, key_id)?,
     }];
     for trusted in &config.cdn.trusted_keys {
         let id = KeyPairId::parse(&trusted.key_pair_id)
@@ -189,6 +185,23 @@ fn configured_keys(config: &Config) -> Result<Vec<VerifyingKey>, CliError> {
         );
     }
     Ok(keys)
+}
+
+/// The public half of the configured KMS key, fetched with `GetPublicKey` (nothing is signed).
+fn kms_public_key(config: &Config, key_pair_id: &str, key_id: &str) -> Result<VerifyingKey, CliError> {
+    let id = KeyPairId::parse(key_pair_id).map_err(|e| CliError::usage("EDGEPASS_CDN_KEY_PAIR_ID", &e))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::failed("cannot start the async runtime", &e))?;
+    runtime
+        .block_on(public_key_of(&KmsTarget::of(config), key_id, id))
+        .map_err(|error| match error {
+            KmsError::Unsuitable { .. } | KmsError::Refused { .. } => {
+                CliError::usage("EDGEPASS_CDN_KMS_KEY_ID", &error)
+            }
+            _ => CliError::failed("EDGEPASS_CDN_KMS_KEY_ID", &error),
+        })
 }
 
 /// `--cookie` values: NAME=VALUE each, or whole `Cookie` headers (`a=1; b=2`).

@@ -193,3 +193,68 @@ async fn a_key_the_service_may_not_use_is_refused_at_once_with_kms_s_reason() {
         "a refusal is not retried"
     );
 }
+
+#[tokio::test]
+async fn explain_without_flags_verifies_with_the_configured_kms_key() {
+    let moto = Moto::start().await;
+    let id = create_key(&moto, KeySpec::EccNistP256, KeyUsageType::SignVerify).await;
+    let other = create_key(&moto, KeySpec::EccNistP256, KeyUsageType::SignVerify).await;
+    let sign_cookies = |key: KmsKey| async move {
+        let json = Policy::new(RESOURCE, EXPIRES).expect("policy").to_json();
+        let signature = key.sign(json.as_bytes()).await.expect("sign");
+        format!(
+            "CloudFront-Policy={}; CloudFront-Signature={}; CloudFront-Key-Pair-Id=K2KMSEXAMPLE01; \
+             CloudFront-Hash-Algorithm=SHA256",
+            encoding::encode(json.as_bytes()),
+            encoding::encode(&signature)
+        )
+    };
+    let ours = sign_cookies(
+        KmsKey::connect(&target(&moto), &id, key_pair_id())
+            .await
+            .expect("key"),
+    )
+    .await;
+    let theirs = sign_cookies(
+        KmsKey::connect(&target(&moto), &other, key_pair_id())
+            .await
+            .expect("key"),
+    )
+    .await;
+    let explain = |cookies: String| {
+        let endpoint = moto.endpoint().to_owned();
+        let id = id.clone();
+        async move {
+            let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_edgepass"))
+                .args([
+                    "explain",
+                    "--url",
+                    "https://cdn.example.com/users/42/albums/abcdefghijklmnopqrstuvwxyz/a.png",
+                    "--cookie",
+                    &cookies,
+                    "--now",
+                    "2026-12-01",
+                ])
+                .env_clear()
+                .env("EDGEPASS_CDN_KMS_KEY_ID", &id)
+                .env("EDGEPASS_CDN_KEY_PAIR_ID", "K2KMSEXAMPLE01")
+                .env("EDGEPASS_KMS_ENDPOINT_URL", &endpoint)
+                .env("EDGEPASS_AWS_ACCESS_KEY_ID", "testing")
+                .env("EDGEPASS_AWS_SECRET_ACCESS_KEY", "testing")
+                .output()
+                .await
+                .expect("the edgepass binary runs");
+            (
+                output.status.code(),
+                String::from_utf8(output.stdout).expect("UTF-8"),
+                String::from_utf8(output.stderr).expect("UTF-8"),
+            )
+        }
+    };
+    let (code, stdout, stderr) = explain(ours).await;
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.starts_with("ALLOW GET"), "{stdout}");
+    let (code, stdout, stderr) = explain(theirs).await;
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("bad signature"), "{stdout}");
+}
