@@ -144,7 +144,7 @@ pub(crate) async fn cdn_signer(config: &Config, cdn_base_url: &str) -> Result<Cd
 }
 
 /// Reads the CloudFront signing key the configuration names, generating one in local mode.
-fn signing_key(config: &Config) -> Result<SigningKey, StartupError> {
+pub(crate) fn signing_key(config: &Config) -> Result<SigningKey, StartupError> {
     let key_error = |variable| move |source| StartupError::Key { variable, source };
     match &config.cdn.key {
         CdnKeySource::Generated => {
@@ -189,7 +189,7 @@ fn key_ring(config: &Config, active: SigningKey) -> Result<KeyRing, StartupError
 }
 
 /// The configured verify-only public keys (`EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS`).
-fn trusted_keys(config: &Config) -> Result<Vec<VerifyingKey>, StartupError> {
+pub(crate) fn trusted_keys(config: &Config) -> Result<Vec<VerifyingKey>, StartupError> {
     let key_error = |source| StartupError::Key {
         variable: "EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS",
         source,

@@ -8,11 +8,12 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::time_arg::parse_time;
-use super::{CliError, key_source, now, read_key_text};
+use super::{CliError, key_source, now, read_key_text, with_causes};
+use crate::app::{StartupError, signing_key, trusted_keys};
 use crate::aws::kms::{KmsError, KmsTarget, public_key_of};
 use crate::config::{CdnKeySource, Config};
 use crate::explain::{self, CdnScope, Judge, Request, har, report};
-use crate::signing::{KeyPairId, SigningKey, VerifyingKey};
+use crate::signing::{KeyPairId, VerifyingKey};
 
 /// `explain` flags.
 #[derive(Debug, Args)]
@@ -142,14 +143,9 @@ fn given_keys(entries: &[String]) -> Result<Vec<VerifyingKey>, CliError> {
 }
 
 /// The keys the service itself trusts: its signing key's public half (in local mode the one kept in
-/// the data folder, never made here) and the verify-only keys.
+/// the data folder, never made here) and the verify-only keys, read as the service reads them.
 fn configured_keys(config: &Config) -> Result<Vec<VerifyingKey>, CliError> {
-    let signing = |id: &str, pem: &str, what: &str| {
-        let id = KeyPairId::parse(id).map_err(|e| CliError::usage("EDGEPASS_CDN_KEY_PAIR_ID", &e))?;
-        SigningKey::from_pem(id, pem)
-            .and_then(|key| key.verifying_key())
-            .map_err(|e| CliError::usage(what, &e))
-    };
+    let startup = |e: StartupError| CliError::Usage(with_causes(&e));
     let mut keys = vec![match &config.cdn.key {
         CdnKeySource::Generated => crate::local::key::load_public(&config.data_dir)
             .map_err(|e| CliError::usage("the local signing key", &e))?
@@ -159,31 +155,13 @@ fn configured_keys(config: &Config) -> Result<Vec<VerifyingKey>, CliError> {
                     config.data_dir.display()
                 ))
             })?,
-        CdnKeySource::Pem { key_pair_id, pem } => {
-            signing(key_pair_id, pem.expose(), "EDGEPASS_CDN_PRIVATE_KEY")?
-        }
-        CdnKeySource::File { key_pair_id, path } => {
-            let pem = std::fs::read_to_string(path).map_err(|e| {
-                CliError::Usage(format!("EDGEPASS_CDN_PRIVATE_KEY_FILE {}: {e}", path.display()))
-            })?;
-            signing(key_pair_id, &pem, "EDGEPASS_CDN_PRIVATE_KEY_FILE")?
-        }
+        CdnKeySource::Pem { .. } | CdnKeySource::File { .. } => signing_key(config)
+            .map_err(startup)?
+            .verifying_key()
+            .map_err(|e| CliError::usage("the signing key", &e))?,
         CdnKeySource::Kms { key_pair_id, key_id } => kms_public_key(config, key_pair_id, key_id)?,
     }];
-    for trusted in &config.cdn.trusted_keys {
-        let id = KeyPairId::parse(&trusted.key_pair_id)
-            .map_err(|e| CliError::usage("EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS", &e))?;
-        let pem = std::fs::read_to_string(&trusted.path).map_err(|e| {
-            CliError::Usage(format!(
-                "EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS {}: {e}",
-                trusted.path.display()
-            ))
-        })?;
-        keys.push(
-            VerifyingKey::from_pem(id, &pem)
-                .map_err(|e| CliError::usage("EDGEPASS_CDN_TRUSTED_PUBLIC_KEYS", &e))?,
-        );
-    }
+    keys.extend(trusted_keys(config).map_err(startup)?);
     Ok(keys)
 }
 
