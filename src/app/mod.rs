@@ -207,13 +207,6 @@ pub(crate) fn trusted_keys(config: &Config) -> Result<Vec<VerifyingKey>, Startup
     Ok(keys)
 }
 
-fn static_credentials(config: &Config) -> Option<(String, String)> {
-    config
-        .aws_credentials
-        .as_ref()
-        .map(|(id, secret)| (id.clone(), secret.expose().to_owned()))
-}
-
 /// The configured store, or local mode's embedded one (started here, with its bucket created, answering
 /// browsers from `allowed_origins`).
 async fn connect_storage(
@@ -330,7 +323,7 @@ impl Application {
                 Invalidations::connect(&InvalidationsTarget {
                     distribution_id: distribution_id.clone(),
                     endpoint_url: config.cloudfront_endpoint_url.clone(),
-                    credentials: static_credentials(&config),
+                    credentials: config.static_aws_credentials(),
                 })
                 .await
             }

@@ -92,10 +92,7 @@ impl KmsTarget {
                     StorageConfig::Embedded => "us-east-1".to_owned(),
                 }),
             endpoint_url: config.kms_endpoint_url.clone(),
-            credentials: config
-                .aws_credentials
-                .as_ref()
-                .map(|(id, secret)| (id.clone(), secret.expose().to_owned())),
+            credentials: config.static_aws_credentials(),
         }
     }
 }

@@ -198,10 +198,7 @@ impl StorageTarget {
             region: region.clone(),
             endpoint_url: endpoint_url.clone(),
             force_path_style: *force_path_style,
-            credentials: config
-                .aws_credentials
-                .as_ref()
-                .map(|(id, secret)| (id.clone(), secret.expose().to_owned())),
+            credentials: config.static_aws_credentials(),
         })
     }
 }

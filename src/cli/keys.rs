@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use super::time_arg::parse_time;
 use super::{CliError, now, with_causes};
-use crate::aws::cloudfront::api_client;
+use crate::aws::cloudfront::configured_client;
 use crate::aws::cloudfront::key_groups::{self, KeyGroupError, KeyGroups, NewPublicKey};
 use crate::aws::kms::{KmsError, KmsKey, KmsTarget};
 use crate::config::Config;
@@ -170,11 +170,7 @@ fn config(env: &BTreeMap<String, String>) -> Result<Config, CliError> {
 /// The CloudFront API as the service's configuration (`EDGEPASS_CLOUDFRONT_ENDPOINT_URL`,
 /// `EDGEPASS_AWS_*`) describes it.
 async fn key_groups(config: &Config) -> KeyGroups {
-    let credentials = config
-        .aws_credentials
-        .as_ref()
-        .map(|(access_key, secret)| (access_key.as_str(), secret.expose()));
-    KeyGroups::new(api_client(config.cloudfront_endpoint_url.as_deref(), credentials).await)
+    KeyGroups::new(configured_client(config).await)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {

@@ -148,6 +148,14 @@ impl Config {
         })
     }
 
+    /// The static AWS credentials (`EDGEPASS_AWS_ACCESS_KEY_ID`, `EDGEPASS_AWS_SECRET_ACCESS_KEY`) as
+    /// (access key, secret); `None` leaves the AWS default chain to find them.
+    pub fn static_aws_credentials(&self) -> Option<(String, String)> {
+        self.aws_credentials
+            .as_ref()
+            .map(|(id, secret)| (id.clone(), secret.expose().to_owned()))
+    }
+
     /// Whether nothing outside the data folder is configured (SQLite, generated key).
     pub fn is_local(&self) -> bool {
         self.cdn.key == CdnKeySource::Generated

@@ -17,7 +17,7 @@ use aws_sdk_s3::types::{CorsRule, LifecycleRule, PublicAccessBlockConfiguration}
 
 use super::expected::Expected;
 use crate::aws::BoxError;
-use crate::aws::cloudfront::api_client;
+use crate::aws::cloudfront::configured_client;
 use crate::aws::s3::{self, StorageTarget};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -77,11 +77,7 @@ pub const TEST_OBJECT: &str = "/users/0/edgepass-doctor-check.png";
 
 /// Reads the deployment `expected` names, through the endpoints and credentials of `config`.
 pub async fn gather(expected: &Expected, config: &Config, clock: &dyn Clock) -> Deployment {
-    let credentials = config
-        .aws_credentials
-        .as_ref()
-        .map(|(access_key, secret)| (access_key.as_str(), secret.expose()));
-    let cloudfront = api_client(config.cloudfront_endpoint_url.as_deref(), credentials).await;
+    let cloudfront = configured_client(config).await;
     let distribution = read_distribution(&cloudfront, &expected.distribution_id).await;
     let mut key_groups = BTreeMap::new();
     let mut access_controls = BTreeMap::new();
