@@ -2,6 +2,7 @@
 //! the cookie attributes and the bucket the checks compare the real deployment with.
 
 use crate::config::{CdnKeySource, Config, Delivery, StorageConfig};
+use crate::cookie_domains::UrlParts;
 
 /// Why the configuration names no CloudFront deployment to check.
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +62,9 @@ impl Expected {
             .base_url
             .clone()
             .ok_or_else(|| missing("EDGEPASS_CDN_BASE_URL is not set"))?;
-        let (cdn_host, cdn_base_path) = host_and_path(&cdn_base_url);
+        let cdn = UrlParts::parse(&cdn_base_url)
+            .ok_or_else(|| missing("EDGEPASS_CDN_BASE_URL is not an http(s) URL"))?;
+        let cdn_base_path = cdn.path.trim_end_matches('/').to_owned();
         let key_pair_id = match &config.cdn.key {
             CdnKeySource::Pem { key_pair_id, .. }
             | CdnKeySource::File { key_pair_id, .. }
@@ -83,7 +86,7 @@ impl Expected {
             .collect();
         Ok(Self {
             distribution_id,
-            cdn_host,
+            cdn_host: cdn.host,
             cdn_base_path,
             cdn_base_url,
             cookie_domain: config
@@ -92,7 +95,11 @@ impl Expected {
                 .as_deref()
                 .map(|domain| domain.trim_start_matches('.').to_ascii_lowercase()),
             cookie_secure: config.session.cookie_secure,
-            app_host: config.public_url.as_deref().map(|url| host_and_path(url).0),
+            app_host: config
+                .public_url
+                .as_deref()
+                .and_then(UrlParts::parse)
+                .map(|url| url.host),
             app_origins,
             key_pair_id,
             bind_viewer_ip: config.cdn.bind_viewer_ip,
@@ -112,34 +119,43 @@ impl Expected {
     }
 }
 
-/// The host (lower case, no port) and the path of an `http(s)://` URL.
-fn host_and_path(url: &str) -> (String, String) {
-    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let (authority, path) = rest.find('/').map_or((rest, ""), |i| (&rest[..i], &rest[i..]));
-    let host = match authority.rsplit_once(':') {
-        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => host,
-        _ => authority,
-    };
-    (host.to_ascii_lowercase(), path.trim_end_matches('/').to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn expected(base_url: &str) -> Result<Expected, NotADeployment> {
+        let env = [
+            ("EDGEPASS_CDN_BASE_URL", base_url),
+            ("EDGEPASS_PUBLIC_URL", "https://App.Example.com"),
+            ("EDGEPASS_CDN_DISTRIBUTION_ID", "E1"),
+            ("EDGEPASS_CDN_KEY_PAIR_ID", "K1"),
+            ("EDGEPASS_CDN_PRIVATE_KEY_FILE", "/unused.pem"),
+            ("EDGEPASS_S3_BUCKET", "images"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        Expected::of(&Config::from_env(&env).map_err(|e| NotADeployment(e.to_string()))?)
+    }
+
     #[test]
     fn hosts_lose_their_port_and_paths_their_trailing_slash() {
+        let plain = expected("https://CDN.Example.com")
+            .map_err(|e| e.0)
+            .expect("expected");
         assert_eq!(
-            host_and_path("https://CDN.Example.com"),
-            ("cdn.example.com".to_owned(), String::new())
+            (plain.cdn_host.as_str(), plain.cdn_base_path.as_str()),
+            ("cdn.example.com", "")
         );
+        assert_eq!(plain.app_host.as_deref(), Some("app.example.com"));
+        assert_eq!(plain.path_pattern("users"), "users/*");
+        let below = expected("https://cdn.example.com:8443/media/")
+            .map_err(|e| e.0)
+            .expect("expected");
         assert_eq!(
-            host_and_path("https://cdn.example.com:8443/media/"),
-            ("cdn.example.com".to_owned(), "/media".to_owned())
+            (below.cdn_host.as_str(), below.cdn_base_path.as_str()),
+            ("cdn.example.com", "/media")
         );
-        assert_eq!(
-            host_and_path("http://127.0.0.1:8081"),
-            ("127.0.0.1".to_owned(), String::new())
-        );
+        assert_eq!(below.path_pattern("users"), "media/users/*");
     }
 }

@@ -8,65 +8,7 @@ use cookie::Cookie;
 
 use crate::cookie_domains::{domain_matches, is_public_suffix};
 
-/// The parts of a URL cookies care about.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UrlParts {
-    /// `http` or `https`, lower case.
-    pub scheme: String,
-    /// The host, lower case, without brackets or port.
-    pub host: String,
-    /// The port, the scheme's default when the URL names none.
-    pub port: Option<u16>,
-    /// The path, `/` when empty, without the query or fragment.
-    pub path: String,
-}
-
-impl UrlParts {
-    /// Splits an absolute `http(s)` URL; `None` for anything else.
-    pub fn parse(url: &str) -> Option<Self> {
-        let (scheme, rest) = url.split_once("://")?;
-        let scheme = scheme.to_ascii_lowercase();
-        if scheme != "http" && scheme != "https" {
-            return None;
-        }
-        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let (authority, rest) = rest.split_at(end);
-        let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
-        let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
-            let (host, rest) = bracketed.split_once(']')?;
-            (host, rest.strip_prefix(':'))
-        } else {
-            match authority.split_once(':') {
-                Some((host, port)) => (host, Some(port)),
-                None => (authority, None),
-            }
-        };
-        let port = match port.filter(|p| !p.is_empty()) {
-            Some(port) => port.parse().ok(),
-            None if scheme == "https" => Some(443),
-            None => Some(80),
-        };
-        if host.is_empty() {
-            return None;
-        }
-        let path_end = rest.find(['?', '#']).unwrap_or(rest.len());
-        let path = match &rest[..path_end] {
-            "" => "/",
-            path => path,
-        };
-        Some(Self {
-            scheme,
-            host: host.to_ascii_lowercase(),
-            port,
-            path: path.to_owned(),
-        })
-    }
-
-    /// Whether `other` has the same scheme, host and port.
-    pub fn same_origin(&self, other: &Self) -> bool {
-        (&self.scheme, &self.host, self.port) == (&other.scheme, &other.host, other.port)
-    }
-}
+pub use crate::cookie_domains::UrlParts;
 
 /// A cookie the browser holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
